@@ -1,0 +1,1 @@
+#include <emscripten/bind.h>

@@ -1,7 +1,41 @@
+// loopwise: the command-line entry point; each subcommand lives in its own file.
+
 #include <cstdio>
 #include <cstring>
+#include <string>
+
+#include "commands.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: loopwise <command> [options]
+
+Commands:
+  eval       build a bundle from articles and history, answer a test set, report metrics
+
+Run `loopwise <command> --help` for a command's options.
+)";
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+};
+
+constexpr Command kCommands[] = {
+    {"eval", loopwise::EvalCommand},
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  std::puts("loopwise");
-  return 0;
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
+      !std::strcmp(argv[1], "help")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  for (const Command& c : kCommands) {
+    if (!std::strcmp(argv[1], c.name)) return c.run(argc - 2, argv + 2);
+  }
+  std::fprintf(stderr, "loopwise: unknown command \"%s\" (run loopwise --help)\n", argv[1]);
+  return 2;
 }

@@ -1,0 +1,65 @@
+#pragma once
+// What every subcommand shares: flag parsing, usage errors, progress bars, reading files.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/status.h"
+#include "engine/word_vectors.h"
+
+namespace loopwise::cli {
+
+// Flags of the form --name value or --name=value, plus positional arguments. Flags named in
+// `switches` take no value.
+class Args {
+ public:
+  static Result<Args> Parse(int argc, char** argv, const std::vector<std::string>& value_flags,
+                            const std::vector<std::string>& switches);
+  bool has(const std::string& flag) const { return values_.count(flag) > 0; }
+  std::optional<std::string> get(const std::string& flag) const;
+  // All values of a flag given more than once (--origin a --origin b).
+  std::vector<std::string> all(const std::string& flag) const;
+  Result<std::string> require(const std::string& flag) const;
+  Result<int64_t> integer(const std::string& flag, int64_t fallback, int64_t min, int64_t max) const;
+  Result<double> number(const std::string& flag, double fallback, double min, double max) const;
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  std::multimap<std::string, std::string> values_;
+  std::vector<std::string> positional_;
+};
+
+// A progress bar on stderr, drawn only when stderr is a terminal and the work has taken over a
+// second, so logs and pipes stay clean.
+class Progress {
+ public:
+  Progress(std::string label, size_t total);
+  ~Progress();
+  void Update(size_t done);
+  void Finish();
+
+ private:
+  std::string label_;
+  size_t total_;
+  bool tty_;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_draw_;
+};
+
+Result<std::string> ReadFile(const std::string& path);
+// Writes via a temporary file and rename, so readers never see half a file.
+Status WriteFileAtomic(const std::string& path, const std::string& contents);
+
+// The word-vector store made by scripts/setup: $LOOPWISE_WORD_VECTORS, else
+// model-assets/generated/glove-100d-q8.bin found above the executable.
+Result<WordVectors> LoadWordVectors();
+
+// Prints "loopwise: <message>" to stderr and returns the exit code for bad input.
+int Fail(const std::string& message);
+
+}  // namespace loopwise::cli

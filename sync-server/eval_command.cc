@@ -1,0 +1,159 @@
+// loopwise eval: builds a bundle exactly as publish does, answers a labelled test set through the
+// engine the browser runs, and reports retrieval and gap-decision metrics.
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli.h"
+#include "commands.h"
+#include "engine/bundle.h"
+#include "engine/engine.h"
+#include "knowledge_files.h"
+
+namespace loopwise {
+namespace {
+
+constexpr const char* kUsage = R"(usage: loopwise eval --kb K --history H --test T --predictions OUT.jsonl [--json METRICS.json]
+
+Builds a bundle from the articles in K and the resolved tickets in H exactly as `loopwise publish`
+does, answers every query of T with the same engine code the browser runs, writes one prediction per
+line of T to OUT.jsonl and prints the metrics.
+
+  --kb K              articles, JSON Lines: {"id","title","body","tags","pages"}
+  --history H         resolved tickets, JSON Lines: {"text","article"}
+  --test T            queries to answer, JSON Lines: {"text","article"} (article null = none answers)
+  --predictions OUT   where to write {"ranked":[{"article","score"}...],"confidence","gap"} per query
+  --json METRICS      also write the metrics as JSON
+  --k N               articles ranked per query (default 10)
+)";
+
+using Clock = std::chrono::steady_clock;
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(p * (v.size() - 1) + 0.5));
+  return v[i];
+}
+
+}  // namespace
+
+int EvalCommand(int argc, char** argv) {
+  auto parsed = cli::Args::Parse(argc, argv, {"kb", "history", "test", "predictions", "json", "k"},
+                                 {"help"});
+  if (!parsed.ok()) return cli::Fail(parsed.status().message());
+  const cli::Args& args = parsed.value();
+  if (args.has("help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  for (const char* flag : {"kb", "history", "test", "predictions"}) {
+    if (auto v = args.require(flag); !v.ok()) return cli::Fail(v.status().message());
+  }
+  auto k = args.integer("k", 10, 1, 100);
+  if (!k.ok()) return cli::Fail(k.status().message());
+  const std::string kb_path = *args.get("kb"), history_path = *args.get("history"),
+                    test_path = *args.get("test");
+
+  auto articles = ReadArticlesJsonl(kb_path);
+  if (!articles.ok()) return cli::Fail(articles.status().message());
+  auto history_queries = ReadQueriesJsonl(history_path, false);
+  if (!history_queries.ok()) return cli::Fail(history_queries.status().message());
+  auto history = ToExemplars(history_queries.value(), articles.value(), history_path);
+  if (!history.ok()) return cli::Fail(history.status().message());
+  auto test = ReadQueriesJsonl(test_path, true);
+  if (!test.ok()) return cli::Fail(test.status().message());
+  const auto index = ArticleIndex(articles.value());
+  for (const auto& q : test.value()) {
+    if (q.article && !index.count(*q.article)) {
+      return cli::Fail(test_path + ":" + std::to_string(q.line) + ": unknown article \"" +
+                       *q.article + "\" (not in " + kb_path + ")");
+    }
+  }
+  auto vectors = cli::LoadWordVectors();
+  if (!vectors.ok()) return cli::Fail(vectors.status().message());
+
+  const auto build_start = Clock::now();
+  auto bundle = Bundle::Build(articles.value(), history.value(), vectors.value(), BundleOptions{});
+  if (!bundle.ok()) return cli::Fail(bundle.status().message());
+  const double build_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - build_start).count();
+  auto engine = Engine::Load(bundle.value().data(), bundle.value().size());
+  if (!engine.ok()) return cli::Fail("the built bundle does not load: " + engine.status().message());
+
+  std::string predictions;
+  std::vector<double> latency_us;
+  size_t in_scope = 0, top1 = 0, at3 = 0, answered_right = 0, oos = 0, oos_declined = 0;
+  double mrr = 0;
+  cli::Progress progress("answering", test.value().size());
+  for (size_t i = 0; i < test.value().size(); ++i) {
+    const LabeledQuery& q = test.value()[i];
+    const auto t0 = Clock::now();
+    const SearchResult r = engine.value().Search(q.text, SearchContext{}, k.value());
+    latency_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+
+    nlohmann::json line;
+    line["ranked"] = nlohmann::json::array();
+    for (const auto& h : r.ranked) {
+      line["ranked"].push_back({{"article", engine.value().articles()[h.article].id},
+                                {"score", h.score}});
+    }
+    line["confidence"] = r.confidence;
+    line["gap"] = r.gap;
+    predictions += line.dump() + "\n";
+
+    if (q.article) {
+      ++in_scope;
+      const uint32_t truth = index.at(*q.article);
+      for (size_t rank = 0; rank < r.ranked.size() && rank < 10; ++rank) {
+        if (r.ranked[rank].article != truth) continue;
+        if (rank == 0) ++top1;
+        if (rank < 3) ++at3;
+        mrr += 1.0 / (rank + 1);
+        if (rank == 0 && !r.gap) ++answered_right;
+        break;
+      }
+    } else {
+      ++oos;
+      if (r.gap) ++oos_declined;
+    }
+    progress.Update(i + 1);
+  }
+  progress.Finish();
+  if (Status s = cli::WriteFileAtomic(*args.get("predictions"), predictions); !s.ok()) {
+    return cli::Fail(s.message());
+  }
+
+  auto ratio = [](size_t a, size_t b) { return b ? static_cast<double>(a) / b : 0.0; };
+  nlohmann::json metrics = {
+      {"top1", ratio(top1, in_scope)},
+      {"recall_at_3", ratio(at3, in_scope)},
+      {"mrr_at_10", in_scope ? mrr / in_scope : 0.0},
+      {"in_scope_accuracy", ratio(answered_right, in_scope)},
+      {"oos_recall", oos ? nlohmann::json(ratio(oos_declined, oos)) : nlohmann::json(nullptr)},
+      {"p50_us", Percentile(latency_us, 0.50)},
+      {"p99_us", Percentile(latency_us, 0.99)},
+      {"build_ms", build_ms},
+      {"bundle_bytes", bundle.value().size()},
+  };
+  std::printf("%zu queries (%zu in scope, %zu out of scope), %zu articles, %zu history tickets\n",
+              test.value().size(), in_scope, oos, articles.value().size(), history.value().size());
+  std::printf("  top-1               %.4f\n  recall@3            %.4f\n  MRR@10              %.4f\n",
+              ratio(top1, in_scope), ratio(at3, in_scope), in_scope ? mrr / in_scope : 0.0);
+  std::printf("  in-scope accuracy   %.4f  (answered and right)\n", ratio(answered_right, in_scope));
+  if (oos) std::printf("  out-of-scope recall %.4f  (declined)\n", ratio(oos_declined, oos));
+  std::printf("  latency p50 %.1f us, p99 %.1f us; build %.0f ms; bundle %zu bytes\n",
+              Percentile(latency_us, 0.5), Percentile(latency_us, 0.99), build_ms,
+              bundle.value().size());
+  if (auto json_path = args.get("json")) {
+    if (Status s = cli::WriteFileAtomic(*json_path, metrics.dump(2) + "\n"); !s.ok()) {
+      return cli::Fail(s.message());
+    }
+  }
+  return 0;
+}
+
+}  // namespace loopwise

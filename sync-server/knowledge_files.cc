@@ -1,0 +1,139 @@
+#include "knowledge_files.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+namespace loopwise {
+namespace {
+
+using nlohmann::json;
+
+const char* TypeName(const json& j) { return j.type_name(); }
+
+// Calls on_line(object, line number) for each non-blank line; stops at the first error.
+template <typename OnLine>
+Status ForEachJsonLine(const std::string& path, OnLine on_line) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Error(path + ": cannot open (" + std::strerror(errno) + ")");
+  std::string line;
+  size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    json j = json::parse(line, nullptr, false);
+    const std::string where = path + ":" + std::to_string(number) + ": ";
+    if (j.is_discarded()) return Status::Error(where + "not valid JSON");
+    if (!j.is_object()) return Status::Error(where + "expected a JSON object (got " + TypeName(j) + ")");
+    Status s = on_line(j, where, number);
+    if (!s.ok()) return s;
+  }
+  if (in.bad()) return Status::Error(path + ": read failed");
+  return Status::Ok();
+}
+
+Status GetString(const json& j, const char* key, bool required, const std::string& where,
+                 std::string* out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    return required ? Status::Error(where + "\"" + key + "\" is missing") : Status::Ok();
+  }
+  if (!it->is_string()) {
+    return Status::Error(where + "\"" + key + "\" must be a string (got " + TypeName(*it) + ")");
+  }
+  *out = it->get<std::string>();
+  return Status::Ok();
+}
+
+Status GetStrings(const json& j, const char* key, const std::string& where,
+                  std::vector<std::string>* out) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return Status::Ok();
+  if (!it->is_array()) {
+    return Status::Error(where + "\"" + key + "\" must be a list of strings (got " +
+                         TypeName(*it) + ")");
+  }
+  for (const auto& v : *it) {
+    if (!v.is_string()) {
+      return Status::Error(where + "\"" + key + "\" must hold only strings (got " + TypeName(v) +
+                           ")");
+    }
+    out->push_back(v.get<std::string>());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::unordered_map<std::string, uint32_t> ArticleIndex(const std::vector<Article>& articles) {
+  std::unordered_map<std::string, uint32_t> index;
+  for (uint32_t i = 0; i < articles.size(); ++i) index.emplace(articles[i].id, i);
+  return index;
+}
+
+Result<std::vector<Article>> ReadArticlesJsonl(const std::string& path) {
+  std::vector<Article> articles;
+  std::unordered_map<std::string, uint32_t> seen;
+  Status s = ForEachJsonLine(path, [&](const json& j, const std::string& where, size_t) {
+    Article a;
+    Status st = GetString(j, "id", true, where, &a.id);
+    if (st.ok()) st = GetString(j, "title", true, where, &a.title);
+    if (st.ok()) st = GetString(j, "body", false, where, &a.body);
+    if (st.ok()) st = GetStrings(j, "tags", where, &a.tags);
+    if (st.ok()) st = GetStrings(j, "pages", where, &a.pages);
+    if (!st.ok()) return st;
+    if (a.id.empty()) return Status::Error(where + "\"id\" must not be empty");
+    if (!seen.emplace(a.id, static_cast<uint32_t>(articles.size())).second) {
+      return Status::Error(where + "article id \"" + a.id + "\" appears twice");
+    }
+    articles.push_back(std::move(a));
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (articles.empty()) return Status::Error(path + ": no articles");
+  return articles;
+}
+
+Result<std::vector<LabeledQuery>> ReadQueriesJsonl(const std::string& path, bool allow_null) {
+  std::vector<LabeledQuery> queries;
+  Status s = ForEachJsonLine(path, [&](const json& j, const std::string& where, size_t line) {
+    LabeledQuery q;
+    q.line = line;
+    Status st = GetString(j, "text", true, where, &q.text);
+    if (!st.ok()) return st;
+    auto it = j.find("article");
+    if (it == j.end() || it->is_null()) {
+      if (!allow_null) return Status::Error(where + "\"article\" is missing (history must name it)");
+    } else if (!it->is_string()) {
+      return Status::Error(where + "\"article\" must be a string or null (got " + TypeName(*it) +
+                           ")");
+    } else {
+      q.article = it->get<std::string>();
+    }
+    queries.push_back(std::move(q));
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return queries;
+}
+
+Result<std::vector<Exemplar>> ToExemplars(const std::vector<LabeledQuery>& queries,
+                                          const std::vector<Article>& articles,
+                                          const std::string& path) {
+  const auto index = ArticleIndex(articles);
+  std::vector<Exemplar> out;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    if (!queries[i].article) continue;
+    auto it = index.find(*queries[i].article);
+    if (it == index.end()) {
+      return Status::Error(path + ":" + std::to_string(queries[i].line) + ": unknown article \"" +
+                           *queries[i].article + "\" (not in the knowledge base)");
+    }
+    out.push_back({queries[i].text, it->second, 1.0f});
+  }
+  return out;
+}
+
+}  // namespace loopwise

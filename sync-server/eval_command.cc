@@ -28,6 +28,7 @@ line of T to OUT.jsonl and prints the metrics.
   --predictions OUT   where to write {"ranked":[{"article","score"}...],"confidence","gap"} per query
   --json METRICS      also write the metrics as JSON
   --k N               articles ranked per query (default 10)
+  --save-bundle FILE  also write the bundle that answered (for the WebAssembly parity test)
 )";
 
 using Clock = std::chrono::steady_clock;
@@ -42,7 +43,7 @@ double Percentile(std::vector<double> v, double p) {
 }  // namespace
 
 int EvalCommand(int argc, char** argv) {
-  auto parsed = cli::Args::Parse(argc, argv, {"kb", "history", "test", "predictions", "json", "k"},
+  auto parsed = cli::Args::Parse(argc, argv, {"kb", "history", "test", "predictions", "json", "k", "save-bundle"},
                                  {"help"});
   if (!parsed.ok()) return cli::Fail(parsed.status().message());
   const cli::Args& args = parsed.value();
@@ -81,6 +82,12 @@ int EvalCommand(int argc, char** argv) {
   if (!bundle.ok()) return cli::Fail(bundle.status().message());
   const double build_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - build_start).count();
+  if (auto path = args.get("save-bundle")) {
+    const auto& b = bundle.value();
+    if (Status s = cli::WriteFileAtomic(*path, std::string(b.begin(), b.end())); !s.ok()) {
+      return cli::Fail(s.message());
+    }
+  }
   auto engine = Engine::Load(bundle.value().data(), bundle.value().size());
   if (!engine.ok()) return cli::Fail("the built bundle does not load: " + engine.status().message());
 

@@ -1,1 +1,105 @@
+// Embind glue: the engine as JavaScript sees it. Nothing here decides anything; it converts
+// arguments and results and turns failures into JavaScript Errors carrying the engine's message.
+
+#include <emscripten.h>
 #include <emscripten/bind.h>
+#include <emscripten/val.h>
+
+#include <nlohmann/json.hpp>
+#include <memory>
+#include <string>
+
+#include "engine/context.h"
+#include "engine/engine.h"
+
+namespace {
+
+using emscripten::val;
+
+[[noreturn]] void ThrowError(const std::string& message) {
+  val::global("Error").new_(val("loopwise engine: " + message)).throw_();
+}
+
+val StringList(const std::vector<std::string>& items) {
+  val out = val::array();
+  for (const auto& s : items) out.call<void>("push", val(s));
+  return out;
+}
+
+loopwise::SearchContext ParseContext(const std::string& json_text) {
+  loopwise::SearchContext context;
+  if (json_text.empty()) return context;
+  const nlohmann::json j = nlohmann::json::parse(json_text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) ThrowError("context must be a JSON object");
+  if (auto it = j.find("route"); it != j.end() && it->is_string()) {
+    context.route = it->get<std::string>();
+  }
+  return context;
+}
+
+class EngineHandle {
+ public:
+  // `bytes` is a Uint8Array (or any array-like of bytes) holding a bundle.
+  static std::unique_ptr<EngineHandle> Create(const val& bytes) {
+    if (!bytes["length"].isNumber()) ThrowError("Engine.create needs the bundle's bytes");
+    const std::vector<uint8_t> data = emscripten::convertJSArrayToNumberVector<uint8_t>(bytes);
+    auto engine = loopwise::Engine::Load(data.data(), data.size());
+    if (!engine.ok()) ThrowError(engine.status().message());
+    return std::unique_ptr<EngineHandle>(new EngineHandle(engine.take()));
+  }
+
+  // {ranked: [{article, title, score}], confidence, gap, micros}
+  val Search(const std::string& query, const std::string& context_json, int k) const {
+    const loopwise::SearchContext context = ParseContext(context_json);
+    const double start = emscripten_get_now();
+    const loopwise::SearchResult r =
+        engine_.Search(query, context, static_cast<size_t>(k < 1 ? 1 : k > 100 ? 100 : k));
+    const double micros = (emscripten_get_now() - start) * 1000.0;
+    val ranked = val::array();
+    for (const auto& hit : r.ranked) {
+      const loopwise::Article& a = engine_.articles()[hit.article];
+      val item = val::object();
+      item.set("article", a.id);
+      item.set("title", a.title);
+      item.set("score", hit.score);
+      ranked.call<void>("push", item);
+    }
+    val out = val::object();
+    out.set("ranked", ranked);
+    out.set("confidence", r.confidence);
+    out.set("gap", r.gap);
+    out.set("micros", micros);
+    return out;
+  }
+
+  // [{id, title, body, tags, pages}], in bundle order.
+  val Articles() const {
+    val out = val::array();
+    for (const auto& a : engine_.articles()) {
+      val item = val::object();
+      item.set("id", a.id);
+      item.set("title", a.title);
+      item.set("body", a.body);
+      item.set("tags", StringList(a.tags));
+      item.set("pages", StringList(a.pages));
+      out.call<void>("push", item);
+    }
+    return out;
+  }
+
+ private:
+  explicit EngineHandle(loopwise::Engine engine) : engine_(std::move(engine)) {}
+  loopwise::Engine engine_;
+};
+
+std::string FoldRoute(const std::string& route) { return loopwise::FoldRoute(route); }
+
+}  // namespace
+
+EMSCRIPTEN_BINDINGS(loopwise_engine) {
+  emscripten::class_<EngineHandle>("Engine")
+      .class_function("create", &EngineHandle::Create)
+      .function("search", &EngineHandle::Search)
+      .function("articles", &EngineHandle::Articles);
+  emscripten::function("foldRoute", &FoldRoute);
+}

@@ -1,0 +1,162 @@
+#include "engine/bundle.h"
+
+#include <doctest/doctest.h>
+
+#include <random>
+
+#include "engine/engine.h"
+#include "toy_site.h"
+
+using namespace loopwise;
+
+namespace {
+
+std::vector<uint8_t> ToyBundle() {
+  auto bundle = Bundle::Build(testing::ToyArticles(), testing::ToyHistory(), testing::ToyVectors(),
+                              BundleOptions{});
+  REQUIRE(bundle.ok());
+  return bundle.take();
+}
+
+// Rewrites every section checksum so that corrupt contents reach the section parsers.
+void RefreshChecksums(std::vector<uint8_t>* b) {
+  if (b->size() < 16) return;
+  uint32_t count;
+  std::memcpy(&count, b->data() + 12, 4);
+  for (uint32_t i = 0; i < count && 16 + (i + 1) * 24 <= b->size(); ++i) {
+    uint8_t* entry = b->data() + 16 + i * 24;
+    uint64_t offset, size;
+    std::memcpy(&offset, entry + 4, 8);
+    std::memcpy(&size, entry + 12, 8);
+    if (offset > b->size() || size > b->size() - offset) continue;
+    const uint32_t crc = Crc32(b->data() + offset, size);
+    std::memcpy(entry + 20, &crc, 4);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("a built bundle loads and answers its own history") {
+  const auto bytes = ToyBundle();
+  auto engine = Engine::Load(bytes.data(), bytes.size());
+  REQUIRE(engine.ok());
+  CHECK(engine.value().articles().size() == 5);
+  const auto r = engine.value().Search("I forgot my password", SearchContext{}, 3);
+  REQUIRE(!r.ranked.empty());
+  CHECK(engine.value().articles()[r.ranked[0].article].id == "reset-password");
+  CHECK(r.ranked.size() <= 3);
+  CHECK(r.confidence >= 0.0f);
+  CHECK(r.confidence <= 1.0f);
+  for (size_t i = 1; i < r.ranked.size(); ++i) CHECK(r.ranked[i - 1].score >= r.ranked[i].score);
+}
+
+TEST_CASE("building is deterministic") { CHECK(ToyBundle() == ToyBundle()); }
+
+TEST_CASE("a bundle round-trips through bytes unchanged") {
+  const auto bytes = ToyBundle();
+  auto engine = Engine::Load(bytes.data(), bytes.size());
+  REQUIRE(engine.ok());
+  CHECK(engine.value().ToBundle() == bytes);
+}
+
+TEST_CASE("bad bundles are refused with a clear message") {
+  const auto bytes = ToyBundle();
+  SUBCASE("empty") {
+    auto e = Engine::Load(nullptr, 0);
+    CHECK(!e.ok());
+    CHECK(e.status().message().find("not a Loopwise bundle") != std::string::npos);
+  }
+  SUBCASE("truncated") {
+    auto e = Engine::Load(bytes.data(), bytes.size() / 2);
+    CHECK(!e.ok());
+    CHECK(e.status().message().find("truncated") != std::string::npos);
+  }
+  SUBCASE("wrong version") {
+    auto copy = bytes;
+    copy[8] = 99;
+    auto e = Engine::Load(copy.data(), copy.size());
+    CHECK(!e.ok());
+    CHECK(e.status().message().find("version 99") != std::string::npos);
+  }
+  SUBCASE("flipped bit") {
+    auto copy = bytes;
+    copy[copy.size() - 10] ^= 0x10;
+    auto e = Engine::Load(copy.data(), copy.size());
+    CHECK(!e.ok());
+    CHECK(e.status().message().find("checksum") != std::string::npos);
+  }
+}
+
+TEST_CASE("bundle builder refuses what it cannot build") {
+  const auto vectors = testing::ToyVectors();
+  CHECK(!Bundle::Build({}, {}, vectors, {}).ok());
+  auto articles = testing::ToyArticles();
+  articles[1].id = articles[0].id;
+  auto dup = Bundle::Build(articles, {}, vectors, {});
+  CHECK(!dup.ok());
+  CHECK(dup.status().message().find("appears twice") != std::string::npos);
+  auto history = testing::ToyHistory();
+  history[0].article = 99;
+  CHECK(!Bundle::Build(testing::ToyArticles(), history, vectors, {}).ok());
+}
+
+TEST_CASE("a site with no history still answers from its articles") {
+  auto bundle = Bundle::Build(testing::ToyArticles(), {}, testing::ToyVectors(), {});
+  REQUIRE(bundle.ok());
+  auto engine = Engine::Load(bundle.value().data(), bundle.value().size());
+  REQUIRE(engine.ok());
+  const auto r = engine.value().Search("export csv", SearchContext{}, 5);
+  REQUIRE(!r.ranked.empty());
+  CHECK(engine.value().articles()[r.ranked[0].article].id == "export-data");
+}
+
+// Thousands of random corruptions: each either fails to load with a message or loads into an
+// engine that still answers without crashing. Run under the sanitizer preset too.
+TEST_CASE("mutated bundles never crash the loader") {
+  const auto bytes = ToyBundle();
+  std::mt19937 rng(2024);
+  int refused = 0, loaded = 0;
+  for (int i = 0; i < 3000; ++i) {
+    auto copy = bytes;
+    switch (i % 4) {
+      case 0:  // flipped bits, checksums left as they are
+        for (int f = 0; f < 1 + static_cast<int>(rng() % 4); ++f) {
+          copy[rng() % copy.size()] ^= static_cast<uint8_t>(1u << (rng() % 8));
+        }
+        break;
+      case 1:  // truncated
+        copy.resize(rng() % copy.size());
+        break;
+      case 2:  // flipped bits with valid checksums: the section parsers see the garbage
+      case 3:
+        for (int f = 0; f < 1 + static_cast<int>(rng() % 8); ++f) {
+          copy[16 + rng() % (copy.size() - 16)] ^= static_cast<uint8_t>(1u << (rng() % 8));
+        }
+        RefreshChecksums(&copy);
+        break;
+    }
+    auto engine = Engine::Load(copy.data(), copy.size());
+    if (!engine.ok()) {
+      CHECK(!engine.status().message().empty());
+      ++refused;
+      continue;
+    }
+    ++loaded;
+    for (const char* q : {"forgot password", "refund", "", "zzzz qqq"}) {
+      const auto r = engine.value().Search(q, SearchContext{"/billing"}, 5);
+      CHECK(r.ranked.size() <= 5);
+    }
+  }
+  CHECK(refused > 0);
+  MESSAGE("mutations refused: " << refused << ", loaded and answered: " << loaded);
+}
+
+TEST_CASE("random bytes are never a bundle") {
+  std::mt19937 rng(5);
+  for (int i = 0; i < 2000; ++i) {
+    std::vector<uint8_t> junk(rng() % 512);
+    for (auto& b : junk) b = static_cast<uint8_t>(rng());
+    if (i % 2 && junk.size() >= 8) std::memcpy(junk.data(), "LWBUNDLE", 8);
+    CHECK(!Engine::Load(junk.data(), junk.size()).ok());
+  }
+}

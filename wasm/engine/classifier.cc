@@ -10,6 +10,7 @@ namespace {
 
 constexpr size_t kMaxClasses = 1u << 20;
 constexpr float kLearningRate = 0.2f;
+constexpr float kMinGradient = 1e-4f;
 
 // Per-weight AdaGrad state over a dense table; training runs natively only, so memory is cheap.
 struct Table {
@@ -40,6 +41,7 @@ Classifier Classifier::Train(const std::vector<TrainingExample>& examples, size_
   std::iota(order.begin(), order.end(), 0);
   std::mt19937 rng(options.seed);
   std::vector<float> z(k);
+  std::vector<size_t> active;
   const float mean_weight = static_cast<float>(total_weight / std::max<size_t>(1, examples.size()));
 
   auto run_epochs = [&](int epochs) {
@@ -61,18 +63,25 @@ Classifier Classifier::Train(const std::vector<TrainingExample>& examples, size_
         Softmax(&z);
         const float scale = ex.weight / mean_weight;
         for (size_t c = 0; c < k; ++c) z[c] = scale * (z[c] - (c == ex.label ? 1.0f : 0.0f));
-        for (size_t c = 0; c < k; ++c) bias.Step(c, z[c]);
+        // Classes the example barely moves are skipped (their L2 shrinkage waits for an example
+        // that does move them): with many articles most probabilities are near zero, and this
+        // keeps an update proportional to the classes that matter.
+        active.clear();
+        for (size_t c = 0; c < k; ++c) {
+          if (std::fabs(z[c]) > kMinGradient) active.push_back(c);
+        }
+        for (size_t c : active) bias.Step(c, z[c]);
         for (size_t j = 0; j < ex.features.size(); ++j) {
           const float x = ex.features.value[j];
           const size_t row = size_t{ex.features.index[j]} * k;
-          for (size_t c = 0; c < k; ++c) {
+          for (size_t c : active) {
             if (!keep.empty() && !keep[row + c]) continue;
             sparse.Step(row + c, z[c] * x + l2 * sparse.w[row + c]);
           }
         }
         for (size_t d = 0; d < ex.dense.size(); ++d) {
           const float x = ex.dense[d];
-          for (size_t c = 0; c < k; ++c) dense.Step(d * k + c, z[c] * x + l2 * dense.w[d * k + c]);
+          for (size_t c : active) dense.Step(d * k + c, z[c] * x + l2 * dense.w[d * k + c]);
         }
       }
     }

@@ -1,5 +1,8 @@
 #include "engine/vector_index.h"
 
+// hnswlib's SSE path prefetches one entry past a full link list; the portable path reads only what
+// it owns, and is the path the browser build takes anyway.
+#define NO_MANUAL_VECTORIZATION
 #include <hnswlib/hnswlib.h>
 
 #include <algorithm>

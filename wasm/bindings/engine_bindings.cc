@@ -11,6 +11,7 @@
 
 #include "engine/context.h"
 #include "engine/engine.h"
+#include "engine/scrubber.h"
 
 namespace {
 
@@ -94,6 +95,9 @@ class EngineHandle {
 
 std::string FoldRoute(const std::string& route) { return loopwise::FoldRoute(route); }
 
+// The text with personal data replaced by placeholders: what may leave the browser.
+std::string Scrub(const std::string& text) { return loopwise::Scrub(text).text; }
+
 }  // namespace
 
 EMSCRIPTEN_BINDINGS(loopwise_engine) {
@@ -102,4 +106,5 @@ EMSCRIPTEN_BINDINGS(loopwise_engine) {
       .function("search", &EngineHandle::Search)
       .function("articles", &EngineHandle::Articles);
   emscripten::function("foldRoute", &FoldRoute);
+  emscripten::function("scrub", &Scrub);
 }

@@ -9,17 +9,107 @@ namespace loopwise {
 namespace {
 
 constexpr size_t kMaxClasses = 1u << 20;
-constexpr float kLearningRate = 0.2f;
+// Classes whose gradient for an example is smaller than this are not updated by it: with many
+// articles most probabilities are near zero, and this keeps a step proportional to the classes
+// that matter.
 constexpr float kMinGradient = 1e-4f;
+// The bias learns more slowly than the weights, as it sees every example.
+constexpr double kBiasRate = 0.01;
 
-// Per-weight AdaGrad state over a dense table; training runs natively only, so memory is cheap.
-struct Table {
-  Table(size_t rows, size_t cols) : w(rows * cols, 0.0f), g2(rows * cols, 1e-6f) {}
-  void Step(size_t i, float grad) {
-    g2[i] += grad * grad;
-    w[i] -= kLearningRate * grad / std::sqrt(g2[i]);
+// Multinomial logistic regression by plain SGD with the step size 1 / (alpha (t + t0)) of the
+// L2-regularized objective, which converges where AdaGrad stalls. The L2 shrinkage of all weights
+// is carried by one scale factor, so a step touches only the example's features.
+class SgdTrainer {
+ public:
+  SgdTrainer(const std::vector<TrainingExample>& examples, size_t num_features, size_t dense_dim,
+             size_t num_classes, const ClassifierOptions& options)
+      : examples_(examples),
+        k_(num_classes),
+        sparse_(num_features * num_classes, 0.0f),
+        dense_(dense_dim * num_classes, 0.0f),
+        bias_(num_classes, 0.0f),
+        z_(num_classes),
+        order_(examples.size()),
+        rng_(options.seed) {
+    std::iota(order_.begin(), order_.end(), 0);
+    double total = 0;
+    for (const auto& e : examples) total += e.weight;
+    mean_weight_ = total / std::max<size_t>(1, examples.size());
+    alpha_ = 1.0 / (options.c * std::max<size_t>(1, examples.size()));
+    // The usual starting step for this schedule: about the size of a typical weight.
+    t0_ = 1.0 / (std::sqrt(1.0 / std::sqrt(alpha_)) * alpha_);
   }
-  std::vector<float> w, g2;
+
+  // Pruned weights stay zero from now on.
+  void Mask(std::vector<uint8_t> keep) { keep_ = std::move(keep); }
+
+  void Run(int epochs) {
+    for (int epoch = 0; epoch < epochs; ++epoch) {
+      std::shuffle(order_.begin(), order_.end(), rng_);
+      for (size_t idx : order_) Step(examples_[idx]);
+    }
+    Unscale();
+  }
+
+  std::vector<float>& sparse() { return sparse_; }
+  const std::vector<float>& dense() const { return dense_; }
+  const std::vector<float>& bias() const { return bias_; }
+
+ private:
+  void Step(const TrainingExample& ex) {
+    const double eta = 1.0 / (alpha_ * (t_ + t0_));
+    t_ += 1;
+    std::fill(z_.begin(), z_.end(), 0.0f);
+    for (size_t j = 0; j < ex.features.size(); ++j) {
+      const float x = ex.features.value[j];
+      const float* w = &sparse_[size_t{ex.features.index[j]} * k_];
+      for (size_t c = 0; c < k_; ++c) z_[c] += x * w[c];
+    }
+    for (size_t d = 0; d < ex.dense.size(); ++d) {
+      const float x = ex.dense[d];
+      const float* w = &dense_[d * k_];
+      for (size_t c = 0; c < k_; ++c) z_[c] += x * w[c];
+    }
+    for (size_t c = 0; c < k_; ++c) z_[c] = static_cast<float>(z_[c] * scale_) + bias_[c];
+    Classifier::Softmax(&z_);
+    const float weight = static_cast<float>(ex.weight / mean_weight_);
+    active_.clear();
+    for (size_t c = 0; c < k_; ++c) {
+      z_[c] = weight * (z_[c] - (c == ex.label ? 1.0f : 0.0f));
+      if (std::fabs(z_[c]) > kMinGradient) active_.push_back(c);
+    }
+    scale_ *= 1.0 - eta * alpha_;
+    if (scale_ < 1e-6) Unscale();
+    const float step = static_cast<float>(eta / scale_);
+    for (size_t c : active_) bias_[c] -= static_cast<float>(kBiasRate * eta) * z_[c];
+    for (size_t j = 0; j < ex.features.size(); ++j) {
+      const float x = step * ex.features.value[j];
+      const size_t row = size_t{ex.features.index[j]} * k_;
+      for (size_t c : active_) {
+        if (keep_.empty() || keep_[row + c]) sparse_[row + c] -= x * z_[c];
+      }
+    }
+    for (size_t d = 0; d < ex.dense.size(); ++d) {
+      const float x = step * ex.dense[d];
+      for (size_t c : active_) dense_[d * k_ + c] -= x * z_[c];
+    }
+  }
+
+  void Unscale() {
+    for (float& v : sparse_) v = static_cast<float>(v * scale_);
+    for (float& v : dense_) v = static_cast<float>(v * scale_);
+    scale_ = 1.0;
+  }
+
+  const std::vector<TrainingExample>& examples_;
+  const size_t k_;
+  std::vector<float> sparse_, dense_, bias_;  // feature-major: [feature * k + class]
+  std::vector<uint8_t> keep_;
+  std::vector<float> z_;
+  std::vector<size_t> active_;
+  std::vector<size_t> order_;
+  std::mt19937 rng_;
+  double mean_weight_ = 1, alpha_ = 1, t0_ = 1, t_ = 0, scale_ = 1;
 };
 
 }  // namespace
@@ -28,94 +118,40 @@ Classifier Classifier::Train(const std::vector<TrainingExample>& examples, size_
                              size_t dense_dim, size_t num_classes,
                              const ClassifierOptions& options) {
   const size_t k = num_classes;
-  Table sparse(num_features, k), dense(dense_dim, k), bias(1, k);
-  // Pruned entries are masked to zero in the refit after pruning.
+  SgdTrainer trainer(examples, num_features, dense_dim, k, options);
+  trainer.Run(options.epochs);
+
+  std::vector<float>& sparse = trainer.sparse();
   std::vector<uint8_t> keep;
-  const double total_weight =
-      std::accumulate(examples.begin(), examples.end(), 0.0,
-                      [](double s, const TrainingExample& e) { return s + e.weight; });
-  // L2 per example so that the whole objective is  sum(w_i * loss_i) / W + |theta|^2 / (2 c W).
-  const float l2 = static_cast<float>(1.0 / (options.c * std::max(1.0, total_weight)));
-
-  std::vector<size_t> order(examples.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::mt19937 rng(options.seed);
-  std::vector<float> z(k);
-  std::vector<size_t> active;
-  const float mean_weight = static_cast<float>(total_weight / std::max<size_t>(1, examples.size()));
-
-  auto run_epochs = [&](int epochs) {
-    for (int epoch = 0; epoch < epochs; ++epoch) {
-      std::shuffle(order.begin(), order.end(), rng);
-      for (size_t idx : order) {
-        const TrainingExample& ex = examples[idx];
-        for (size_t c = 0; c < k; ++c) z[c] = bias.w[c];
-        for (size_t j = 0; j < ex.features.size(); ++j) {
-          const float x = ex.features.value[j];
-          const float* w = &sparse.w[size_t{ex.features.index[j]} * k];
-          for (size_t c = 0; c < k; ++c) z[c] += x * w[c];
-        }
-        for (size_t d = 0; d < ex.dense.size(); ++d) {
-          const float x = ex.dense[d];
-          const float* w = &dense.w[d * k];
-          for (size_t c = 0; c < k; ++c) z[c] += x * w[c];
-        }
-        Softmax(&z);
-        const float scale = ex.weight / mean_weight;
-        for (size_t c = 0; c < k; ++c) z[c] = scale * (z[c] - (c == ex.label ? 1.0f : 0.0f));
-        // Classes the example barely moves are skipped (their L2 shrinkage waits for an example
-        // that does move them): with many articles most probabilities are near zero, and this
-        // keeps an update proportional to the classes that matter.
-        active.clear();
-        for (size_t c = 0; c < k; ++c) {
-          if (std::fabs(z[c]) > kMinGradient) active.push_back(c);
-        }
-        for (size_t c : active) bias.Step(c, z[c]);
-        for (size_t j = 0; j < ex.features.size(); ++j) {
-          const float x = ex.features.value[j];
-          const size_t row = size_t{ex.features.index[j]} * k;
-          for (size_t c : active) {
-            if (!keep.empty() && !keep[row + c]) continue;
-            sparse.Step(row + c, z[c] * x + l2 * sparse.w[row + c]);
-          }
-        }
-        for (size_t d = 0; d < ex.dense.size(); ++d) {
-          const float x = ex.dense[d];
-          for (size_t c : active) dense.Step(d * k + c, z[c] * x + l2 * dense.w[d * k + c]);
-        }
-      }
-    }
-  };
-  run_epochs(options.epochs);
-
   const size_t per_feature = std::min<size_t>(k, options.max_classes_per_feature);
   if (per_feature < k) {
     keep.assign(num_features * k, 0);
     std::vector<uint32_t> cls(k);
     for (size_t f = 0; f < num_features; ++f) {
-      const float* w = &sparse.w[f * k];
+      const float* w = &sparse[f * k];
       std::iota(cls.begin(), cls.end(), 0);
       std::partial_sort(cls.begin(), cls.begin() + per_feature, cls.end(),
                         [&](uint32_t a, uint32_t b) { return std::fabs(w[a]) > std::fabs(w[b]); });
       for (size_t i = 0; i < per_feature; ++i) keep[f * k + cls[i]] = 1;
       for (size_t c = 0; c < k; ++c) {
-        if (!keep[f * k + c]) sparse.w[f * k + c] = 0.0f;
+        if (!keep[f * k + c]) sparse[f * k + c] = 0.0f;
       }
     }
-    run_epochs(std::max(1, options.epochs / 4));
+    trainer.Mask(keep);
+    trainer.Run(std::max(1, options.epochs / 4));
   }
 
   Classifier model;
   model.dense_dim_ = dense_dim;
-  model.bias_ = bias.w;
+  model.bias_ = trainer.bias();
   model.dense_.resize(k * dense_dim);
   for (size_t d = 0; d < dense_dim; ++d) {
-    for (size_t c = 0; c < k; ++c) model.dense_[c * dense_dim + d] = dense.w[d * k + c];
+    for (size_t c = 0; c < k; ++c) model.dense_[c * dense_dim + d] = trainer.dense()[d * k + c];
   }
   model.offsets_.push_back(0);
   for (size_t f = 0; f < num_features; ++f) {
     for (size_t c = 0; c < k; ++c) {
-      const float w = sparse.w[f * k + c];
+      const float w = sparse[f * k + c];
       if (w != 0.0f && (keep.empty() || keep[f * k + c])) {
         model.classes_.push_back(static_cast<uint32_t>(c));
         model.weights_.push_back(w);

@@ -17,8 +17,8 @@ namespace loopwise {
 
 struct ClassifierOptions {
   // Inverse L2 strength, as in the usual "C" of logistic regression: larger fits harder.
-  float c = 10.0f;
-  int epochs = 10;
+  float c = 30.0f;
+  int epochs = 30;
   uint32_t max_classes_per_feature = 64;
   uint32_t seed = 1;
 };

@@ -41,6 +41,8 @@ struct BundleOptions {
   ClassifierOptions classifier;
   // Folds of the history used to calibrate confidence and the ranker's weights.
   int calibration_folds = 5;
+  // Above this many history tickets, 2 folds: plenty of held-out questions, a third of the work.
+  size_t large_history = 12000;
   uint32_t seed = 1;
 };
 

@@ -173,7 +173,9 @@ Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
   // Calibration folds: every history ticket is held out once, answered by models trained without
   // it; a rotating share of articles is hidden entirely to stand for unanswerable questions.
   Ranker ranker;
-  const int folds = options.calibration_folds;
+  const int folds =
+      history.size() > options.large_history ? std::min(2, options.calibration_folds)
+                                             : options.calibration_folds;
   if (folds >= 2 && history.size() >= static_cast<size_t>(2 * folds)) {
     std::mt19937 rng(options.seed);
     std::vector<size_t> order(history.size());

@@ -1,4 +1,5 @@
 #include "engine/classifier.h"
+#include "engine/vector_math.h"
 
 #include <algorithm>
 #include <cmath>
@@ -119,7 +120,11 @@ Classifier Classifier::Train(const std::vector<TrainingExample>& examples, size_
                              const ClassifierOptions& options) {
   const size_t k = num_classes;
   SgdTrainer trainer(examples, num_features, dense_dim, k, options);
-  trainer.Run(options.epochs);
+  double work = 0;  // multiply-adds of one epoch's forward passes
+  for (const auto& ex : examples) work += double(ex.features.size() + ex.dense.size()) * k;
+  const int epochs = std::min(options.epochs,
+                              std::max(3, static_cast<int>(options.work_budget / std::max(1.0, work))));
+  trainer.Run(epochs);
 
   std::vector<float>& sparse = trainer.sparse();
   std::vector<uint8_t> keep;
@@ -138,7 +143,7 @@ Classifier Classifier::Train(const std::vector<TrainingExample>& examples, size_
       }
     }
     trainer.Mask(keep);
-    trainer.Run(std::max(1, options.epochs / 4));
+    trainer.Run(std::max(1, epochs / 4));
   }
 
   Classifier model;
@@ -174,10 +179,7 @@ void Classifier::Logits(const SparseVector& features, const float* dense,
     for (uint32_t e = offsets_[f]; e < offsets_[f + 1]; ++e) z[classes_[e]] += x * weights_[e];
   }
   for (size_t c = 0; c < k; ++c) {
-    const float* w = dense_.data() + c * dense_dim_;
-    float s = 0;
-    for (size_t d = 0; d < dense_dim_; ++d) s += w[d] * dense[d];
-    z[c] += s;
+    z[c] += Dot(dense_.data() + c * dense_dim_, dense, dense_dim_);
   }
 }
 

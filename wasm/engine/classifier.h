@@ -19,6 +19,9 @@ struct ClassifierOptions {
   // Inverse L2 strength, as in the usual "C" of logistic regression: larger fits harder.
   float c = 30.0f;
   int epochs = 30;
+  // Large sites get fewer epochs (at least 3) so that one training stays within about this many
+  // multiply-adds; a site of 1,000 articles then trains in seconds, not hours.
+  double work_budget = 1.5e10;
   uint32_t max_classes_per_feature = 64;
   uint32_t seed = 1;
 };

@@ -1,4 +1,5 @@
 #include "engine/encoder.h"
+#include "engine/vector_math.h"
 
 #include <algorithm>
 #include <cmath>
@@ -16,12 +17,6 @@ constexpr size_t kMinCorrectableLength = 4;
 float ZipfProbability(uint32_t rank) {
   constexpr double kHarmonic = 13.3;  // ln(341479) + Euler's constant
   return static_cast<float>(1.0 / ((rank + 1.0) * kHarmonic));
-}
-
-float Dot(const float* a, const float* b, size_t n) {
-  float s = 0;
-  for (size_t i = 0; i < n; ++i) s += a[i] * b[i];
-  return s;
 }
 
 void Normalize(float* v, size_t n) {

@@ -13,6 +13,7 @@ constexpr size_t kMaxEntries = 1u << 28;
 LexicalIndex LexicalIndex::Build(const std::vector<std::vector<std::string>>& docs,
                                  const std::vector<uint32_t>& article_of) {
   LexicalIndex index;
+  for (uint32_t a : article_of) index.num_articles_ = std::max<size_t>(index.num_articles_, a + 1);
   std::map<std::string, std::vector<std::pair<uint32_t, uint16_t>>> postings;
   double total = 0;
   for (size_t d = 0; d < docs.size(); ++d) {
@@ -49,7 +50,10 @@ std::vector<LexicalHit> LexicalIndex::Search(const std::vector<std::string>& que
   std::vector<std::string> terms(query);
   std::sort(terms.begin(), terms.end());
   terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
-  std::unordered_map<uint32_t, float> doc_score;
+  // Dense accumulators with a list of what was touched: a query reaches few texts, and hash maps
+  // would cost more than the scoring.
+  std::vector<float> doc_score(doc_length_.size(), 0.0f);
+  std::vector<uint32_t> touched;
   const float n = static_cast<float>(doc_length_.size());
   for (const auto& t : terms) {
     auto it = term_index_.find(t);
@@ -58,19 +62,24 @@ std::vector<LexicalHit> LexicalIndex::Search(const std::vector<std::string>& que
     const float df = static_cast<float>(end - begin);
     const float idf = std::log(1.0f + (n - df + 0.5f) / (df + 0.5f));
     for (uint32_t e = begin; e < end; ++e) {
+      const uint32_t d = docs_[e];
       const float tf = tfs_[e];
-      const float norm = k1_ * (1.0f - b_ + b_ * doc_length_[docs_[e]] / mean_length_);
-      doc_score[docs_[e]] += idf * tf * (k1_ + 1.0f) / (tf + norm);
+      const float norm = k1_ * (1.0f - b_ + b_ * doc_length_[d] / mean_length_);
+      if (doc_score[d] == 0.0f) touched.push_back(d);
+      doc_score[d] += idf * tf * (k1_ + 1.0f) / (tf + norm);
     }
   }
-  std::unordered_map<uint32_t, float> best;
-  for (const auto& [d, s] : doc_score) {
-    float& b = best[article_of_[d]];
-    b = std::max(b, s);
-  }
   std::vector<LexicalHit> hits;
-  hits.reserve(best.size());
-  for (const auto& [a, s] : best) hits.push_back({a, s});
+  std::vector<int32_t> slot(num_articles_, -1);
+  for (uint32_t d : touched) {
+    const uint32_t a = article_of_[d];
+    if (slot[a] < 0) {
+      slot[a] = static_cast<int32_t>(hits.size());
+      hits.push_back({a, doc_score[d]});
+    } else {
+      hits[slot[a]].score = std::max(hits[slot[a]].score, doc_score[d]);
+    }
+  }
   auto better = [](const LexicalHit& x, const LexicalHit& y) {
     return x.score != y.score ? x.score > y.score : x.article < y.article;
   };
@@ -98,6 +107,7 @@ void LexicalIndex::Serialize(ByteWriter* out) const {
 
 Result<LexicalIndex> LexicalIndex::Deserialize(ByteReader* in, size_t num_articles) {
   LexicalIndex x;
+  x.num_articles_ = num_articles;
   x.k1_ = in->f32();
   x.b_ = in->f32();
   x.mean_length_ = in->f32();

@@ -40,6 +40,7 @@ class LexicalIndex {
   std::vector<uint16_t> tfs_;
   std::vector<uint16_t> doc_length_;
   std::vector<uint32_t> article_of_;
+  size_t num_articles_ = 0;
   float mean_length_ = 1.0f;
   std::unordered_map<std::string, uint32_t> term_index_;
 };

@@ -1,4 +1,5 @@
 #include "engine/vector_index.h"
+#include "engine/vector_math.h"
 
 // hnswlib's SSE path prefetches one entry past a full link list; the portable path reads only what
 // it owns, and is the path the browser build takes anyway.
@@ -16,20 +17,13 @@ constexpr uint32_t kMaxDim = 4096;
 constexpr uint32_t kMaxDegree = 128;
 constexpr int kMaxLevel = 32;
 
-// 1 - dot product, summed left to right in one accumulator so that native and WebAssembly builds
-// produce bit-identical distances (the compilers may not reorder a float sum without fast-math).
+// 1 - dot product (see vector_math.h for why it is the same everywhere).
 class DotSpace : public hnswlib::SpaceInterface<float> {
  public:
   explicit DotSpace(size_t dim) : dim_(dim) {}
   size_t get_data_size() override { return dim_ * sizeof(float); }
   hnswlib::DISTFUNC<float> get_dist_func() override { return &Distance; }
   void* get_dist_func_param() override { return &dim_; }
-
-  static float Dot(const float* a, const float* b, size_t dim) {
-    float sum = 0.0f;
-    for (size_t i = 0; i < dim; ++i) sum += a[i] * b[i];
-    return sum;
-  }
 
  private:
   static float Distance(const void* a, const void* b, const void* param) {
@@ -41,7 +35,7 @@ class DotSpace : public hnswlib::SpaceInterface<float> {
 
 std::vector<float> Unit(const float* v, size_t dim) {
   std::vector<float> out(v, v + dim);
-  const float norm = std::sqrt(DotSpace::Dot(v, v, dim));
+  const float norm = std::sqrt(Dot(v, v, dim));
   if (norm > 0.0f) {
     for (float& x : out) x /= norm;
   }

@@ -4,5 +4,9 @@
 namespace loopwise {
 
 int EvalCommand(int argc, char** argv);
+int ServeCommand(int argc, char** argv);
+int SiteCommand(int argc, char** argv);
+int ImportCommand(int argc, char** argv);
+int PublishCommand(int argc, char** argv);
 
 }  // namespace loopwise

@@ -12,6 +12,10 @@ constexpr const char* kUsage = R"(usage: loopwise <command> [options]
 
 Commands:
   eval       build a bundle from articles and history, answer a test set, report metrics
+  serve      run the sync server (widget and admin HTTP API)
+  site       create a site: its public key and admin token
+  import     load articles or resolved history into a site
+  publish    build a site's bundle and make it the current version
 
 Run `loopwise <command> --help` for a command's options.
 )";
@@ -23,6 +27,10 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"eval", loopwise::EvalCommand},
+    {"serve", loopwise::ServeCommand},
+    {"site", loopwise::SiteCommand},
+    {"import", loopwise::ImportCommand},
+    {"publish", loopwise::PublishCommand},
 };
 
 }  // namespace

@@ -1,0 +1,28 @@
+#pragma once
+// A server's data directory: the SQLite database (loopwise.db) and the published bundles
+// (bundles/). `serve` and the subcommands that work offline (site, import, publish) open it the
+// same way.
+
+#include <memory>
+#include <string>
+
+#include "bundle_files.h"
+#include "cli.h"
+#include "store.h"
+
+namespace loopwise {
+
+struct DataDirectory {
+  std::string path;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<BundleFiles> bundles;
+};
+
+// --data, else $LOOPWISE_DATA_DIR, else ./loopwise-data.
+std::string DataPath(const cli::Args& args);
+
+// Creates the directory if needed, checks it is writable, opens the store and runs its migrations.
+// Fails with one sentence naming the directory and what to do.
+Result<DataDirectory> OpenDataDirectory(const std::string& path);
+
+}  // namespace loopwise

@@ -1,0 +1,59 @@
+// loopwise publish: builds a site's bundle from its store and makes it the current version.
+
+#include <cstdio>
+#include <string>
+
+#include "cli.h"
+#include "commands.h"
+#include "data_directory.h"
+#include "publisher.h"
+
+namespace loopwise {
+namespace {
+
+constexpr const char* kUsage = R"(usage: loopwise publish --site S [--data DIR]
+
+Builds site S's bundle from its articles and history with the engine, stores it under its sha256 and
+makes it the version the manifest names (a running server serves it at once). The last 10 versions
+are kept for rollback.
+
+  --site S    the site
+  --data DIR  data directory (default $LOOPWISE_DATA_DIR, else ./loopwise-data)
+)";
+
+}  // namespace
+
+int PublishCommand(int argc, char** argv) {
+  auto parsed = cli::Args::Parse(argc, argv, {"site", "data"}, {"help"});
+  if (!parsed.ok()) return cli::Fail(parsed.status().message());
+  const cli::Args& args = parsed.value();
+  if (args.has("help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!args.positional().empty()) {
+    return cli::Fail("publish takes no arguments (got \"" + args.positional()[0] + "\")");
+  }
+  auto site = args.require("site");
+  if (!site.ok()) return cli::Fail(site.status().message());
+  auto dir = OpenDataDirectory(DataPath(args));
+  if (!dir.ok()) return cli::Fail(dir.status().message());
+  auto found = dir.value().store->FindSite(site.value());
+  if (!found.ok()) return cli::Fail(found.status().message());
+  if (!found.value()) {
+    return cli::Fail("there is no site \"" + site.value() + "\" (create it with loopwise site create)");
+  }
+  Publisher publisher(dir.value().store.get(), dir.value().bundles.get());
+  auto p = publisher.Publish(site.value());
+  if (!p.ok()) return cli::Fail(p.status().message());
+  const Publication& pub = p.value();
+  std::printf("published \"%s\" version %lld: %zu articles, %zu exemplars, %lld bytes, sha256 %s\n",
+              site.value().c_str(), static_cast<long long>(pub.version.version), pub.articles,
+              pub.exemplars, static_cast<long long>(pub.version.bytes), pub.version.sha256.c_str());
+  if (pub.skipped_history) {
+    std::printf("  skipped %zu history tickets whose article was deleted\n", pub.skipped_history);
+  }
+  return 0;
+}
+
+}  // namespace loopwise

@@ -1,0 +1,52 @@
+#pragma once
+// Publishing a site: build its bundle from the stored articles and history with the engine, store
+// the bundle immutably under its sha256, then make it the current version in one store
+// transaction (the manifest swap). The last versions are kept for rollback.
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "bundle_files.h"
+#include "engine/word_vectors.h"
+#include "store.h"
+
+namespace loopwise {
+
+struct PublishOptions {
+  int keep_versions = 10;  // versions a site can roll back to, the current one included
+};
+
+struct Publication {
+  Version version;
+  size_t articles = 0;
+  size_t exemplars = 0;
+  size_t skipped_history = 0;  // tickets whose article has since been deleted
+  double build_ms = 0;
+};
+
+class Publisher {
+ public:
+  Publisher(Store* store, BundleFiles* files, PublishOptions options = {})
+      : store_(store), files_(files), options_(options) {}
+
+  // Builds and publishes `site`'s bundle; returns the new current version. Fails with a sentence
+  // (no articles, unreadable word vectors, a store or disk error) leaving the current version as
+  // it was. Publishes run one at a time.
+  Result<Publication> Publish(const std::string& site);
+
+  // Makes an earlier kept version current again: `version`, or the one before the current one.
+  Result<Version> Rollback(const std::string& site, std::optional<int64_t> version);
+
+ private:
+  Result<const WordVectors*> Vectors();
+
+  Store* store_;
+  BundleFiles* files_;
+  PublishOptions options_;
+  std::mutex mu_;
+  std::unique_ptr<WordVectors> vectors_;  // loaded on the first publish
+};
+
+}  // namespace loopwise

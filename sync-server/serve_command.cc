@@ -1,0 +1,136 @@
+// loopwise serve: runs the sync server on a data directory until SIGTERM or SIGINT.
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "cli.h"
+#include "commands.h"
+#include "credentials.h"
+#include "data_directory.h"
+#include "logger.h"
+#include "publisher.h"
+#include "server.h"
+#include "sqlite_store.h"
+
+namespace loopwise {
+namespace {
+
+constexpr const char* kUsage = R"(usage: loopwise serve [--data DIR] [--listen HOST:PORT] [--db postgresql://...]
+
+Runs the sync server: widgets fetch their manifest and bundle and send signals; operators use the
+admin API (see README.md, "Server"). Logs are JSON lines on stderr; the first says where it listens.
+SIGTERM or SIGINT stops it after the requests in flight.
+
+  --data DIR          data directory (default $LOOPWISE_DATA_DIR, else ./loopwise-data)
+  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0 picks a free one)
+  --db URL            PostgreSQL store (not available yet; SQLite in --data is the store)
+  --threads N         connection threads (default 64)
+  --site-rate N       signal events a second per site key (default 20000; 0 = unlimited)
+  --client-rate N     signal events a second per client address (default 2000; 0 = unlimited)
+
+Environment: LOOPWISE_OPERATOR_TOKEN, when set, is a token that may create sites over HTTP
+(PUT /v1/sites/{site}) and administer every site.
+)";
+
+Status ParseListen(const std::string& listen, ServerOptions* options) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::Error("--listen must be HOST:PORT (got \"" + listen + "\")");
+  }
+  const std::string port = listen.substr(colon + 1);
+  char* end = nullptr;
+  const long p = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end || p < 0 || p > 65535) {
+    return Status::Error("--listen port must be 0 to 65535 (got \"" + port + "\")");
+  }
+  options->host = listen.substr(0, colon);
+  if (options->host.size() > 2 && options->host.front() == '[' && options->host.back() == ']') {
+    options->host = options->host.substr(1, options->host.size() - 2);
+  }
+  options->port = static_cast<int>(p);
+  return Status::Ok();
+}
+
+}  // namespace
+
+int ServeCommand(int argc, char** argv) {
+  auto parsed = cli::Args::Parse(
+      argc, argv, {"data", "listen", "db", "threads", "site-rate", "client-rate"}, {"help"});
+  if (!parsed.ok()) return cli::Fail(parsed.status().message());
+  const cli::Args& args = parsed.value();
+  if (args.has("help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!args.positional().empty()) {
+    return cli::Fail("serve takes no arguments (got \"" + args.positional()[0] + "\")");
+  }
+  if (args.has("db")) {
+    return cli::Fail("the PostgreSQL store is not available yet; use --data DIR for SQLite");
+  }
+  ServerOptions options;
+  if (Status s = ParseListen(args.get("listen").value_or("127.0.0.1:8080"), &options); !s.ok()) {
+    return cli::Fail(s.message());
+  }
+  auto threads = args.integer("threads", 64, 4, 1024);
+  auto site_rate = args.number("site-rate", options.site_rate, 0, 1e9);
+  auto client_rate = args.number("client-rate", options.client_rate, 0, 1e9);
+  if (!threads.ok()) return cli::Fail(threads.status().message());
+  if (!site_rate.ok()) return cli::Fail(site_rate.status().message());
+  if (!client_rate.ok()) return cli::Fail(client_rate.status().message());
+  options.threads = static_cast<size_t>(threads.value());
+  options.site_rate = site_rate.value();
+  options.site_burst = 2 * site_rate.value();
+  options.client_rate = client_rate.value();
+  options.client_burst = 2.5 * client_rate.value();
+  if (const char* token = std::getenv("LOOPWISE_OPERATOR_TOKEN"); token && *token) {
+    options.operator_token_hash = HashToken(token);
+  }
+
+  // Block the stop signals before any thread starts, so only the waiting thread below sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  const std::string data = DataPath(args);
+  auto dir = OpenDataDirectory(data);
+  if (!dir.ok()) return cli::Fail(dir.status().message());
+  DataDirectory d = dir.take();
+  Publisher publisher(d.store.get(), d.bundles.get());
+  Server server(d.store.get(), d.bundles.get(), &publisher, options);
+  if (Status s = server.Bind(); !s.ok()) return cli::Fail(s.message());
+
+  std::atomic<bool> finished{false};
+  std::thread waiter([&server, &finished, stop_signals] {
+    const timespec tick{0, 200 * 1000 * 1000};
+    while (!finished) {
+      const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+      if (sig == SIGTERM || sig == SIGINT) {
+        LogInfo("stopping", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+        server.Stop();
+        return;
+      }
+    }
+  });
+  LogInfo("listening", {{"address", options.host + ":" + std::to_string(server.port())},
+                        {"port", server.port()},
+                        {"data", d.path},
+                        {"schema", SqliteStore::SchemaVersion()}});
+  Status s = server.Run();
+  finished = true;
+  waiter.join();
+  LogInfo("stopped");
+  if (!s.ok()) return cli::Fail(s.message());
+  return 0;
+}
+
+}  // namespace loopwise

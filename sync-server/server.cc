@@ -1,0 +1,885 @@
+#include "server.h"
+
+#include <httplib.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <set>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "credentials.h"
+#include "engine/scrubber.h"
+#include "import_formats.h"
+#include "logger.h"
+#include "metrics.h"
+#include "token_bucket.h"
+
+namespace loopwise {
+namespace {
+
+using httplib::Request;
+using httplib::Response;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// What the current request matched, for the request log and /metrics (set by the route wrapper,
+// read by the logger, both on the connection's thread).
+thread_local const char* current_route = nullptr;
+thread_local Clock::time_point request_start;
+thread_local bool request_started = false;
+
+double Seconds() {
+  return std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+}
+
+void SendJson(Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace) + "\n",
+                  "application/json");
+}
+
+void SendError(Response& res, int status, const std::string& code, const std::string& message) {
+  SendJson(res, status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+const char* DefaultCode(int status) {
+  switch (status) {
+    case 400: return "bad_request";
+    case 401: return "unauthorized";
+    case 403: return "forbidden";
+    case 404: return "not_found";
+    case 405: return "method_not_allowed";
+    case 413: return "body_too_large";
+    case 414: return "uri_too_long";
+    case 416: return "range_not_satisfiable";
+    case 429: return "rate_limited";
+    case 503: return "unavailable";
+    default: return status >= 500 ? "internal_error" : "bad_request";
+  }
+}
+
+const char* DefaultMessage(int status) {
+  switch (status) {
+    case 404: return "There is no such route; see the HTTP API in DESIGN.md.";
+    case 413: return "The request body is too large.";
+    case 414: return "The request URI is too long.";
+    default: return status >= 500 ? "The server failed to answer; try again." : "Bad request.";
+  }
+}
+
+// "Bearer <token>" -> token; empty when absent or malformed.
+std::string BearerToken(const Request& req) {
+  const std::string h = req.get_header_value("Authorization");
+  if (h.size() <= 7 || strncasecmp(h.c_str(), "Bearer ", 7) != 0) return "";
+  return h.substr(7);
+}
+
+json ArticleJson(const Article& a) {
+  return {{"id", a.id}, {"title", a.title}, {"body", a.body}, {"tags", a.tags}, {"pages", a.pages}};
+}
+
+json VersionJson(const std::string& site, const Version& v) {
+  return {{"site", site},
+          {"version", v.version},
+          {"bundle",
+           {{"url", "/v1/bundles/" + v.sha256}, {"sha256", v.sha256}, {"bytes", v.bytes}}},
+          {"published_at", IsoTime(v.published_at_ms)}};
+}
+
+// The file name whose extension tells ParseArticles/ParseHistory the body's format.
+std::string BodyName(const Request& req) {
+  std::string type = req.get_header_value("Content-Type");
+  type = type.substr(0, type.find(';'));
+  for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  if (type == "text/csv") return "request.csv";
+  if (type == "application/x-ndjson" || type == "application/jsonl" ||
+      type == "application/x-jsonlines" || type == "application/json-lines") {
+    return "request.jsonl";
+  }
+  if (type == "text/markdown") return "request.md";
+  return "request.json";
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(Store* s, BundleFiles* b, Publisher* p, ServerOptions o)
+      : store(s),
+        bundles(b),
+        publisher(p),
+        options(std::move(o)),
+        site_limiter(options.site_rate, options.site_burst),
+        client_limiter(options.client_rate, options.client_burst) {}
+
+  Store* store;
+  BundleFiles* bundles;
+  Publisher* publisher;
+  ServerOptions options;
+  httplib::Server http;
+  Metrics metrics;
+  RateLimiter site_limiter;
+  RateLimiter client_limiter;
+  int bound_port = -1;
+
+  // Sites change rarely and are read on every widget request; a short cache keeps the store off
+  // the hot path while a change made by another process shows within seconds.
+  std::mutex site_mu;
+  std::map<std::string, std::pair<Site, double>> site_cache;
+  static constexpr double kSiteCacheSeconds = 2;
+
+  void Install();
+  template <typename Handler>
+  void Route(const char* method, const char* name, const std::string& regex, Handler handler);
+
+  // Looks the site up; on failure fills `res` (404 or 503) and returns nullopt.
+  std::optional<Site> LoadSite(const std::string& name, Response& res);
+  void ForgetSite(const std::string& name);
+  // Widget requests: the site key and, for browsers, an allowed Origin.
+  bool CheckWidget(const Request& req, Response& res, const Site& site);
+  bool CheckOrigin(const Request& req, Response& res, const Site& site);
+  // Admin requests: the site's token (or the operator's).
+  bool CheckAdmin(const Request& req, Response& res, const Site* site);
+
+  void Manifest(const Request& req, Response& res);
+  void BundleBytes(const Request& req, Response& res);
+  void Signals(const Request& req, Response& res);
+  void Preflight(const Request& req, Response& res);
+  void PutSite(const Request& req, Response& res);
+  void GetSite(const Request& req, Response& res);
+  void PostArticles(const Request& req, Response& res);
+  void GetArticles(const Request& req, Response& res);
+  void DeleteArticle(const Request& req, Response& res);
+  void PostHistory(const Request& req, Response& res);
+  void PostResolutions(const Request& req, Response& res);
+  void Publish(const Request& req, Response& res);
+  void Train(const Request& req, Response& res);
+  void Rollback(const Request& req, Response& res);
+  void Analytics(const Request& req, Response& res);
+  void Changes(const Request& req, Response& res);
+  void Change(const Request& req, Response& res);
+  void Gaps(const Request& req, Response& res);
+  void Incidents(const Request& req, Response& res);
+  void Healthz(const Request& req, Response& res);
+  void Prometheus(const Request& req, Response& res);
+  // The admin routes the learning loop will fill: authenticated, answering an empty list.
+  void EmptyList(const Request& req, Response& res, const char* field);
+};
+
+template <typename Handler>
+void Server::Impl::Route(const char* method, const char* name, const std::string& regex,
+                         Handler handler) {
+  auto wrapped = [this, name, handler](const Request& req, Response& res) {
+    current_route = name;
+    try {
+      (this->*handler)(req, res);
+    } catch (const std::exception& e) {
+      LogError("handler failed", {{"route", name}, {"what", e.what()}});
+      SendError(res, 500, "internal_error", "The server failed to answer; try again.");
+    }
+  };
+  const std::string m = method;
+  if (m == "GET") http.Get(regex, wrapped);
+  if (m == "POST") http.Post(regex, wrapped);
+  if (m == "PUT") http.Put(regex, wrapped);
+  if (m == "DELETE") http.Delete(regex, wrapped);
+  if (m == "OPTIONS") http.Options(regex, wrapped);
+}
+
+void Server::Impl::Install() {
+  const std::string site = "/v1/sites/([^/]+)";
+  Route("GET", "/v1/sites/{site}/manifest", site + "/manifest", &Impl::Manifest);
+  Route("OPTIONS", "/v1/sites/{site}/manifest", site + "/manifest", &Impl::Preflight);
+  Route("GET", "/v1/bundles/{sha256}", "/v1/bundles/([^/]+)", &Impl::BundleBytes);
+  Route("POST", "/v1/sites/{site}/signals", site + "/signals", &Impl::Signals);
+  Route("OPTIONS", "/v1/sites/{site}/signals", site + "/signals", &Impl::Preflight);
+  Route("PUT", "/v1/sites/{site}", site, &Impl::PutSite);
+  Route("GET", "/v1/sites/{site}", site, &Impl::GetSite);
+  Route("POST", "/v1/sites/{site}/articles", site + "/articles", &Impl::PostArticles);
+  Route("GET", "/v1/sites/{site}/articles", site + "/articles", &Impl::GetArticles);
+  Route("DELETE", "/v1/sites/{site}/articles/{id}", site + "/articles/([^/]+)",
+        &Impl::DeleteArticle);
+  Route("POST", "/v1/sites/{site}/history", site + "/history", &Impl::PostHistory);
+  Route("POST", "/v1/sites/{site}/resolutions", site + "/resolutions", &Impl::PostResolutions);
+  Route("POST", "/v1/sites/{site}/publish", site + "/publish", &Impl::Publish);
+  Route("POST", "/v1/sites/{site}/train", site + "/train", &Impl::Train);
+  Route("POST", "/v1/sites/{site}/rollback", site + "/rollback", &Impl::Rollback);
+  Route("GET", "/v1/sites/{site}/changes", site + "/changes", &Impl::Changes);
+  Route("POST", "/v1/sites/{site}/changes/{id}/{action}",
+        site + "/changes/([^/]+)/(approve|reject)", &Impl::Change);
+  Route("GET", "/v1/sites/{site}/gaps", site + "/gaps", &Impl::Gaps);
+  Route("GET", "/v1/sites/{site}/incidents", site + "/incidents", &Impl::Incidents);
+  Route("GET", "/v1/sites/{site}/analytics", site + "/analytics", &Impl::Analytics);
+  Route("GET", "/healthz", "/healthz", &Impl::Healthz);
+  Route("GET", "/metrics", "/metrics", &Impl::Prometheus);
+}
+
+std::optional<Site> Server::Impl::LoadSite(const std::string& name, Response& res) {
+  const double now = Seconds();
+  {
+    std::lock_guard<std::mutex> lock(site_mu);
+    auto it = site_cache.find(name);
+    if (it != site_cache.end() && it->second.second > now) return it->second.first;
+  }
+  if (!CheckSiteName(name).ok()) {
+    SendError(res, 404, "site_not_found", "There is no such site.");
+    return std::nullopt;
+  }
+  auto site = store->FindSite(name);
+  if (!site.ok()) {
+    LogError("store read failed", {{"route", current_route}, {"error", site.status().message()}});
+    SendError(res, 503, "store_unavailable", "The store is not available; try again.");
+    return std::nullopt;
+  }
+  if (!site.value()) {
+    SendError(res, 404, "site_not_found", "There is no site \"" + name + "\".");
+    return std::nullopt;
+  }
+  std::lock_guard<std::mutex> lock(site_mu);
+  if (site_cache.size() > 10000) site_cache.clear();
+  site_cache[name] = {*site.value(), now + kSiteCacheSeconds};
+  return site.value();
+}
+
+void Server::Impl::ForgetSite(const std::string& name) {
+  std::lock_guard<std::mutex> lock(site_mu);
+  site_cache.erase(name);
+}
+
+bool Server::Impl::CheckOrigin(const Request& req, Response& res, const Site& site) {
+  if (!req.has_header("Origin")) return true;  // not a browser's cross-origin request
+  auto origin = NormalizeOrigin(req.get_header_value("Origin"));
+  bool allowed = false;
+  if (origin.ok()) {
+    for (const auto& o : site.origins) allowed = allowed || o == origin.value();
+  }
+  if (!allowed) {
+    SendError(res, 403, "origin_not_allowed",
+              "This origin is not allowed for the site; add it with PUT /v1/sites/" + site.name +
+                  " (\"origins\").");
+    return false;
+  }
+  res.set_header("Access-Control-Allow-Origin", origin.value());
+  res.set_header("Vary", "Origin");
+  res.set_header("Access-Control-Expose-Headers", "ETag");
+  return true;
+}
+
+bool Server::Impl::CheckWidget(const Request& req, Response& res, const Site& site) {
+  if (!CheckOrigin(req, res, site)) return false;
+  const std::string key = req.get_header_value("X-Loopwise-Key");
+  if (key.empty()) {
+    SendError(res, 401, "missing_key", "Send the site's public key in the X-Loopwise-Key header.");
+    return false;
+  }
+  if (!ConstantTimeEquals(key, site.key)) {
+    SendError(res, 401, "invalid_key", "The X-Loopwise-Key header does not match the site's key.");
+    return false;
+  }
+  return true;
+}
+
+bool Server::Impl::CheckAdmin(const Request& req, Response& res, const Site* site) {
+  const std::string token = BearerToken(req);
+  if (token.empty()) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    SendError(res, 401, "missing_token",
+              "Send the site's admin token as \"Authorization: Bearer <token>\".");
+    return false;
+  }
+  const std::string hash = HashToken(token);
+  const bool site_ok = site && ConstantTimeEquals(hash, site->token_hash);
+  const bool operator_ok = !options.operator_token_hash.empty() &&
+                           ConstantTimeEquals(hash, options.operator_token_hash);
+  if (!site_ok && !operator_ok) {
+    SendError(res, 403, "invalid_token", "The admin token is not valid for this site.");
+    return false;
+  }
+  return true;
+}
+
+void Server::Impl::Preflight(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site) return;
+  if (!req.has_header("Origin")) {
+    SendError(res, 400, "bad_request", "A preflight request needs an Origin header.");
+    return;
+  }
+  if (!CheckOrigin(req, res, *site)) return;
+  res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+  res.set_header("Access-Control-Allow-Headers", "Content-Type, X-Loopwise-Key, If-None-Match");
+  res.set_header("Access-Control-Max-Age", "600");
+  res.status = 204;
+}
+
+void Server::Impl::Manifest(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckWidget(req, res, *site)) return;
+  auto current = store->CurrentVersion(site->name);
+  if (!current.ok()) {
+    SendError(res, 503, "store_unavailable", "The store is not available; try again.");
+    return;
+  }
+  if (!current.value()) {
+    SendError(res, 404, "not_published", "The site has not published a bundle yet.");
+    return;
+  }
+  const Version& v = *current.value();
+  const std::string etag = "\"v" + std::to_string(v.version) + "-" + v.sha256.substr(0, 16) + "\"";
+  res.set_header("ETag", etag);
+  res.set_header("Cache-Control", "no-cache");
+  if (req.get_header_value("If-None-Match").find(etag) != std::string::npos) {
+    res.status = 304;
+    return;
+  }
+  SendJson(res, 200, VersionJson(site->name, v));
+}
+
+void Server::Impl::BundleBytes(const Request& req, Response& res) {
+  const std::string sha = req.matches[1];
+  if (!BundleFiles::IsSha256(sha)) {
+    SendError(res, 404, "bundle_not_found", "A bundle is named by its sha256 (64 hex digits).");
+    return;
+  }
+  // Public, immutable, named by content: any page may fetch it.
+  res.set_header("Access-Control-Allow-Origin", "*");
+  res.set_header("Vary", "Accept-Encoding");
+  const std::string etag = "\"" + sha + "\"";
+  if (req.get_header_value("If-None-Match").find(etag) != std::string::npos) {
+    res.set_header("ETag", etag);
+    res.set_header("Cache-Control", "public, max-age=31536000, immutable");
+    res.status = 304;
+    return;
+  }
+  const bool gzip = req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos;
+  auto bytes = bundles->Get(sha, gzip);
+  if (!bytes.ok()) {
+    SendError(res, 404, "bundle_not_found", "There is no bundle " + sha + ".");
+    return;
+  }
+  res.set_header("ETag", etag);
+  res.set_header("Cache-Control", "public, max-age=31536000, immutable");
+  if (gzip) res.set_header("Content-Encoding", "gzip");
+  res.status = 200;
+  res.set_content(*bytes.value(), "application/octet-stream");
+}
+
+void Server::Impl::Signals(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckWidget(req, res, *site)) {
+    metrics.CountRejectedBatch(res.status == 404 ? "site_not_found"
+                               : res.status == 403 ? "origin_not_allowed"
+                                                   : "invalid_key");
+    return;
+  }
+  SignalBatch batch;
+  SignalRejection rejection;
+  if (!ParseSignalBatch(req.body, site->name, options.limits, &batch, &rejection)) {
+    metrics.CountRejectedBatch(rejection.code);
+    SendError(res, rejection.http_status, rejection.code, rejection.message);
+    return;
+  }
+  const double now = Seconds(), cost = static_cast<double>(batch.events.size());
+  double wait = 0;
+  if (!site_limiter.Take(site->key, cost, now, &wait) ||
+      !client_limiter.Take(req.remote_addr, cost, now, &wait)) {
+    metrics.CountRejectedBatch("rate_limited");
+    res.set_header("Retry-After", std::to_string(static_cast<int>(std::ceil(wait)) + 1));
+    SendError(res, 429, "rate_limited", "Too many signals; retry after the Retry-After seconds.");
+    return;
+  }
+  auto receipt = store->AppendSignals(std::move(batch));
+  if (!receipt.ok()) {
+    metrics.CountRejectedBatch("store_unavailable");
+    LogError("signal batch not stored", {{"route", current_route},
+                                         {"error", receipt.status().message()}});
+    res.set_header("Retry-After", "1");
+    SendError(res, 503, "store_unavailable", "The batch was not stored; send it again.");
+    return;
+  }
+  metrics.CountAcceptedEvents(receipt.value().accepted, receipt.value().duplicate);
+  SendJson(res, 202, {{"accepted", receipt.value().accepted},
+                      {"duplicate", receipt.value().duplicate}});
+}
+
+void Server::Impl::PutSite(const Request& req, Response& res) {
+  const std::string name = req.matches[1];
+  if (Status s = CheckSiteName(name); !s.ok()) {
+    SendError(res, 400, "invalid_site_name", s.message());
+    return;
+  }
+  json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+  if (!body.is_object()) {
+    SendError(res, 400, "invalid_json",
+              "The body must be a JSON object {\"origins\": [...], \"mode\": \"review\"}.");
+    return;
+  }
+  auto existing = store->FindSite(name);
+  if (!existing.ok()) {
+    SendError(res, 503, "store_unavailable", "The store is not available; try again.");
+    return;
+  }
+  Site site;
+  const bool create = !existing.value();
+  if (create) {
+    // Creating needs the operator's token: nobody holds a token of a site that does not exist.
+    if (!CheckAdmin(req, res, nullptr)) {
+      if (options.operator_token_hash.empty() && res.status == 403) {
+        SendError(res, 403, "site_creation_disabled",
+                  "Create sites with `loopwise site create`, or start the server with "
+                  "LOOPWISE_OPERATOR_TOKEN set.");
+      }
+      return;
+    }
+    site.name = name;
+  } else {
+    site = *existing.value();
+    if (!CheckAdmin(req, res, &site)) return;
+  }
+  if (auto it = body.find("origins"); it != body.end()) {
+    if (!it->is_array()) {
+      SendError(res, 400, "invalid_site", "\"origins\" must be a list of origins.");
+      return;
+    }
+    site.origins.clear();
+    for (const auto& o : *it) {
+      if (!o.is_string()) {
+        SendError(res, 400, "invalid_site", "\"origins\" must hold only strings.");
+        return;
+      }
+      auto normalized = NormalizeOrigin(o.get<std::string>());
+      if (!normalized.ok()) {
+        SendError(res, 400, "invalid_site", normalized.status().message());
+        return;
+      }
+      site.origins.push_back(normalized.value());
+    }
+  }
+  if (auto it = body.find("mode"); it != body.end()) {
+    Status s = it->is_string() ? CheckSiteMode(it->get<std::string>())
+                               : Status::Error("\"mode\" must be \"review\" or \"autonomous\"");
+    if (!s.ok()) {
+      SendError(res, 400, "invalid_site", s.message());
+      return;
+    }
+    site.mode = it->get<std::string>();
+  }
+  json out = {{"site", site.name}, {"origins", site.origins}, {"mode", site.mode}};
+  if (create) {
+    auto key = NewSiteKey();
+    auto token = NewAdminToken();
+    if (!key.ok() || !token.ok()) {
+      SendError(res, 500, "internal_error", "Cannot make credentials; try again.");
+      return;
+    }
+    site.key = key.value();
+    site.token_hash = HashToken(token.value());
+    if (Status s = store->InsertSite(site); !s.ok()) {
+      SendError(res, 409, "site_exists", s.message());
+      return;
+    }
+    out["key"] = key.value();
+    out["token"] = token.value();  // shown once; only its hash is kept
+    LogInfo("site created", {{"site", site.name}});
+  } else if (Status s = store->UpdateSite(site); !s.ok()) {
+    SendError(res, 503, "store_unavailable", s.message());
+    return;
+  } else {
+    out["key"] = site.key;
+  }
+  ForgetSite(name);
+  SendJson(res, create ? 201 : 200, out);
+}
+
+void Server::Impl::GetSite(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  auto current = store->CurrentVersion(site->name);
+  json out = {{"site", site->name},
+              {"key", site->key},
+              {"origins", site->origins},
+              {"mode", site->mode},
+              {"version", nullptr}};
+  if (current.ok() && current.value()) out["version"] = current.value()->version;
+  SendJson(res, 200, out);
+}
+
+void Server::Impl::PostArticles(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  auto articles = ParseArticles(BodyName(req), req.body);
+  if (!articles.ok()) {
+    SendError(res, 400, "invalid_articles", articles.status().message());
+    return;
+  }
+  if (Status s = store->PutArticles(site->name, articles.value()); !s.ok()) {
+    SendError(res, 503, "store_unavailable", s.message());
+    return;
+  }
+  auto all = store->Articles(site->name);
+  SendJson(res, 200, {{"imported", articles.value().size()},
+                      {"articles", all.ok() ? all.value().size() : 0}});
+}
+
+void Server::Impl::GetArticles(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  auto articles = store->Articles(site->name);
+  if (!articles.ok()) {
+    SendError(res, 503, "store_unavailable", articles.status().message());
+    return;
+  }
+  json list = json::array();
+  for (const Article& a : articles.value()) list.push_back(ArticleJson(a));
+  SendJson(res, 200, {{"articles", list}});
+}
+
+void Server::Impl::DeleteArticle(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  auto deleted = store->DeleteArticle(site->name, req.matches[2]);
+  if (!deleted.ok()) {
+    SendError(res, 503, "store_unavailable", deleted.status().message());
+    return;
+  }
+  if (!deleted.value()) {
+    SendError(res, 404, "article_not_found", "The site has no article with that id.");
+    return;
+  }
+  SendJson(res, 200, {{"deleted", std::string(req.matches[2])}});
+}
+
+void Server::Impl::PostHistory(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  const std::string name = BodyName(req) == "request.csv" ? "request.csv" : "request.jsonl";
+  auto tickets = ParseHistory(name, req.body);
+  if (!tickets.ok()) {
+    SendError(res, 400, "invalid_history", tickets.status().message());
+    return;
+  }
+  auto articles = store->Articles(site->name);
+  if (!articles.ok()) {
+    SendError(res, 503, "store_unavailable", articles.status().message());
+    return;
+  }
+  std::set<std::string> known;
+  for (const Article& a : articles.value()) known.insert(a.id);
+  std::vector<ResolvedQuery> rows;
+  for (const HistoryTicket& t : tickets.value()) {
+    if (!known.count(t.article)) {
+      SendError(res, 400, "unknown_article",
+                name + ":" + std::to_string(t.line) + ": unknown article \"" + t.article +
+                    "\" (import the articles first)");
+      return;
+    }
+    rows.push_back({Scrub(t.text).text, t.article, ""});
+  }
+  if (Status s = store->AddHistory(site->name, rows); !s.ok()) {
+    SendError(res, 503, "store_unavailable", s.message());
+    return;
+  }
+  SendJson(res, 200, {{"imported", rows.size()}});
+}
+
+void Server::Impl::PostResolutions(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  constexpr size_t kMaxResolutions = 10000;
+  // JSON: a list, or {"resolutions": [...]}; or JSON Lines, one resolution a line.
+  std::vector<json> items;
+  json body = json::parse(req.body, nullptr, false);
+  if (!body.is_discarded() && (body.is_array() || body.is_object())) {
+    const json& list = body.is_object() && body.contains("resolutions") ? body["resolutions"] : body;
+    if (list.is_array()) {
+      items.assign(list.begin(), list.end());
+    } else {
+      items.push_back(list);
+    }
+  } else {
+    size_t start = 0, line = 0;
+    while (start < req.body.size()) {
+      size_t end = req.body.find('\n', start);
+      if (end == std::string::npos) end = req.body.size();
+      ++line;
+      const std::string text = req.body.substr(start, end - start);
+      start = end + 1;
+      if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+      json j = json::parse(text, nullptr, false);
+      if (j.is_discarded()) {
+        SendError(res, 400, "invalid_json",
+                  "request:" + std::to_string(line) + ": not valid JSON (send a JSON list or JSON "
+                  "Lines of {\"query_id\", \"text\", \"article\"})");
+        return;
+      }
+      items.push_back(std::move(j));
+    }
+  }
+  if (items.empty() || items.size() > kMaxResolutions) {
+    SendError(res, 400, "invalid_resolutions",
+              "Send 1 to " + std::to_string(kMaxResolutions) + " resolutions.");
+    return;
+  }
+  std::vector<ResolvedQuery> rows;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const json& r = items[i];
+    const std::string where = "resolutions[" + std::to_string(i) + "]";
+    if (!r.is_object()) {
+      SendError(res, 400, "invalid_resolutions", where + " must be an object");
+      return;
+    }
+    ResolvedQuery q;
+    for (const char* field : {"query_id", "text"}) {
+      auto it = r.find(field);
+      if (it == r.end() || it->is_null()) continue;
+      if (!it->is_string() || it->get_ref<const std::string&>().size() > 4096) {
+        SendError(res, 400, "invalid_resolutions",
+                  where + "." + field + " must be a string of at most 4096 bytes");
+        return;
+      }
+      (std::string(field) == "text" ? q.text : q.query_id) = it->get<std::string>();
+    }
+    auto article = r.find("article");
+    if (article == r.end() || !(article->is_null() || article->is_string())) {
+      SendError(res, 400, "invalid_resolutions",
+                where + ".article must be an article id, or null when no article resolved it");
+      return;
+    }
+    if (article->is_string()) q.article = article->get<std::string>();
+    if (q.text.empty() && q.query_id.empty()) {
+      SendError(res, 400, "invalid_resolutions", where + " needs a query_id or a text");
+      return;
+    }
+    q.text = Scrub(q.text).text;
+    rows.push_back(std::move(q));
+  }
+  if (Status s = store->AddResolutions(site->name, rows); !s.ok()) {
+    SendError(res, 503, "store_unavailable", s.message());
+    return;
+  }
+  SendJson(res, 200, {{"accepted", rows.size()}});
+}
+
+void Server::Impl::Publish(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  auto articles = store->Articles(site->name);
+  if (articles.ok() && articles.value().empty()) {
+    SendError(res, 409, "nothing_to_publish",
+              "The site has no articles; POST some to /v1/sites/" + site->name + "/articles.");
+    return;
+  }
+  auto p = publisher->Publish(site->name);
+  if (!p.ok()) {
+    LogError("publish failed", {{"site", site->name}, {"error", p.status().message()}});
+    SendError(res, 500, "publish_failed", p.status().message());
+    return;
+  }
+  json out = VersionJson(site->name, p.value().version);
+  out["articles"] = p.value().articles;
+  out["exemplars"] = p.value().exemplars;
+  out["skipped_history"] = p.value().skipped_history;
+  out["build_ms"] = std::round(p.value().build_ms);
+  LogInfo("published", {{"site", site->name},
+                        {"version", p.value().version.version},
+                        {"bytes", p.value().version.bytes},
+                        {"build_ms", std::round(p.value().build_ms)}});
+  SendJson(res, 200, out);
+}
+
+void Server::Impl::Train(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  SendJson(res, 202, {{"status", "not_available"},
+                      {"trained", false},
+                      {"message",
+                       "The learning pipeline is not part of this server yet; nothing was "
+                       "trained. Signals are stored and will be learned from once it is. "
+                       "POST .../publish rebuilds the bundle from articles and history."}});
+}
+
+void Server::Impl::Rollback(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  std::optional<int64_t> version;
+  if (!req.body.empty()) {
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object()) {
+      SendError(res, 400, "invalid_json", "The body must be empty or {\"version\": n}.");
+      return;
+    }
+    if (auto it = body.find("version"); it != body.end()) {
+      if (!it->is_number_integer()) {
+        SendError(res, 400, "invalid_rollback", "\"version\" must be a whole number.");
+        return;
+      }
+      version = it->get<int64_t>();
+    }
+  }
+  auto v = publisher->Rollback(site->name, version);
+  if (!v.ok()) {
+    SendError(res, 409, "cannot_roll_back", v.status().message());
+    return;
+  }
+  LogInfo("rolled back", {{"site", site->name}, {"version", v.value().version}});
+  SendJson(res, 200, VersionJson(site->name, v.value()));
+}
+
+void Server::Impl::EmptyList(const Request& req, Response& res, const char* field) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  SendJson(res, 200, {{field, json::array()}});
+}
+
+void Server::Impl::Changes(const Request& req, Response& res) { EmptyList(req, res, "changes"); }
+void Server::Impl::Gaps(const Request& req, Response& res) { EmptyList(req, res, "gaps"); }
+void Server::Impl::Incidents(const Request& req, Response& res) {
+  EmptyList(req, res, "incidents");
+}
+
+void Server::Impl::Change(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  SendError(res, 404, "change_not_found", "There is no pending change with that id.");
+}
+
+void Server::Impl::Analytics(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  auto counts = store->SignalCountsByDay(site->name);
+  if (!counts.ok()) {
+    SendError(res, 503, "store_unavailable", counts.status().message());
+    return;
+  }
+  json days = json::array();
+  int64_t total = 0;
+  for (const SignalCounts& c : counts.value()) {
+    if (days.empty() || days.back()["day"] != c.day) {
+      days.push_back({{"day", c.day}, {"events", json::object()}});
+    }
+    days.back()["events"][c.type] = c.events;
+    total += c.events;
+  }
+  json out = {{"site", site->name}, {"signals", total}, {"days", days}, {"version", nullptr}};
+  if (auto current = store->CurrentVersion(site->name); current.ok() && current.value()) {
+    out["version"] = current.value()->version;
+  }
+  SendJson(res, 200, out);
+}
+
+void Server::Impl::Healthz(const Request&, Response& res) {
+  SendJson(res, 200, {{"status", "ok"}});
+}
+
+void Server::Impl::Prometheus(const Request&, Response& res) {
+  std::vector<std::pair<std::string, int64_t>> versions;
+  if (auto sites = store->ListSites(); sites.ok()) {
+    for (const Site& s : sites.value()) {
+      auto v = store->CurrentVersion(s.name);
+      if (v.ok() && v.value()) versions.emplace_back(s.name, v.value()->version);
+    }
+  }
+  auto size = store->SizeBytes();
+  res.status = 200;
+  res.set_content(metrics.Render(versions, size.ok() ? size.value() : 0),
+                  "text/plain; version=0.0.4");
+}
+
+Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerOptions options)
+    : impl_(std::make_unique<Impl>(store, bundles, publisher, std::move(options))) {
+  Impl& s = *impl_;
+  const size_t threads = s.options.threads;
+  s.http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.http.set_payload_max_length(s.options.max_body_bytes);
+  s.http.set_read_timeout(10);
+  s.http.set_write_timeout(30);
+  s.http.set_keep_alive_max_count(1000);
+  s.http.set_keep_alive_timeout(5);
+  s.http.set_tcp_nodelay(true);
+  // cpp-httplib's default adds SO_REUSEPORT, which would let a second server share a port that
+  // is in use; SO_REUSEADDR alone only allows rebinding past TIME_WAIT.
+  s.http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
+  s.http.set_pre_routing_handler([](const Request&, Response&) {
+    current_route = nullptr;
+    request_start = Clock::now();
+    request_started = true;
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  s.http.set_error_handler(httplib::Server::HandlerWithResponse([](const Request&, Response& res) {
+    if (res.body.empty() && res.status != 304) {
+      SendError(res, res.status, DefaultCode(res.status), DefaultMessage(res.status));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  }));
+  s.http.set_exception_handler([](const Request&, Response& res, std::exception_ptr) {
+    SendError(res, 500, "internal_error", "The server failed to answer; try again.");
+  });
+  s.http.set_logger([this](const Request& req, const Response& res) {
+    const char* route = current_route ? current_route : "unmatched";
+    const double seconds =
+        request_started ? std::chrono::duration<double>(Clock::now() - request_start).count() : 0;
+    request_started = false;
+    current_route = nullptr;
+    impl_->metrics.ObserveRequest(route, req.method, res.status, seconds);
+    // Successful widget traffic is counted above, not logged line by line.
+    const std::string r = route;
+    const bool widget = r == "/v1/sites/{site}/signals" || r == "/v1/sites/{site}/manifest" ||
+                        r == "/v1/bundles/{sha256}" || r == "/healthz" || r == "/metrics";
+    if (widget && res.status < 400) return;
+    json fields = {{"route", route},
+                   {"method", req.method},
+                   {"status", res.status},
+                   {"ms", std::round(seconds * 1e4) / 10}};
+    if (res.status >= 500) {
+      LogError("request", fields);
+    } else if (res.status >= 400) {
+      LogWarning("request", fields);
+    } else {
+      LogInfo("request", fields);
+    }
+  });
+  s.Install();
+}
+
+Server::~Server() = default;
+
+Status Server::Bind() {
+  Impl& s = *impl_;
+  errno = 0;
+  if (s.options.port == 0) {
+    s.bound_port = s.http.bind_to_any_port(s.options.host);
+    if (s.bound_port < 0) s.bound_port = -1;
+  } else if (s.http.bind_to_port(s.options.host, s.options.port)) {
+    s.bound_port = s.options.port;
+  }
+  if (s.bound_port <= 0) {
+    const int err = errno;
+    const std::string where = s.options.host + ":" + std::to_string(s.options.port);
+    if (err == EADDRINUSE) {
+      return Status::Error("cannot listen on " + where +
+                           ": the port is already in use (pick another with --listen)");
+    }
+    return Status::Error("cannot listen on " + where + " (" +
+                         (err ? std::strerror(err) : "address not usable") + ")");
+  }
+  return Status::Ok();
+}
+
+int Server::port() const { return impl_->bound_port; }
+
+Status Server::Run() {
+  if (!impl_->http.listen_after_bind()) return Status::Error("the listening socket failed");
+  return Status::Ok();
+}
+
+void Server::Stop() { impl_->http.stop(); }
+
+}  // namespace loopwise

@@ -1,0 +1,612 @@
+#include "sqlite_store.h"
+
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <nlohmann/json.hpp>
+
+namespace loopwise {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+
+using nlohmann::json;
+
+// Ordered schema migrations: entry i takes the schema from version i to i + 1. Never edit a
+// released entry; append a new one.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE sites (
+  name TEXT PRIMARY KEY,
+  key TEXT NOT NULL UNIQUE,
+  token_hash TEXT NOT NULL,
+  origins TEXT NOT NULL DEFAULT '[]',
+  mode TEXT NOT NULL DEFAULT 'review' CHECK (mode IN ('review', 'autonomous')),
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE articles (
+  site TEXT NOT NULL REFERENCES sites(name),
+  id TEXT NOT NULL,
+  title TEXT NOT NULL,
+  body TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  pages TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (site, id)
+);
+CREATE TABLE history (
+  id INTEGER PRIMARY KEY,
+  site TEXT NOT NULL REFERENCES sites(name),
+  text TEXT NOT NULL,
+  article TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX history_by_site ON history(site);
+CREATE TABLE signal_batches (
+  site TEXT NOT NULL,
+  batch_id TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  events INTEGER NOT NULL,
+  PRIMARY KEY (site, batch_id)
+);
+CREATE TABLE signals (
+  id INTEGER PRIMARY KEY,
+  site TEXT NOT NULL,
+  batch_id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  session TEXT NOT NULL,
+  query_id TEXT NOT NULL,
+  query TEXT NOT NULL,
+  bundle TEXT NOT NULL,
+  context TEXT NOT NULL,
+  shown TEXT NOT NULL,
+  article TEXT NOT NULL,
+  confidence REAL
+);
+CREATE INDEX signals_by_site_ts ON signals(site, ts);
+CREATE TABLE versions (
+  site TEXT NOT NULL REFERENCES sites(name),
+  version INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  published_at INTEGER NOT NULL,
+  current INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (site, version)
+);
+CREATE TABLE resolutions (
+  id INTEGER PRIMARY KEY,
+  site TEXT NOT NULL REFERENCES sites(name),
+  query_id TEXT NOT NULL,
+  text TEXT NOT NULL,
+  article TEXT,
+  created_at INTEGER NOT NULL
+);
+)sql",
+};
+constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
+
+// A prepared statement, finalized on scope exit. Bind indexes start at 1.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) {
+    rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  bool prepared() const { return rc_ == SQLITE_OK; }
+  Statement& Bind(int i, const std::string& s) {
+    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Statement& BindDouble(int i, std::optional<double> v) {
+    if (v) {
+      sqlite3_bind_double(stmt_, i, *v);
+    } else {
+      sqlite3_bind_null(stmt_, i);
+    }
+    return *this;
+  }
+  Statement& BindOptional(int i, const std::optional<std::string>& s) {
+    if (s) return Bind(i, *s);
+    sqlite3_bind_null(stmt_, i);
+    return *this;
+  }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return prepared() ? sqlite3_step(stmt_) : rc_; }
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  std::string Text(int col) const {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
+  }
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+Status Error(sqlite3* db, const std::string& what) {
+  return Status::Error("store: " + what + " failed (" + sqlite3_errmsg(db) + ")");
+}
+
+Status Exec(sqlite3* db, const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    Status s = Status::Error(std::string("store: ") + (err ? err : sqlite3_errmsg(db)));
+    sqlite3_free(err);
+    return s;
+  }
+  return Status::Ok();
+}
+
+// Runs body inside BEGIN IMMEDIATE ... COMMIT, rolling back when it or the commit fails.
+template <typename Body>
+Status Transaction(sqlite3* db, Body body) {
+  if (Status s = Exec(db, "BEGIN IMMEDIATE"); !s.ok()) return s;
+  Status s = body();
+  if (s.ok()) s = Exec(db, "COMMIT");
+  if (!s.ok()) Exec(db, "ROLLBACK");
+  return s;
+}
+
+Status Done(Statement& st, sqlite3* db, const char* what) {
+  const int rc = st.Step();
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return Error(db, what);
+  return Status::Ok();
+}
+
+std::string ToJson(const std::vector<std::string>& list) { return json(list).dump(); }
+
+std::vector<std::string> FromJsonList(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  std::vector<std::string> out;
+  if (!j.is_array()) return out;
+  for (const auto& v : j) {
+    if (v.is_string()) out.push_back(v.get<std::string>());
+  }
+  return out;
+}
+
+Status Configure(sqlite3* db, const std::string& path) {
+  sqlite3_busy_timeout(db, 10000);
+  // WAL lets readers run beside the writer; FULL fsyncs the WAL on every commit, so a commit
+  // survives power loss, not only a crash of this process.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                             "PRAGMA foreign_keys=ON"}) {
+    if (Status s = Exec(db, pragma); !s.ok()) {
+      return Status::Error(path + ": cannot use the database (" + s.message() + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+Status Migrate(sqlite3* db, const std::string& path) {
+  return Transaction(db, [&]() -> Status {
+    if (Status s = Exec(db, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+        !s.ok()) {
+      return s;
+    }
+    Statement get(db, "SELECT version FROM schema_version");
+    int version = 0;
+    bool has_row = false;
+    if (get.Step() == SQLITE_ROW) {
+      version = static_cast<int>(get.Int(0));
+      has_row = true;
+    }
+    if (version > kSchemaVersion) {
+      return Status::Error(path + ": schema version " + std::to_string(version) +
+                           " is newer than this loopwise understands (" +
+                           std::to_string(kSchemaVersion) + "); upgrade loopwise");
+    }
+    for (int v = version; v < kSchemaVersion; ++v) {
+      if (Status s = Exec(db, kMigrations[v]); !s.ok()) {
+        return Status::Error(path + ": migration to schema " + std::to_string(v + 1) +
+                             " failed: " + s.message());
+      }
+    }
+    Statement set(db, has_row ? "UPDATE schema_version SET version = ?"
+                              : "INSERT INTO schema_version (version) VALUES (?)");
+    set.Bind(1, static_cast<int64_t>(kSchemaVersion));
+    return Done(set, db, "recording the schema version");
+  });
+}
+
+Result<sqlite3*> OpenConnection(const std::string& path) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    std::string why = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return Status::Error(path + ": cannot open the database (" + why + ")");
+  }
+  if (Status s = Configure(db, path); !s.ok()) {
+    sqlite3_close(db);
+    return s;
+  }
+  return db;
+}
+
+Version ReadVersion(const Statement& st) {
+  Version v;
+  v.version = st.Int(0);
+  v.sha256 = st.Text(1);
+  v.bytes = st.Int(2);
+  v.published_at_ms = st.Int(3);
+  v.current = st.Int(4) != 0;
+  return v;
+}
+
+}  // namespace
+
+struct SqliteStore::PendingBatch {
+  SignalBatch batch;
+  std::promise<Result<BatchReceipt>> done;
+};
+
+int SqliteStore::SchemaVersion() { return kSchemaVersion; }
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
+  auto db = OpenConnection(path);
+  if (!db.ok()) return db.status();
+  if (Status s = Migrate(db.value(), path); !s.ok()) {
+    sqlite3_close(db.value());
+    return s;
+  }
+  auto writer = OpenConnection(path);
+  if (!writer.ok()) {
+    sqlite3_close(db.value());
+    return writer.status();
+  }
+  return std::unique_ptr<SqliteStore>(new SqliteStore(path, db.value(), writer.value()));
+}
+
+SqliteStore::SqliteStore(std::string path, sqlite3* db, sqlite3* writer)
+    : path_(std::move(path)), db_(db), writer_db_(writer) {
+  writer_ = std::thread([this] { WriterLoop(); });
+}
+
+SqliteStore::~SqliteStore() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  writer_.join();
+  sqlite3_close(writer_db_);
+  sqlite3_close(db_);
+}
+
+Status SqliteStore::InsertSite(const Site& site) {
+  std::lock_guard<std::mutex> lock(mu_);
+  {
+    Statement find(db_, "SELECT 1 FROM sites WHERE name = ?");
+    find.Bind(1, site.name);
+    if (find.Step() == SQLITE_ROW) {
+      return Status::Error("site \"" + site.name + "\" already exists");
+    }
+  }
+  Statement st(db_,
+               "INSERT INTO sites (name, key, token_hash, origins, mode, created_at) "
+               "VALUES (?, ?, ?, ?, ?, ?)");
+  st.Bind(1, site.name).Bind(2, site.key).Bind(3, site.token_hash).Bind(4, ToJson(site.origins));
+  st.Bind(5, site.mode).Bind(6, NowMs());
+  return Done(st, db_, "creating the site");
+}
+
+Status SqliteStore::UpdateSite(const Site& site) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_, "UPDATE sites SET origins = ?, mode = ? WHERE name = ?");
+  st.Bind(1, ToJson(site.origins)).Bind(2, site.mode).Bind(3, site.name);
+  if (Status s = Done(st, db_, "updating the site"); !s.ok()) return s;
+  if (sqlite3_changes(db_) == 0) return Status::Error("site \"" + site.name + "\" does not exist");
+  return Status::Ok();
+}
+
+Result<std::optional<Site>> SqliteStore::FindSite(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_, "SELECT name, key, token_hash, origins, mode FROM sites WHERE name = ?");
+  st.Bind(1, name);
+  const int rc = st.Step();
+  if (rc == SQLITE_DONE) return std::optional<Site>();
+  if (rc != SQLITE_ROW) return Error(db_, "reading the site");
+  Site s{st.Text(0), st.Text(1), st.Text(2), FromJsonList(st.Text(3)), st.Text(4)};
+  return std::optional<Site>(std::move(s));
+}
+
+Result<std::vector<Site>> SqliteStore::ListSites() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_, "SELECT name, key, token_hash, origins, mode FROM sites ORDER BY name");
+  std::vector<Site> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    out.push_back({st.Text(0), st.Text(1), st.Text(2), FromJsonList(st.Text(3)), st.Text(4)});
+  }
+  if (rc != SQLITE_DONE) return Error(db_, "listing sites");
+  return out;
+}
+
+Status SqliteStore::PutArticles(const std::string& site, const std::vector<Article>& articles) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Transaction(db_, [&]() -> Status {
+    Statement st(db_,
+                 "INSERT OR REPLACE INTO articles (site, id, title, body, tags, pages, updated_at) "
+                 "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    const int64_t now = NowMs();
+    for (const Article& a : articles) {
+      st.Bind(1, site).Bind(2, a.id).Bind(3, a.title).Bind(4, a.body).Bind(5, ToJson(a.tags));
+      st.Bind(6, ToJson(a.pages)).Bind(7, now);
+      if (Status s = Done(st, db_, "storing articles"); !s.ok()) return s;
+      st.Reset();
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<Article>> SqliteStore::Articles(const std::string& site) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_,
+               "SELECT id, title, body, tags, pages FROM articles WHERE site = ? ORDER BY id");
+  st.Bind(1, site);
+  std::vector<Article> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    out.push_back({st.Text(0), st.Text(1), st.Text(2), FromJsonList(st.Text(3)),
+                   FromJsonList(st.Text(4))});
+  }
+  if (rc != SQLITE_DONE) return Error(db_, "reading articles");
+  return out;
+}
+
+Result<bool> SqliteStore::DeleteArticle(const std::string& site, const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_, "DELETE FROM articles WHERE site = ? AND id = ?");
+  st.Bind(1, site).Bind(2, id);
+  if (Status s = Done(st, db_, "deleting the article"); !s.ok()) return s;
+  return sqlite3_changes(db_) > 0;
+}
+
+Status SqliteStore::AddHistory(const std::string& site, const std::vector<ResolvedQuery>& tickets) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Transaction(db_, [&]() -> Status {
+    Statement st(db_, "INSERT INTO history (site, text, article, created_at) VALUES (?, ?, ?, ?)");
+    const int64_t now = NowMs();
+    for (const ResolvedQuery& t : tickets) {
+      st.Bind(1, site).Bind(2, t.text).Bind(3, t.article.value_or("")).Bind(4, now);
+      if (Status s = Done(st, db_, "storing history"); !s.ok()) return s;
+      st.Reset();
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<ResolvedQuery>> SqliteStore::History(const std::string& site) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_, "SELECT text, article FROM history WHERE site = ? ORDER BY id");
+  st.Bind(1, site);
+  std::vector<ResolvedQuery> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out.push_back({st.Text(0), st.Text(1), ""});
+  if (rc != SQLITE_DONE) return Error(db_, "reading history");
+  return out;
+}
+
+Status SqliteStore::AddResolutions(const std::string& site,
+                                   const std::vector<ResolvedQuery>& resolutions) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Transaction(db_, [&]() -> Status {
+    Statement st(db_,
+                 "INSERT INTO resolutions (site, query_id, text, article, created_at) "
+                 "VALUES (?, ?, ?, ?, ?)");
+    const int64_t now = NowMs();
+    for (const ResolvedQuery& r : resolutions) {
+      st.Bind(1, site).Bind(2, r.query_id).Bind(3, r.text).BindOptional(4, r.article);
+      st.Bind(5, now);
+      if (Status s = Done(st, db_, "storing resolutions"); !s.ok()) return s;
+      st.Reset();
+    }
+    return Status::Ok();
+  });
+}
+
+Result<BatchReceipt> SqliteStore::AppendSignals(SignalBatch batch) {
+  PendingBatch pending{std::move(batch), {}};
+  auto result = pending.done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (stopping_) return Status::Error("store: shutting down");
+    queue_.push_back(&pending);
+  }
+  queue_cv_.notify_one();
+  return result.get();
+}
+
+void SqliteStore::WriterLoop() {
+  std::vector<PendingBatch*> group;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued has been committed
+      group.assign(queue_.begin(), queue_.end());
+      queue_.clear();
+    }
+    CommitGroup(group);
+    group.clear();
+  }
+}
+
+void SqliteStore::CommitGroup(std::vector<PendingBatch*>& group) {
+  std::vector<BatchReceipt> receipts(group.size());
+  Status s = Transaction(writer_db_, [&]() -> Status {
+    Statement claim(writer_db_,
+                    "INSERT OR IGNORE INTO signal_batches (site, batch_id, received_at, events) "
+                    "VALUES (?, ?, ?, ?)");
+    Statement stored(writer_db_,
+                     "SELECT events FROM signal_batches WHERE site = ? AND batch_id = ?");
+    Statement insert(writer_db_,
+                     "INSERT INTO signals (site, batch_id, type, ts, session, query_id, query, "
+                     "bundle, context, shown, article, confidence) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    const int64_t now = NowMs();
+    for (size_t i = 0; i < group.size(); ++i) {
+      const SignalBatch& b = group[i]->batch;
+      claim.Bind(1, b.site).Bind(2, b.batch_id).Bind(3, now);
+      claim.Bind(4, static_cast<int64_t>(b.events.size()));
+      if (Status st = Done(claim, writer_db_, "storing a signal batch"); !st.ok()) return st;
+      claim.Reset();
+      if (sqlite3_changes(writer_db_) == 0) {
+        stored.Bind(1, b.site).Bind(2, b.batch_id);
+        if (stored.Step() != SQLITE_ROW) return Error(writer_db_, "reading a stored batch");
+        receipts[i] = {static_cast<size_t>(stored.Int(0)), true};
+        stored.Reset();
+        continue;
+      }
+      for (const SignalEvent& e : b.events) {
+        insert.Bind(1, b.site).Bind(2, b.batch_id).Bind(3, e.type).Bind(4, e.ts);
+        insert.Bind(5, e.session).Bind(6, e.query_id).Bind(7, e.query).Bind(8, e.bundle);
+        insert.Bind(9, e.context_json).Bind(10, e.shown_json).Bind(11, e.article);
+        insert.BindDouble(12, e.confidence);
+        if (Status st = Done(insert, writer_db_, "storing a signal"); !st.ok()) return st;
+        insert.Reset();
+      }
+      receipts[i] = {b.events.size(), false};
+    }
+    return Status::Ok();
+  });
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (s.ok()) {
+      group[i]->done.set_value(receipts[i]);
+    } else {
+      group[i]->done.set_value(s);
+    }
+  }
+}
+
+Result<int64_t> SqliteStore::CountSignals(const std::string& site) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_, "SELECT COUNT(*) FROM signals WHERE site = ?");
+  st.Bind(1, site);
+  if (st.Step() != SQLITE_ROW) return Error(db_, "counting signals");
+  return st.Int(0);
+}
+
+Result<std::vector<SignalCounts>> SqliteStore::SignalCountsByDay(const std::string& site) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_,
+               "SELECT date(ts / 1000, 'unixepoch') AS day, type, COUNT(*) FROM signals "
+               "WHERE site = ? GROUP BY day, type ORDER BY day, type");
+  st.Bind(1, site);
+  std::vector<SignalCounts> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out.push_back({st.Text(0), st.Text(1), st.Int(2)});
+  if (rc != SQLITE_DONE) return Error(db_, "counting signals");
+  return out;
+}
+
+Result<Version> SqliteStore::AddVersion(const std::string& site, const std::string& sha256,
+                                        int64_t bytes, int keep) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Version v;
+  Status s = Transaction(db_, [&]() -> Status {
+    Statement next(db_, "SELECT COALESCE(MAX(version), 0) + 1 FROM versions WHERE site = ?");
+    next.Bind(1, site);
+    if (next.Step() != SQLITE_ROW) return Error(db_, "numbering the version");
+    v = {next.Int(0), sha256, bytes, NowMs(), true};
+    Statement clear(db_, "UPDATE versions SET current = 0 WHERE site = ?");
+    clear.Bind(1, site);
+    if (Status st = Done(clear, db_, "publishing"); !st.ok()) return st;
+    Statement insert(db_,
+                     "INSERT INTO versions (site, version, sha256, bytes, published_at, current) "
+                     "VALUES (?, ?, ?, ?, ?, 1)");
+    insert.Bind(1, site).Bind(2, v.version).Bind(3, sha256).Bind(4, bytes);
+    insert.Bind(5, v.published_at_ms);
+    if (Status st = Done(insert, db_, "publishing"); !st.ok()) return st;
+    Statement prune(db_, "DELETE FROM versions WHERE site = ? AND version <= ?");
+    prune.Bind(1, site).Bind(2, v.version - keep);
+    return Done(prune, db_, "forgetting old versions");
+  });
+  if (!s.ok()) return s;
+  return v;
+}
+
+Status SqliteStore::SetCurrent(const std::string& site, int64_t version) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Transaction(db_, [&]() -> Status {
+    Statement find(db_, "SELECT 1 FROM versions WHERE site = ? AND version = ?");
+    find.Bind(1, site).Bind(2, version);
+    if (find.Step() != SQLITE_ROW) {
+      return Status::Error("version " + std::to_string(version) + " of site \"" + site +
+                           "\" is not kept");
+    }
+    Statement set(db_, "UPDATE versions SET current = (version = ?) WHERE site = ?");
+    set.Bind(1, version).Bind(2, site);
+    return Done(set, db_, "switching versions");
+  });
+}
+
+Result<std::optional<Version>> SqliteStore::CurrentVersion(const std::string& site) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_,
+               "SELECT version, sha256, bytes, published_at, current FROM versions "
+               "WHERE site = ? AND current = 1");
+  st.Bind(1, site);
+  const int rc = st.Step();
+  if (rc == SQLITE_DONE) return std::optional<Version>();
+  if (rc != SQLITE_ROW) return Error(db_, "reading the current version");
+  return std::optional<Version>(ReadVersion(st));
+}
+
+Result<std::vector<Version>> SqliteStore::Versions(const std::string& site) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_,
+               "SELECT version, sha256, bytes, published_at, current FROM versions "
+               "WHERE site = ? ORDER BY version DESC");
+  st.Bind(1, site);
+  std::vector<Version> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out.push_back(ReadVersion(st));
+  if (rc != SQLITE_DONE) return Error(db_, "listing versions");
+  return out;
+}
+
+Result<std::vector<std::string>> SqliteStore::ReferencedBundles() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_, "SELECT DISTINCT sha256 FROM versions");
+  std::vector<std::string> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) out.push_back(st.Text(0));
+  if (rc != SQLITE_DONE) return Error(db_, "listing bundles");
+  return out;
+}
+
+Result<int64_t> SqliteStore::SizeBytes() {
+  std::error_code ec;
+  int64_t total = 0;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const auto size = std::filesystem::file_size(path_ + suffix, ec);
+    if (!ec) total += static_cast<int64_t>(size);
+  }
+  return total;
+}
+
+}  // namespace loopwise

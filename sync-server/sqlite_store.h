@@ -1,0 +1,77 @@
+#pragma once
+// The SQLite store: one database file in the data directory, in WAL mode with synchronous=FULL,
+// so a commit is on disk (WAL fsynced) before any method reports success.
+//
+// Signals are written by one writer thread with group commit: AppendSignals queues the batch and
+// waits; the writer takes every batch queued so far, inserts them all in one transaction, commits
+// (one fsync for the whole group) and only then wakes each caller with its receipt. Many clients
+// thus share each fsync, and nothing is acknowledged before it is durable.
+
+#include <sqlite3.h>
+
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "store.h"
+
+namespace loopwise {
+
+class SqliteStore : public Store {
+ public:
+  // Opens (creating if needed) the database at `path` and runs the schema migrations it lacks.
+  // Fails with a sentence naming the file when it cannot be opened, written, or is not ours.
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+  ~SqliteStore() override;
+
+  // The schema version this code migrates to.
+  static int SchemaVersion();
+
+  Status InsertSite(const Site& site) override;
+  Status UpdateSite(const Site& site) override;
+  Result<std::optional<Site>> FindSite(const std::string& name) override;
+  Result<std::vector<Site>> ListSites() override;
+
+  Status PutArticles(const std::string& site, const std::vector<Article>& articles) override;
+  Result<std::vector<Article>> Articles(const std::string& site) override;
+  Result<bool> DeleteArticle(const std::string& site, const std::string& id) override;
+  Status AddHistory(const std::string& site, const std::vector<ResolvedQuery>& tickets) override;
+  Result<std::vector<ResolvedQuery>> History(const std::string& site) override;
+  Status AddResolutions(const std::string& site,
+                        const std::vector<ResolvedQuery>& resolutions) override;
+
+  Result<BatchReceipt> AppendSignals(SignalBatch batch) override;
+  Result<int64_t> CountSignals(const std::string& site) override;
+  Result<std::vector<SignalCounts>> SignalCountsByDay(const std::string& site) override;
+
+  Result<Version> AddVersion(const std::string& site, const std::string& sha256, int64_t bytes,
+                             int keep) override;
+  Status SetCurrent(const std::string& site, int64_t version) override;
+  Result<std::optional<Version>> CurrentVersion(const std::string& site) override;
+  Result<std::vector<Version>> Versions(const std::string& site) override;
+  Result<std::vector<std::string>> ReferencedBundles() override;
+
+  Result<int64_t> SizeBytes() override;
+
+ private:
+  struct PendingBatch;
+  SqliteStore(std::string path, sqlite3* db, sqlite3* writer);
+  void WriterLoop();
+  void CommitGroup(std::vector<PendingBatch*>& group);
+
+  const std::string path_;
+  std::mutex mu_;       // guards db_ (everything but signal appends)
+  sqlite3* db_;
+  sqlite3* writer_db_;  // used only by the writer thread
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<PendingBatch*> queue_;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+}  // namespace loopwise

@@ -1,0 +1,109 @@
+#pragma once
+// Where a server keeps everything: sites, knowledge, signals and published versions. SQLite
+// (sqlite_store.h) is the default; a PostgreSQL store for several replicas implements the same
+// interface.
+//
+// Every method is safe to call from many threads at once. A method that returns success has made
+// its change durable: a crash (even kill -9 or power loss) afterwards does not undo it.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/article.h"
+#include "engine/status.h"
+#include "site.h"
+
+namespace loopwise {
+
+// A customer's words and the article that resolved them (null article: none did).
+struct ResolvedQuery {
+  std::string text;
+  std::optional<std::string> article;
+  std::string query_id;  // the signal's query_id when known (resolutions from a helpdesk)
+};
+
+// One validated, scrubbed signal event (see signal_batch.h for the wire format).
+struct SignalEvent {
+  std::string type;  // query, shown, resolved, not_helpful, escalated, abandoned
+  int64_t ts = 0;    // milliseconds since the epoch, as the widget saw it
+  std::string session;
+  std::string query_id;
+  std::string query;
+  std::string bundle;
+  std::string context_json = "{}";  // object
+  std::string shown_json = "[]";    // array of article ids
+  std::string article;
+  std::optional<double> confidence;
+};
+
+struct SignalBatch {
+  std::string site;
+  std::string batch_id;
+  std::vector<SignalEvent> events;
+};
+
+struct BatchReceipt {
+  size_t accepted = 0;     // events in the stored batch
+  bool duplicate = false;  // the batch id was already stored; nothing was added
+};
+
+// A published bundle.
+struct Version {
+  int64_t version = 0;  // 1, 2, ... per site
+  std::string sha256;
+  int64_t bytes = 0;
+  int64_t published_at_ms = 0;
+  bool current = false;
+};
+
+struct SignalCounts {
+  std::string day;  // YYYY-MM-DD, UTC, of the event's ts
+  std::string type;
+  int64_t events = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Sites. InsertSite fails if the name is taken.
+  virtual Status InsertSite(const Site& site) = 0;
+  virtual Status UpdateSite(const Site& site) = 0;
+  virtual Result<std::optional<Site>> FindSite(const std::string& name) = 0;
+  virtual Result<std::vector<Site>> ListSites() = 0;
+
+  // Knowledge. PutArticles inserts or replaces by id, all or nothing.
+  virtual Status PutArticles(const std::string& site, const std::vector<Article>& articles) = 0;
+  virtual Result<std::vector<Article>> Articles(const std::string& site) = 0;
+  // False when there was no such article.
+  virtual Result<bool> DeleteArticle(const std::string& site, const std::string& id) = 0;
+  virtual Status AddHistory(const std::string& site, const std::vector<ResolvedQuery>& tickets) = 0;
+  virtual Result<std::vector<ResolvedQuery>> History(const std::string& site) = 0;
+  virtual Status AddResolutions(const std::string& site,
+                                const std::vector<ResolvedQuery>& resolutions) = 0;
+
+  // Signals. Stores the batch once per (site, batch_id); returns after the commit is durable.
+  virtual Result<BatchReceipt> AppendSignals(SignalBatch batch) = 0;
+  virtual Result<int64_t> CountSignals(const std::string& site) = 0;
+  virtual Result<std::vector<SignalCounts>> SignalCountsByDay(const std::string& site) = 0;
+
+  // Versions. AddVersion records a published bundle as the site's next, current version and
+  // forgets all but the newest `keep` versions. SetCurrent makes an existing version current.
+  virtual Result<Version> AddVersion(const std::string& site, const std::string& sha256,
+                                     int64_t bytes, int keep) = 0;
+  virtual Status SetCurrent(const std::string& site, int64_t version) = 0;
+  virtual Result<std::optional<Version>> CurrentVersion(const std::string& site) = 0;
+  virtual Result<std::vector<Version>> Versions(const std::string& site) = 0;  // newest first
+  // Bundle sha256s still referenced by any site's versions.
+  virtual Result<std::vector<std::string>> ReferencedBundles() = 0;
+
+  // Bytes on disk, for /metrics.
+  virtual Result<int64_t> SizeBytes() = 0;
+};
+
+// Milliseconds since the epoch, UTC.
+int64_t NowMs();
+
+}  // namespace loopwise

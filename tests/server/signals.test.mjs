@@ -1,0 +1,152 @@
+// Signal ingestion on a real server: accepted, idempotent by batch_id, scrubbed on arrival,
+// rate-limited, and every kind of bad input refused with a 4xx error JSON while the server lives on.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import net from "node:net";
+import {
+  batchId, createSite, event, request, signalsRequest, sqlite, startServer, tempDir,
+} from "./server.mjs";
+
+let data, server, site, url;
+
+before(async () => {
+  data = tempDir();
+  site = createSite(data, "acme");
+  server = await startServer(data, ["--client-rate", "0"]);
+  url = `${server.url}/v1/sites/acme/signals`;
+});
+
+after(async () => {
+  await server.stop();
+  fs.rmSync(data, { recursive: true, force: true });
+});
+
+async function alive() {
+  const r = await request(`${server.url}/healthz`);
+  assert.equal(r.status, 200, "the server still answers");
+}
+
+test("a batch is accepted with 202, and a repeated batch_id is acknowledged but stored once", async () => {
+  const id = batchId();
+  const events = [event(1), event(2, { type: "resolved", article: "reset-password" }), event(3, { type: "escalated" })];
+  let r = await request(url, signalsRequest(site.key, { batch_id: id, events }));
+  assert.deepEqual([r.status, r.body], [202, { accepted: 3, duplicate: false }]);
+  r = await request(url, signalsRequest(site.key, { batch_id: id, events }));
+  assert.deepEqual([r.status, r.body], [202, { accepted: 3, duplicate: true }]);
+  const rows = sqlite(data, `SELECT COUNT(*) AS n FROM signals WHERE batch_id = '${id}'`);
+  assert.equal(rows[0].n, 3);
+  // The same batch_id from two clients at once is still stored once.
+  const id2 = batchId();
+  const results = await Promise.all(Array.from({ length: 8 }, () =>
+    request(url, signalsRequest(site.key, { batch_id: id2, events: [event(9)] }))));
+  assert.ok(results.every((x) => x.status === 202));
+  assert.equal(results.filter((x) => !x.body.duplicate).length, 1);
+  assert.equal(sqlite(data, `SELECT COUNT(*) AS n FROM signals WHERE batch_id = '${id2}'`)[0].n, 1);
+});
+
+test("free text is scrubbed again on arrival; unknown fields are ignored", async () => {
+  const id = batchId();
+  const r = await request(url, signalsRequest(site.key, {
+    batch_id: id,
+    events: [event(1, {
+      query: "card 4111 1111 1111 1111 and mail jane.doe@example.com",
+      context: { route: "/billing", plan: "pro", note: "call +44 20 7946 0958" },
+      surprise: { ignored: true },
+    })],
+  }));
+  assert.equal(r.status, 202);
+  const [row] = sqlite(data, `SELECT query, context FROM signals WHERE batch_id = '${id}'`);
+  assert.equal(row.query, "card [card] and mail [email]");
+  assert.deepEqual(JSON.parse(row.context), { route: "/billing", plan: "pro", note: "call [phone]" });
+});
+
+test("wrong key and wrong origin are refused", async () => {
+  let r = await request(url, signalsRequest("pk_nope", { batch_id: batchId(), events: [event()] }));
+  assert.deepEqual([r.status, r.body.error.code], [401, "invalid_key"]);
+  r = await request(url, { method: "POST", body: JSON.stringify({ batch_id: batchId(), events: [event()] }) });
+  assert.deepEqual([r.status, r.body.error.code], [401, "missing_key"]);
+  r = await request(url, signalsRequest(site.key, { batch_id: batchId(), events: [event()] }, { Origin: "https://evil.example" }));
+  assert.deepEqual([r.status, r.body.error.code], [403, "origin_not_allowed"]);
+  r = await request(url, signalsRequest(site.key, { batch_id: batchId(), events: [event()] }, { Origin: "https://app.example.com" }));
+  assert.equal(r.status, 202);
+  assert.equal(r.headers.get("access-control-allow-origin"), "https://app.example.com");
+});
+
+const bad = [
+  ["malformed JSON", '{"batch_id": "x", "events": [', 400, "invalid_json"],
+  ["not an object", "[1, 2, 3]", 400, "invalid_batch"],
+  ["missing batch_id", { events: [event()] }, 400, "invalid_batch"],
+  ["batch_id of the wrong type", { batch_id: 12, events: [event()] }, 400, "invalid_batch"],
+  ["batch_id with odd characters", { batch_id: "a b/c", events: [event()] }, 400, "invalid_batch"],
+  ["events not a list", { batch_id: "b", events: {} }, 400, "invalid_batch"],
+  ["no events", { batch_id: "b", events: [] }, 400, "invalid_batch"],
+  ["unknown event type", { batch_id: "b", events: [event(0, { type: "hacked" })] }, 400, "invalid_signal"],
+  ["ts as a string", { batch_id: "b", events: [event(0, { ts: "yesterday" })] }, 400, "invalid_signal"],
+  ["query as a number", { batch_id: "b", events: [event(0, { query: 42 })] }, 400, "invalid_signal"],
+  ["shown with numbers", { batch_id: "b", events: [event(0, { shown: [1, 2] })] }, 400, "invalid_signal"],
+  ["confidence out of range", { batch_id: "b", events: [event(0, { confidence: 7 })] }, 400, "invalid_signal"],
+  ["nested context", { batch_id: "b", events: [event(0, { context: { a: { b: 1 } } })] }, 400, "invalid_signal"],
+  ["a string over 2 KB", { batch_id: "b", events: [event(0, { query: "x".repeat(2049) })] }, 400, "string_too_long"],
+  ["over 500 events", { batch_id: "b", events: Array.from({ length: 501 }, (_, i) => event(i)) }, 413, "too_many_events"],
+  ["a body over 256 KB", { batch_id: "b", events: [event(0, { pad: "y".repeat(300 * 1024) })] }, 413, "body_too_large"],
+  ["deep nesting", `{"batch_id": "b", "events": [${"[".repeat(5000)}${"]".repeat(5000)}]}`, 400, "too_deep"],
+  ["invalid UTF-8", Buffer.concat([Buffer.from('{"batch_id": "b", "events": [{"type": "query", "ts": 1, "query": "'),
+    Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}]}')]), 400, "invalid_json"],
+];
+
+for (const [name, body, status, code] of bad) {
+  test(`refused: ${name} -> ${status} ${code}`, async () => {
+    const r = await request(url, signalsRequest(site.key, body instanceof Buffer ? new Uint8Array(body) : body));
+    assert.equal(r.status, status, JSON.stringify(r.body));
+    assert.equal(r.body.error.code, code);
+    assert.equal(typeof r.body.error.message, "string");
+    await alive();
+  });
+}
+
+test("nothing from refused batches was stored", () => {
+  assert.equal(sqlite(data, "SELECT COUNT(*) AS n FROM signal_batches WHERE batch_id = 'b'")[0].n, 0);
+});
+
+test("unknown routes and methods answer 404 with the error JSON", async () => {
+  for (const [method, path] of [["GET", "/nope"], ["GET", "/v1/sites/acme/nothing"], ["DELETE", "/v1/sites/acme/signals"], ["POST", "/healthz"]]) {
+    const r = await request(`${server.url}${path}`, { method });
+    assert.ok(r.status >= 400 && r.status < 500, `${method} ${path}: ${r.status}`);
+    assert.equal(typeof r.body.error.code, "string");
+  }
+  await alive();
+});
+
+test("garbage on the socket does not hurt the server", async () => {
+  const { port } = new URL(server.url);
+  for (const junk of ["\x00\x01\x02 nonsense\r\n\r\n", "GET / HTTP/9.9\r\nHost:\r\n\r\n",
+    `POST /v1/sites/acme/signals HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n`]) {
+    await new Promise((resolve) => {
+      const socket = net.connect(Number(port), "127.0.0.1", () => socket.end(junk));
+      socket.on("data", () => {});
+      socket.on("close", resolve);
+      socket.on("error", resolve);
+    });
+  }
+  await alive();
+});
+
+test("the per-client rate limit answers 429 with Retry-After", async () => {
+  const dir = tempDir();
+  const s2 = createSite(dir, "tiny");
+  const limited = await startServer(dir, ["--client-rate", "5"]);
+  try {
+    const u = `${limited.url}/v1/sites/tiny/signals`;
+    let r = await request(u, signalsRequest(s2.key, { batch_id: batchId(), events: Array.from({ length: 12 }, (_, i) => event(i)) }));
+    assert.equal(r.status, 202);
+    r = await request(u, signalsRequest(s2.key, { batch_id: batchId(), events: Array.from({ length: 12 }, (_, i) => event(i)) }));
+    assert.deepEqual([r.status, r.body.error.code], [429, "rate_limited"]);
+    assert.ok(Number(r.headers.get("retry-after")) >= 1);
+    const metrics = await (await fetch(`${limited.url}/metrics`)).text();
+    assert.match(metrics, /loopwise_signal_batches_rejected_total\{reason="rate_limited"\} 1/);
+  } finally {
+    await limited.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,34 @@
+#include "sha256.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+#include "credentials.h"
+
+using loopwise::Sha256Hex;
+
+TEST_CASE("SHA-256 matches the FIPS 180-2 test vectors") {
+  CHECK(Sha256Hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  CHECK(Sha256Hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  CHECK(Sha256Hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") ==
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  CHECK(Sha256Hex(std::string(1000000, 'a')) ==
+        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST_CASE("credentials: fresh random keys and tokens, hashed tokens, constant-time comparison") {
+  auto a = loopwise::NewSiteKey(), b = loopwise::NewSiteKey();
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK(a.value().size() == 35);
+  CHECK(a.value().rfind("pk_", 0) == 0);
+  CHECK(a.value() != b.value());
+  auto t = loopwise::NewAdminToken();
+  REQUIRE(t.ok());
+  CHECK(t.value().size() == 67);
+  CHECK(loopwise::HashToken(t.value()) == Sha256Hex(t.value()));
+  CHECK(loopwise::ConstantTimeEquals("abc", "abc"));
+  CHECK_FALSE(loopwise::ConstantTimeEquals("abc", "abd"));
+  CHECK_FALSE(loopwise::ConstantTimeEquals("abc", "abcd"));
+}

@@ -1,0 +1,88 @@
+#include "signal_batch.h"
+
+#include <doctest/doctest.h>
+
+#include <string>
+
+using loopwise::JsonDepth;
+using loopwise::ParseSignalBatch;
+using loopwise::SignalBatch;
+using loopwise::SignalLimits;
+using loopwise::SignalRejection;
+
+namespace {
+
+SignalRejection Refuse(const std::string& body, SignalLimits limits = {}) {
+  SignalBatch batch;
+  SignalRejection r;
+  CHECK_FALSE(ParseSignalBatch(body, "acme", limits, &batch, &r));
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a valid batch is parsed, scrubbed and keeps its fields") {
+  SignalBatch batch;
+  SignalRejection r;
+  const std::string body = R"({"batch_id": "5f0c-11", "extra": 1, "events": [
+    {"type": "query", "ts": 1700000000000, "session": "s1", "query_id": "q1",
+     "query": "mail me at jane@example.com", "bundle": "3",
+     "context": {"route": "/billing", "ip": "10.0.0.1", "n": 2, "pro": true},
+     "shown": ["a", "b"], "confidence": 0.5},
+    {"type": "resolved", "ts": 1700000000001, "article": "a"}]})";
+  REQUIRE(ParseSignalBatch(body, "acme", {}, &batch, &r));
+  CHECK(batch.site == "acme");
+  CHECK(batch.batch_id == "5f0c-11");
+  REQUIRE(batch.events.size() == 2);
+  CHECK(batch.events[0].query == "mail me at [email]");
+  CHECK(batch.events[0].context_json == R"({"ip":"[ip]","n":2,"pro":true,"route":"/billing"})");
+  CHECK(batch.events[0].shown_json == R"(["a","b"])");
+  CHECK(*batch.events[0].confidence == doctest::Approx(0.5));
+  CHECK(batch.events[1].article == "a");
+  CHECK_FALSE(batch.events[1].confidence.has_value());
+  CHECK(batch.events[1].context_json == "{}");
+}
+
+TEST_CASE("every limit and type rule refuses with its code and names the field") {
+  CHECK(Refuse("{").code == "invalid_json");
+  CHECK(Refuse("\"x\"").code == "invalid_batch");
+  CHECK(Refuse(R"({"batch_id": "", "events": [{"type": "query", "ts": 1}]})").code ==
+        "invalid_batch");
+  CHECK(Refuse(R"({"batch_id": "a", "events": []})").code == "invalid_batch");
+  auto r = Refuse(R"({"batch_id": "a", "events": [{"type": "query", "ts": 1}, {"type": "x", "ts": 1}]})");
+  CHECK(r.code == "invalid_signal");
+  CHECK(r.message.find("events[1].type") != std::string::npos);
+  r = Refuse(R"({"batch_id": "a", "events": [{"type": "query", "ts": -5}]})");
+  CHECK(r.message.find("events[0].ts") != std::string::npos);
+  CHECK(Refuse(R"({"batch_id": "a", "events": [{"type": "query"}]})").code == "invalid_signal");
+  CHECK(Refuse(R"({"batch_id": "a", "events": [{"type": "query", "ts": 1, "session": 3}]})").code ==
+        "invalid_signal");
+  CHECK(Refuse(R"({"batch_id": "a", "events": [{"type": "query", "ts": 1, "context": []}]})").code ==
+        "invalid_signal");
+  CHECK(Refuse(R"({"batch_id": "a", "events": [{"type": "query", "ts": 1, "confidence": "high"}]})")
+            .code == "invalid_signal");
+
+  SignalLimits small;
+  small.max_events = 2;
+  small.max_string_bytes = 4;
+  small.max_body_bytes = 200;
+  CHECK(Refuse(R"({"batch_id": "a", "events": [{"type": "query", "ts": 1, "query": "hello"}]})", small)
+            .code == "string_too_long");
+  r = Refuse(R"({"batch_id": "a", "events": [{"type":"query","ts":1},{"type":"query","ts":1},{"type":"query","ts":1}]})",
+             small);
+  CHECK(r.code == "too_many_events");
+  CHECK(r.http_status == 413);
+  r = Refuse(std::string(201, ' '), small);
+  CHECK(r.code == "body_too_large");
+  CHECK(r.http_status == 413);
+  CHECK(Refuse("[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]").code == "too_deep");
+  CHECK(Refuse("{\"batch_id\": \"a\", \"events\": [{\"type\": \"query\", \"ts\": 1, \"query\": \"\xff\"}]}")
+            .code == "invalid_json");
+}
+
+TEST_CASE("JSON depth counts brackets outside strings only") {
+  CHECK(JsonDepth("{}", 10) == 1);
+  CHECK(JsonDepth(R"({"a": [1, {"b": []}]})", 10) == 4);
+  CHECK(JsonDepth(R"({"a": "[[[[[[\"[["})", 10) == 1);
+  CHECK(JsonDepth(std::string(100000, '['), 8) == 9);  // stops early
+}

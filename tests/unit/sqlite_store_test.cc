@@ -1,0 +1,113 @@
+#include "sqlite_store.h"
+
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+namespace {
+
+using loopwise::SignalBatch;
+using loopwise::SqliteStore;
+
+struct TempDb {
+  TempDb() {
+    dir = std::filesystem::temp_directory_path() /
+          ("loopwise-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::create_directories(dir);
+  }
+  ~TempDb() { std::filesystem::remove_all(dir); }
+  std::string path() const { return (dir / "loopwise.db").string(); }
+  std::filesystem::path dir;
+  static inline int counter = 0;
+};
+
+SignalBatch Batch(const std::string& id, size_t events) {
+  SignalBatch b{"acme", id, {}};
+  loopwise::SignalEvent e;
+  e.type = "query";
+  e.ts = 1;
+  e.query = "text";
+  b.events.assign(events, e);
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("the store migrates once, keeps sites, and refuses a schema from the future") {
+  TempDb db;
+  {
+    auto store = SqliteStore::Open(db.path());
+    REQUIRE(store.ok());
+    CHECK(store.value()->InsertSite({"acme", "pk_1", "hash", {"https://a.example"}, "review"}).ok());
+    CHECK_FALSE(store.value()->InsertSite({"acme", "pk_2", "hash", {}, "review"}).ok());
+  }
+  {
+    auto again = SqliteStore::Open(db.path());
+    REQUIRE(again.ok());
+    auto site = again.value()->FindSite("acme");
+    REQUIRE(site.ok());
+    REQUIRE(site.value().has_value());
+    CHECK(site.value()->origins == std::vector<std::string>{"https://a.example"});
+  }
+  {
+    sqlite3* raw = nullptr;
+    sqlite3_open(db.path().c_str(), &raw);
+    sqlite3_exec(raw, "UPDATE schema_version SET version = 999", nullptr, nullptr, nullptr);
+    sqlite3_close(raw);
+  }
+  auto future = SqliteStore::Open(db.path());
+  REQUIRE_FALSE(future.ok());
+  CHECK(future.status().message().find("newer") != std::string::npos);
+}
+
+TEST_CASE("signal batches are stored once per batch id, from many threads at once") {
+  TempDb db;
+  auto store = SqliteStore::Open(db.path());
+  REQUIRE(store.ok());
+  auto& s = *store.value();
+  REQUIRE(s.InsertSite({"acme", "pk", "hash", {}, "review"}).ok());
+  std::vector<std::thread> threads;
+  std::atomic<int> fresh{0}, duplicates{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        // Every batch id is sent by two threads.
+        auto r = s.AppendSignals(Batch("b" + std::to_string((t / 2) * 50 + i), 3));
+        REQUIRE(r.ok());
+        CHECK(r.value().accepted == 3);
+        (r.value().duplicate ? duplicates : fresh)++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(fresh == 200);
+  CHECK(duplicates == 200);
+  CHECK(s.CountSignals("acme").value() == 600);
+}
+
+TEST_CASE("versions: the newest is current, old ones are forgotten, any kept one can come back") {
+  TempDb db;
+  auto store = SqliteStore::Open(db.path());
+  REQUIRE(store.ok());
+  auto& s = *store.value();
+  REQUIRE(s.InsertSite({"acme", "pk", "hash", {}, "review"}).ok());
+  for (int i = 1; i <= 5; ++i) {
+    auto v = s.AddVersion("acme", std::string(64, static_cast<char>('0' + i)), 10 * i, 3);
+    REQUIRE(v.ok());
+    CHECK(v.value().version == i);
+  }
+  auto versions = s.Versions("acme");
+  REQUIRE(versions.ok());
+  REQUIRE(versions.value().size() == 3);
+  CHECK(versions.value()[0].version == 5);
+  CHECK(versions.value()[0].current);
+  CHECK(s.SetCurrent("acme", 4).ok());
+  CHECK(s.CurrentVersion("acme").value()->version == 4);
+  CHECK_FALSE(s.SetCurrent("acme", 1).ok());
+  CHECK(s.CurrentVersion("acme").value()->version == 4);
+  CHECK(s.AddVersion("acme", std::string(64, 'f'), 1, 3).value().version == 6);
+}

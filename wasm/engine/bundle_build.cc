@@ -137,6 +137,34 @@ void FitCalibration(const std::vector<std::array<float, kNumConfidenceFeatures>>
   }
 }
 
+// The confidence below which the engine declines: the one that, on the held-out questions, best
+// balances answering the answerable ones right against declining the ones of hidden articles
+// (the sum of both rates), so no threshold is ever picked by hand or on test data.
+void FitGapThreshold(const std::vector<std::array<float, kNumConfidenceFeatures>>& x,
+                     const std::vector<float>& right, const std::vector<uint8_t>& oos,
+                     Ranker* ranker) {
+  const size_t num_oos = std::count(oos.begin(), oos.end(), 1);
+  const size_t num_in = oos.size() - num_oos;
+  if (num_oos == 0 || num_in == 0) return;
+  std::vector<float> confidence(x.size());
+  for (size_t i = 0; i < x.size(); ++i) confidence[i] = ranker->Confidence(x[i]);
+  double best = -1;
+  for (int step = 5; step <= 95; ++step) {
+    const float t = step / 100.0f;
+    size_t answered_right = 0, declined = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (oos[i]) declined += confidence[i] < t;
+      else answered_right += confidence[i] >= t && right[i] > 0;
+    }
+    const double value = static_cast<double>(answered_right) / num_in +
+                         static_cast<double>(declined) / num_oos;
+    if (value > best + 1e-9) {
+      best = value;
+      ranker->gap_threshold = t;
+    }
+  }
+}
+
 }  // namespace
 
 Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
@@ -214,9 +242,11 @@ Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
     FitRankWeights(held, &ranker);
     std::vector<std::array<float, kNumConfidenceFeatures>> x;
     std::vector<float> y;
+    std::vector<uint8_t> oos;
     for (HeldOut& h : held) {
       ranker.Rank(&h.candidates);
       if (h.candidates.empty()) continue;
+      oos.push_back(h.truth < 0);
       h.confidence[kTopMargin] = h.candidates.size() > 1
                                      ? h.candidates[0].score - h.candidates[1].score
                                      : h.candidates[0].score;
@@ -225,6 +255,7 @@ Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
       y.push_back(h.candidates[0].article == h.truth ? 1.0f : 0.0f);
     }
     FitCalibration(x, y, &ranker);
+    FitGapThreshold(x, y, oos, &ranker);
   }
 
   std::vector<size_t> all(history.size());

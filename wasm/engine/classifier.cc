@@ -9,7 +9,7 @@
 namespace loopwise {
 namespace {
 
-constexpr size_t kMaxClasses = 1u << 20;
+constexpr size_t kMaxClasses = UINT16_MAX;  // class numbers are stored in 16 bits
 // Classes whose gradient for an example is smaller than this are not updated by it: with many
 // articles most probabilities are near zero, and this keeps a step proportional to the classes
 // that matter.
@@ -153,17 +153,27 @@ Classifier Classifier::Train(const std::vector<TrainingExample>& examples, size_
   for (size_t d = 0; d < dense_dim; ++d) {
     for (size_t c = 0; c < k; ++c) model.dense_[c * dense_dim + d] = trainer.dense()[d * k + c];
   }
+  // Each feature's weights are stored as int8 codes of one scale (its largest weight / 127);
+  // weights that round to zero are dropped. The model answers from these stored values, so a built
+  // engine and a loaded one agree exactly.
   model.offsets_.push_back(0);
   for (size_t f = 0; f < num_features; ++f) {
+    float max_abs = 0;
     for (size_t c = 0; c < k; ++c) {
-      const float w = sparse[f * k + c];
-      if (w != 0.0f && (keep.empty() || keep[f * k + c])) {
-        model.classes_.push_back(static_cast<uint32_t>(c));
-        model.weights_.push_back(w);
-      }
+      if (keep.empty() || keep[f * k + c]) max_abs = std::max(max_abs, std::fabs(sparse[f * k + c]));
+    }
+    const float scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
+    model.scales_.push_back(scale);
+    for (size_t c = 0; c < k; ++c) {
+      if (!keep.empty() && !keep[f * k + c]) continue;
+      const long code = std::lround(sparse[f * k + c] / scale);
+      if (code == 0) continue;
+      model.classes_.push_back(static_cast<uint16_t>(c));
+      model.codes_.push_back(static_cast<int8_t>(code));
     }
     model.offsets_.push_back(static_cast<uint32_t>(model.classes_.size()));
   }
+  model.Dequantize();
   return model;
 }
 
@@ -191,12 +201,20 @@ void Classifier::Softmax(std::vector<float>* logits) {
   for (float& z : *logits) z /= sum;
 }
 
+void Classifier::Dequantize() {
+  weights_.resize(codes_.size());
+  for (size_t f = 0; f + 1 < offsets_.size(); ++f) {
+    for (uint32_t e = offsets_[f]; e < offsets_[f + 1]; ++e) weights_[e] = codes_[e] * scales_[f];
+  }
+}
+
 void Classifier::Serialize(ByteWriter* out) const {
   out->array(bias_);
   out->array(dense_);
   out->array(offsets_);
+  out->array(scales_);
   out->array(classes_);
-  out->array(weights_);
+  out->array(codes_);
 }
 
 Result<Classifier> Classifier::Deserialize(ByteReader* in, size_t num_features, size_t dense_dim) {
@@ -205,19 +223,22 @@ Result<Classifier> Classifier::Deserialize(ByteReader* in, size_t num_features, 
   m.bias_ = in->array<float>(kMaxClasses);
   m.dense_ = in->array<float>();
   m.offsets_ = in->array<uint32_t>();
-  m.classes_ = in->array<uint32_t>();
-  m.weights_ = in->array<float>();
+  m.scales_ = in->array<float>();
+  m.classes_ = in->array<uint16_t>();
+  m.codes_ = in->array<int8_t>();
   if (!in->ok() || m.dense_.size() != m.bias_.size() * dense_dim ||
-      m.offsets_.size() != num_features + 1 || m.classes_.size() != m.weights_.size() ||
-      m.offsets_.front() != 0 || m.offsets_.back() != m.classes_.size()) {
+      m.offsets_.size() != num_features + 1 || m.scales_.size() != num_features ||
+      m.classes_.size() != m.codes_.size() || m.offsets_.front() != 0 ||
+      m.offsets_.back() != m.classes_.size()) {
     return Status::Error("classifier: section is truncated or inconsistent");
   }
   for (size_t f = 0; f + 1 < m.offsets_.size(); ++f) {
     if (m.offsets_[f] > m.offsets_[f + 1]) return Status::Error("classifier: bad feature offsets");
   }
-  for (uint32_t c : m.classes_) {
+  for (uint16_t c : m.classes_) {
     if (c >= m.bias_.size()) return Status::Error("classifier: weight for an unknown article");
   }
+  m.Dequantize();
   return m;
 }
 

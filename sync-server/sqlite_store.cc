@@ -277,12 +277,22 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
     sqlite3_close(db.value());
     return writer.status();
   }
-  return std::unique_ptr<SqliteStore>(new SqliteStore(path, db.value(), writer.value()));
+  auto checkpointer = OpenConnection(path);
+  if (!checkpointer.ok()) {
+    sqlite3_close(db.value());
+    sqlite3_close(writer.value());
+    return checkpointer.status();
+  }
+  // The signal writer leaves checkpoints to the checkpoint thread.
+  sqlite3_wal_autocheckpoint(writer.value(), 0);
+  return std::unique_ptr<SqliteStore>(
+      new SqliteStore(path, db.value(), writer.value(), checkpointer.value()));
 }
 
-SqliteStore::SqliteStore(std::string path, sqlite3* db, sqlite3* writer)
-    : path_(std::move(path)), db_(db), writer_db_(writer) {
+SqliteStore::SqliteStore(std::string path, sqlite3* db, sqlite3* writer, sqlite3* checkpointer)
+    : path_(std::move(path)), db_(db), writer_db_(writer), checkpoint_db_(checkpointer) {
   writer_ = std::thread([this] { WriterLoop(); });
+  checkpointer_ = std::thread([this] { CheckpointLoop(); });
 }
 
 SqliteStore::~SqliteStore() {
@@ -291,7 +301,10 @@ SqliteStore::~SqliteStore() {
     stopping_ = true;
   }
   queue_cv_.notify_all();
+  checkpoint_cv_.notify_all();
   writer_.join();
+  checkpointer_.join();
+  sqlite3_close(checkpoint_db_);
   sqlite3_close(writer_db_);
   sqlite3_close(db_);
 }
@@ -452,6 +465,17 @@ void SqliteStore::WriterLoop() {
     }
     CommitGroup(group);
     group.clear();
+  }
+}
+
+void SqliteStore::CheckpointLoop() {
+  std::unique_lock<std::mutex> lock(queue_mu_);
+  while (!checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping_; })) {
+    lock.unlock();
+    // PASSIVE: copies what it can without waiting for, or blocking, readers and the writer.
+    sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                              nullptr);
+    lock.lock();
   }
 }
 

@@ -5,7 +5,9 @@
 // Signals are written by one writer thread with group commit: AppendSignals queues the batch and
 // waits; the writer takes every batch queued so far, inserts them all in one transaction, commits
 // (one fsync for the whole group) and only then wakes each caller with its receipt. Many clients
-// thus share each fsync, and nothing is acknowledged before it is durable.
+// thus share each fsync, and nothing is acknowledged before it is durable. Checkpoints (copying
+// the WAL into the database file, with fsyncs of their own) run on a separate thread every half
+// second instead of inside a commit, so they do not stall acknowledgements.
 
 #include <sqlite3.h>
 
@@ -58,20 +60,24 @@ class SqliteStore : public Store {
 
  private:
   struct PendingBatch;
-  SqliteStore(std::string path, sqlite3* db, sqlite3* writer);
+  SqliteStore(std::string path, sqlite3* db, sqlite3* writer, sqlite3* checkpointer);
   void WriterLoop();
+  void CheckpointLoop();
   void CommitGroup(std::vector<PendingBatch*>& group);
 
   const std::string path_;
   std::mutex mu_;       // guards db_ (everything but signal appends)
   sqlite3* db_;
   sqlite3* writer_db_;  // used only by the writer thread
+  sqlite3* checkpoint_db_;  // used only by the checkpoint thread
 
   std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
+  std::condition_variable queue_cv_;       // wakes the writer
+  std::condition_variable checkpoint_cv_;  // wakes the checkpoint thread (to stop)
   std::deque<PendingBatch*> queue_;
   bool stopping_ = false;
   std::thread writer_;
+  std::thread checkpointer_;
 };
 
 }  // namespace loopwise

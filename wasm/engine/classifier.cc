@@ -153,9 +153,9 @@ Classifier Classifier::Train(const std::vector<TrainingExample>& examples, size_
   for (size_t d = 0; d < dense_dim; ++d) {
     for (size_t c = 0; c < k; ++c) model.dense_[c * dense_dim + d] = trainer.dense()[d * k + c];
   }
-  // Each feature's weights are stored as int8 codes of one scale (its largest weight / 127);
-  // weights that round to zero are dropped. The model answers from these stored values, so a built
-  // engine and a loaded one agree exactly.
+  // Each feature's weights are kept as int8 codes of one scale (its largest weight / 127);
+  // weights that round to zero are dropped. The model answers from these codes, so a built engine
+  // and a loaded one agree exactly.
   model.offsets_.push_back(0);
   for (size_t f = 0; f < num_features; ++f) {
     float max_abs = 0;
@@ -173,7 +173,6 @@ Classifier Classifier::Train(const std::vector<TrainingExample>& examples, size_
     }
     model.offsets_.push_back(static_cast<uint32_t>(model.classes_.size()));
   }
-  model.Dequantize();
   return model;
 }
 
@@ -185,8 +184,9 @@ void Classifier::Logits(const SparseVector& features, const float* dense,
   for (size_t j = 0; j < features.size(); ++j) {
     const uint32_t f = features.index[j];
     if (f + 1 >= offsets_.size()) continue;
-    const float x = features.value[j];
-    for (uint32_t e = offsets_[f]; e < offsets_[f + 1]; ++e) z[classes_[e]] += x * weights_[e];
+    // Reading the int8 codes themselves keeps a large head's weights in cache.
+    const float x = features.value[j] * scales_[f];
+    for (uint32_t e = offsets_[f]; e < offsets_[f + 1]; ++e) z[classes_[e]] += x * codes_[e];
   }
   for (size_t c = 0; c < k; ++c) {
     z[c] += Dot(dense_.data() + c * dense_dim_, dense, dense_dim_);
@@ -199,13 +199,6 @@ void Classifier::Softmax(std::vector<float>* logits) {
   float sum = 0;
   for (float& z : *logits) sum += (z = std::exp(z - top));
   for (float& z : *logits) z /= sum;
-}
-
-void Classifier::Dequantize() {
-  weights_.resize(codes_.size());
-  for (size_t f = 0; f + 1 < offsets_.size(); ++f) {
-    for (uint32_t e = offsets_[f]; e < offsets_[f + 1]; ++e) weights_[e] = codes_[e] * scales_[f];
-  }
 }
 
 void Classifier::Serialize(ByteWriter* out) const {
@@ -238,7 +231,6 @@ Result<Classifier> Classifier::Deserialize(ByteReader* in, size_t num_features, 
   for (uint16_t c : m.classes_) {
     if (c >= m.bias_.size()) return Status::Error("classifier: weight for an unknown article");
   }
-  m.Dequantize();
   return m;
 }
 

@@ -51,14 +51,11 @@ class Classifier {
   size_t dense_dim_ = 0;
   std::vector<float> bias_;
   std::vector<float> dense_;  // num_classes x dense_dim
-  void Dequantize();
-
   // Pruned sparse weights, CSR by feature, stored as int8 codes with one scale per feature.
   std::vector<uint32_t> offsets_;  // num_features + 1
   std::vector<float> scales_;      // num_features
   std::vector<uint16_t> classes_;
   std::vector<int8_t> codes_;
-  std::vector<float> weights_;     // codes_ * their feature's scale, for answering
 };
 
 }  // namespace loopwise

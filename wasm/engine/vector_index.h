@@ -24,7 +24,7 @@ namespace loopwise {
 struct VectorIndexOptions {
   uint32_t m = 12;                 // graph degree on upper layers; 2m on the bottom layer
   uint32_t ef_construction = 100;  // candidate list while building: higher, better graph
-  uint32_t ef_search = 64;         // candidate list while searching: higher, better recall
+  uint32_t ef_search = 32;         // candidate list while searching: higher, better recall
   uint32_t seed = 7;               // level assignment; fixed so builds are reproducible
 };
 

@@ -105,6 +105,15 @@ std::string BodyName(const Request& req) {
   return "request.json";
 }
 
+// Admin bodies may be large (imports), so bound their nesting before any parser sees them.
+bool CheckDepth(const Request& req, Response& res) {
+  constexpr size_t kMaxDepth = 32;
+  if (JsonDepth(req.body, kMaxDepth) <= kMaxDepth) return true;
+  SendError(res, 400, "too_deep",
+            "The body nests deeper than " + std::to_string(kMaxDepth) + " levels.");
+  return false;
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -412,12 +421,6 @@ void Server::Impl::PutSite(const Request& req, Response& res) {
     SendError(res, 400, "invalid_site_name", s.message());
     return;
   }
-  json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
-  if (!body.is_object()) {
-    SendError(res, 400, "invalid_json",
-              "The body must be a JSON object {\"origins\": [...], \"mode\": \"review\"}.");
-    return;
-  }
   auto existing = store->FindSite(name);
   if (!existing.ok()) {
     SendError(res, 503, "store_unavailable", "The store is not available; try again.");
@@ -439,6 +442,13 @@ void Server::Impl::PutSite(const Request& req, Response& res) {
   } else {
     site = *existing.value();
     if (!CheckAdmin(req, res, &site)) return;
+  }
+  if (!CheckDepth(req, res)) return;
+  json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+  if (!body.is_object()) {
+    SendError(res, 400, "invalid_json",
+              "The body must be a JSON object {\"origins\": [...], \"mode\": \"review\"}.");
+    return;
   }
   if (auto it = body.find("origins"); it != body.end()) {
     if (!it->is_array()) {
@@ -511,6 +521,7 @@ void Server::Impl::GetSite(const Request& req, Response& res) {
 void Server::Impl::PostArticles(const Request& req, Response& res) {
   auto site = LoadSite(req.matches[1], res);
   if (!site || !CheckAdmin(req, res, &*site)) return;
+  if (!CheckDepth(req, res)) return;
   auto articles = ParseArticles(BodyName(req), req.body);
   if (!articles.ok()) {
     SendError(res, 400, "invalid_articles", articles.status().message());
@@ -589,6 +600,7 @@ void Server::Impl::PostHistory(const Request& req, Response& res) {
 void Server::Impl::PostResolutions(const Request& req, Response& res) {
   auto site = LoadSite(req.matches[1], res);
   if (!site || !CheckAdmin(req, res, &*site)) return;
+  if (!CheckDepth(req, res)) return;
   constexpr size_t kMaxResolutions = 10000;
   // JSON: a list, or {"resolutions": [...]}; or JSON Lines, one resolution a line.
   std::vector<json> items;
@@ -705,6 +717,7 @@ void Server::Impl::Train(const Request& req, Response& res) {
 void Server::Impl::Rollback(const Request& req, Response& res) {
   auto site = LoadSite(req.matches[1], res);
   if (!site || !CheckAdmin(req, res, &*site)) return;
+  if (!CheckDepth(req, res)) return;
   std::optional<int64_t> version;
   if (!req.body.empty()) {
     json body = json::parse(req.body, nullptr, false);

@@ -250,6 +250,12 @@ test("admin routes answer in their documented shapes", async () => {
   assert.deepEqual([r.status, r.body], [200, { accepted: 2 }]);
   r = await request(`${url}/resolutions`, { method: "POST", headers: h, body: '[{"text": "x"}]' });
   assert.equal(r.status, 400);
+  for (const route of ["articles", "resolutions", "rollback"]) {
+    r = await request(`${url}/${route}`, { method: "POST", headers: h, body: "[".repeat(200000) });
+    assert.deepEqual([r.status, r.body.error.code], [400, "too_deep"], route);
+  }
+  r = await request(`${url}/articles`, { method: "POST", headers: h, body: "\u0000 not json" });
+  assert.equal(r.status, 400);
 
   r = await request(url, { method: "PUT", headers: h, body: JSON.stringify({ origins: ["https://new.example.com/"], mode: "autonomous" }) });
   assert.equal(r.status, 200, JSON.stringify(r.body));

@@ -8,7 +8,8 @@ import readline from "node:readline";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const loopwise = path.join(repoRoot, "bin/loopwise");
+// LOOPWISE_BIN runs the tests against another build (e.g. build/native-asan/sync-server/loopwise).
+export const loopwise = process.env.LOOPWISE_BIN ?? path.join(repoRoot, "bin/loopwise");
 export const fixtures = path.join(repoRoot, "tests/server/fixtures");
 
 export function tempDir(prefix = "loopwise-server-") {

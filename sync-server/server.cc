@@ -380,9 +380,10 @@ void Server::Impl::BundleBytes(const Request& req, Response& res) {
 void Server::Impl::Signals(const Request& req, Response& res) {
   auto site = LoadSite(req.matches[1], res);
   if (!site || !CheckWidget(req, res, *site)) {
-    metrics.CountRejectedBatch(res.status == 404 ? "site_not_found"
+    metrics.CountRejectedBatch(res.status == 404   ? "site_not_found"
                                : res.status == 403 ? "origin_not_allowed"
-                                                   : "invalid_key");
+                               : res.status == 401 ? "invalid_key"
+                                                   : "store_unavailable");
     return;
   }
   SignalBatch batch;

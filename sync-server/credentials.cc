@@ -32,10 +32,16 @@ Result<std::string> RandomHex(const char* prefix, size_t bytes) {
 
 }  // namespace
 
-Result<std::string> NewSiteKey() { return RandomHex("pk_", 16); }
-Result<std::string> NewAdminToken() { return RandomHex("sk_", 32); }
+Result<std::string> NewSiteKey() {
+  return RandomHex("pk_", 16);
+}
+Result<std::string> NewAdminToken() {
+  return RandomHex("sk_", 32);
+}
 
-std::string HashToken(std::string_view token) { return Sha256Hex(token); }
+std::string HashToken(std::string_view token) {
+  return Sha256Hex(token);
+}
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;

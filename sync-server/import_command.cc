@@ -14,7 +14,8 @@
 namespace loopwise {
 namespace {
 
-constexpr const char* kUsage = R"(usage: loopwise import articles|history --site S [--data DIR] FILE...
+constexpr const char* kUsage =
+    R"(usage: loopwise import articles|history --site S [--data DIR] FILE...
 
 Loads into site S's store, working on the data directory directly (a running server sees the change).
 Importing an article id again updates it.
@@ -55,7 +56,8 @@ int ImportCommand(int argc, char** argv) {
   auto found = store.FindSite(site.value());
   if (!found.ok()) return cli::Fail(found.status().message());
   if (!found.value()) {
-    return cli::Fail("there is no site \"" + site.value() + "\" (create it with loopwise site create)");
+    return cli::Fail("there is no site \"" + site.value() +
+                     "\" (create it with loopwise site create)");
   }
 
   if (what == "articles") {

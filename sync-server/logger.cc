@@ -35,7 +35,9 @@ std::string IsoTime(int64_t ms) {
   return buf;
 }
 
-void LogInfo(const std::string& msg, nlohmann::json fields) { Log("info", msg, std::move(fields)); }
+void LogInfo(const std::string& msg, nlohmann::json fields) {
+  Log("info", msg, std::move(fields));
+}
 void LogWarning(const std::string& msg, nlohmann::json fields) {
   Log("warning", msg, std::move(fields));
 }

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
-#include <tuple>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -27,7 +27,7 @@ class Metrics {
 
  private:
   static constexpr std::array<double, 13> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                                      0.25,  0.5,    1,     2.5,  5,    10};
+                                                      0.25,  0.5,    1,     2.5,  5,     10};
   struct Latency {
     std::array<uint64_t, kBuckets.size()> buckets{};
     uint64_t count = 0;

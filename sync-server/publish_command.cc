@@ -41,7 +41,8 @@ int PublishCommand(int argc, char** argv) {
   auto found = dir.value().store->FindSite(site.value());
   if (!found.ok()) return cli::Fail(found.status().message());
   if (!found.value()) {
-    return cli::Fail("there is no site \"" + site.value() + "\" (create it with loopwise site create)");
+    return cli::Fail("there is no site \"" + site.value() +
+                     "\" (create it with loopwise site create)");
   }
   Publisher publisher(dir.value().store.get(), dir.value().bundles.get());
   auto p = publisher.Publish(site.value());

@@ -21,7 +21,8 @@
 namespace loopwise {
 namespace {
 
-constexpr const char* kUsage = R"(usage: loopwise serve [--data DIR] [--listen HOST:PORT] [--db postgresql://...]
+constexpr const char* kUsage =
+    R"(usage: loopwise serve [--data DIR] [--listen HOST:PORT] [--db postgresql://...]
 
 Runs the sync server: widgets fetch their manifest and bundle and send signals; operators use the
 admin API (see README.md, "Server"). Logs are JSON lines on stderr; the first says where it listens.

@@ -7,9 +7,9 @@
 #include <cmath>
 #include <cstring>
 #include <map>
-#include <set>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "credentials.h"
 #include "engine/scrubber.h"
@@ -48,26 +48,41 @@ void SendError(Response& res, int status, const std::string& code, const std::st
 
 const char* DefaultCode(int status) {
   switch (status) {
-    case 400: return "bad_request";
-    case 401: return "unauthorized";
-    case 403: return "forbidden";
-    case 404: return "not_found";
-    case 405: return "method_not_allowed";
-    case 413: return "body_too_large";
-    case 414: return "uri_too_long";
-    case 416: return "range_not_satisfiable";
-    case 429: return "rate_limited";
-    case 503: return "unavailable";
-    default: return status >= 500 ? "internal_error" : "bad_request";
+    case 400:
+      return "bad_request";
+    case 401:
+      return "unauthorized";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 413:
+      return "body_too_large";
+    case 414:
+      return "uri_too_long";
+    case 416:
+      return "range_not_satisfiable";
+    case 429:
+      return "rate_limited";
+    case 503:
+      return "unavailable";
+    default:
+      return status >= 500 ? "internal_error" : "bad_request";
   }
 }
 
 const char* DefaultMessage(int status) {
   switch (status) {
-    case 404: return "There is no such route; see the HTTP API in DESIGN.md.";
-    case 413: return "The request body is too large.";
-    case 414: return "The request URI is too long.";
-    default: return status >= 500 ? "The server failed to answer; try again." : "Bad request.";
+    case 404:
+      return "There is no such route; see the HTTP API in DESIGN.md.";
+    case 413:
+      return "The request body is too large.";
+    case 414:
+      return "The request URI is too long.";
+    default:
+      return status >= 500 ? "The server failed to answer; try again." : "Bad request.";
   }
 }
 
@@ -83,11 +98,11 @@ json ArticleJson(const Article& a) {
 }
 
 json VersionJson(const std::string& site, const Version& v) {
-  return {{"site", site},
-          {"version", v.version},
-          {"bundle",
-           {{"url", "/v1/bundles/" + v.sha256}, {"sha256", v.sha256}, {"bytes", v.bytes}}},
-          {"published_at", IsoTime(v.published_at_ms)}};
+  return {
+      {"site", site},
+      {"version", v.version},
+      {"bundle", {{"url", "/v1/bundles/" + v.sha256}, {"sha256", v.sha256}, {"bytes", v.bytes}}},
+      {"published_at", IsoTime(v.published_at_ms)}};
 }
 
 // The file name whose extension tells ParseArticles/ParseHistory the body's format.
@@ -302,8 +317,8 @@ bool Server::Impl::CheckAdmin(const Request& req, Response& res, const Site* sit
   }
   const std::string hash = HashToken(token);
   const bool site_ok = site && ConstantTimeEquals(hash, site->token_hash);
-  const bool operator_ok = !options.operator_token_hash.empty() &&
-                           ConstantTimeEquals(hash, options.operator_token_hash);
+  const bool operator_ok =
+      !options.operator_token_hash.empty() && ConstantTimeEquals(hash, options.operator_token_hash);
   if (!site_ok && !operator_ok) {
     SendError(res, 403, "invalid_token", "The admin token is not valid for this site.");
     return false;
@@ -405,15 +420,15 @@ void Server::Impl::Signals(const Request& req, Response& res) {
   auto receipt = store->AppendSignals(std::move(batch));
   if (!receipt.ok()) {
     metrics.CountRejectedBatch("store_unavailable");
-    LogError("signal batch not stored", {{"route", current_route},
-                                         {"error", receipt.status().message()}});
+    LogError("signal batch not stored",
+             {{"route", current_route}, {"error", receipt.status().message()}});
     res.set_header("Retry-After", "1");
     SendError(res, 503, "store_unavailable", "The batch was not stored; send it again.");
     return;
   }
   metrics.CountAcceptedEvents(receipt.value().accepted, receipt.value().duplicate);
-  SendJson(res, 202, {{"accepted", receipt.value().accepted},
-                      {"duplicate", receipt.value().duplicate}});
+  SendJson(res, 202,
+           {{"accepted", receipt.value().accepted}, {"duplicate", receipt.value().duplicate}});
 }
 
 void Server::Impl::PutSite(const Request& req, Response& res) {
@@ -533,8 +548,9 @@ void Server::Impl::PostArticles(const Request& req, Response& res) {
     return;
   }
   auto all = store->Articles(site->name);
-  SendJson(res, 200, {{"imported", articles.value().size()},
-                      {"articles", all.ok() ? all.value().size() : 0}});
+  SendJson(
+      res, 200,
+      {{"imported", articles.value().size()}, {"articles", all.ok() ? all.value().size() : 0}});
 }
 
 void Server::Impl::GetArticles(const Request& req, Response& res) {
@@ -607,7 +623,8 @@ void Server::Impl::PostResolutions(const Request& req, Response& res) {
   std::vector<json> items;
   json body = json::parse(req.body, nullptr, false);
   if (!body.is_discarded() && (body.is_array() || body.is_object())) {
-    const json& list = body.is_object() && body.contains("resolutions") ? body["resolutions"] : body;
+    const json& list =
+        body.is_object() && body.contains("resolutions") ? body["resolutions"] : body;
     if (list.is_array()) {
       items.assign(list.begin(), list.end());
     } else {
@@ -625,8 +642,9 @@ void Server::Impl::PostResolutions(const Request& req, Response& res) {
       json j = json::parse(text, nullptr, false);
       if (j.is_discarded()) {
         SendError(res, 400, "invalid_json",
-                  "request:" + std::to_string(line) + ": not valid JSON (send a JSON list or JSON "
-                  "Lines of {\"query_id\", \"text\", \"article\"})");
+                  "request:" + std::to_string(line) +
+                      ": not valid JSON (send a JSON list or JSON "
+                      "Lines of {\"query_id\", \"text\", \"article\"})");
         return;
       }
       items.push_back(std::move(j));
@@ -707,12 +725,13 @@ void Server::Impl::Publish(const Request& req, Response& res) {
 void Server::Impl::Train(const Request& req, Response& res) {
   auto site = LoadSite(req.matches[1], res);
   if (!site || !CheckAdmin(req, res, &*site)) return;
-  SendJson(res, 202, {{"status", "not_available"},
-                      {"trained", false},
-                      {"message",
-                       "The learning pipeline is not part of this server yet; nothing was "
-                       "trained. Signals are stored and will be learned from once it is. "
-                       "POST .../publish rebuilds the bundle from articles and history."}});
+  SendJson(res, 202,
+           {{"status", "not_available"},
+            {"trained", false},
+            {"message",
+             "The learning pipeline is not part of this server yet; nothing was "
+             "trained. Signals are stored and will be learned from once it is. "
+             "POST .../publish rebuilds the bundle from articles and history."}});
 }
 
 void Server::Impl::Rollback(const Request& req, Response& res) {
@@ -749,8 +768,12 @@ void Server::Impl::EmptyList(const Request& req, Response& res, const char* fiel
   SendJson(res, 200, {{field, json::array()}});
 }
 
-void Server::Impl::Changes(const Request& req, Response& res) { EmptyList(req, res, "changes"); }
-void Server::Impl::Gaps(const Request& req, Response& res) { EmptyList(req, res, "gaps"); }
+void Server::Impl::Changes(const Request& req, Response& res) {
+  EmptyList(req, res, "changes");
+}
+void Server::Impl::Gaps(const Request& req, Response& res) {
+  EmptyList(req, res, "gaps");
+}
 void Server::Impl::Incidents(const Request& req, Response& res) {
   EmptyList(req, res, "incidents");
 }
@@ -887,13 +910,17 @@ Status Server::Bind() {
   return Status::Ok();
 }
 
-int Server::port() const { return impl_->bound_port; }
+int Server::port() const {
+  return impl_->bound_port;
+}
 
 Status Server::Run() {
   if (!impl_->http.listen_after_bind()) return Status::Error("the listening socket failed");
   return Status::Ok();
 }
 
-void Server::Stop() { impl_->http.stop(); }
+void Server::Stop() {
+  impl_->http.stop();
+}
 
 }  // namespace loopwise

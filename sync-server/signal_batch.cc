@@ -50,8 +50,10 @@ bool ParseEvent(const json& e, const std::string& where, const SignalLimits& lim
   }
   auto type = e.find("type");
   if (type == e.end() || !type->is_string()) {
-    return Reject(r, 400, "invalid_signal", where + ".type must be one of query, shown, "
-                                                    "resolved, not_helpful, escalated, abandoned");
+    return Reject(r, 400, "invalid_signal",
+                  where +
+                      ".type must be one of query, shown, "
+                      "resolved, not_helpful, escalated, abandoned");
   }
   bool known = false;
   for (const char* t : kTypes) known = known || *type == t;
@@ -83,9 +85,9 @@ bool ParseEvent(const json& e, const std::string& where, const SignalLimits& lim
                     where + ".context must be an object (got " + it->type_name() + ")");
     }
     if (it->size() > limits.max_context_keys) {
-      return Reject(r, 400, "invalid_signal",
-                    where + ".context has more than " + std::to_string(limits.max_context_keys) +
-                        " keys");
+      return Reject(
+          r, 400, "invalid_signal",
+          where + ".context has more than " + std::to_string(limits.max_context_keys) + " keys");
     }
     json context = json::object();
     for (const auto& [key, value] : it->items()) {
@@ -95,17 +97,17 @@ bool ParseEvent(const json& e, const std::string& where, const SignalLimits& lim
       const std::string field = where + ".context." + key.substr(0, 40);
       if (value.is_string()) {
         if (value.get_ref<const std::string&>().size() > limits.max_string_bytes) {
-          return Reject(r, 400, "string_too_long",
-                        field + " is longer than " + std::to_string(limits.max_string_bytes) +
-                            " bytes");
+          return Reject(
+              r, 400, "string_too_long",
+              field + " is longer than " + std::to_string(limits.max_string_bytes) + " bytes");
         }
         context[key] = Scrub(value.get_ref<const std::string&>()).text;
       } else if (value.is_number() || value.is_boolean() || value.is_null()) {
         context[key] = value;
       } else {
-        return Reject(r, 400, "invalid_signal",
-                      field + " must be a string, number or boolean (got " + value.type_name() +
-                          ")");
+        return Reject(
+            r, 400, "invalid_signal",
+            field + " must be a string, number or boolean (got " + value.type_name() + ")");
       }
     }
     out->context_json = context.dump();
@@ -193,7 +195,8 @@ bool ParseSignalBatch(std::string_view body, const std::string& site, const Sign
   auto id = j.find("batch_id");
   if (id == j.end() || !id->is_string() || id->get_ref<const std::string&>().empty() ||
       id->get_ref<const std::string&>().size() > 64) {
-    return Reject(r, 400, "invalid_batch", "batch_id must be a string of 1 to 64 characters (a uuid)");
+    return Reject(r, 400, "invalid_batch",
+                  "batch_id must be a string of 1 to 64 characters (a uuid)");
   }
   for (char c : id->get_ref<const std::string&>()) {
     if (!IsIdChar(c)) {

@@ -19,8 +19,8 @@ struct SignalLimits {
   size_t max_body_bytes = 256 * 1024;
   size_t max_events = 500;
   size_t max_string_bytes = 2048;
-  size_t max_depth = 8;          // nesting of arrays and objects, the body itself being 1
-  size_t max_shown = 50;         // ids in "shown"
+  size_t max_depth = 8;   // nesting of arrays and objects, the body itself being 1
+  size_t max_shown = 50;  // ids in "shown"
   size_t max_context_keys = 32;
 };
 

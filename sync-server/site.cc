@@ -11,9 +11,10 @@ Status CheckSiteName(std::string_view name) {
   bool ok = !name.empty() && name.size() <= 64 && name[0] != '-' && name[0] != '_';
   for (char c : name) ok = ok && ok_char(c);
   if (!ok) {
-    return Status::Error("site name \"" + std::string(name.substr(0, 80)) +
-                         "\" must be 1 to 64 lowercase letters, digits, '-' or '_', starting with a "
-                         "letter or digit");
+    return Status::Error(
+        "site name \"" + std::string(name.substr(0, 80)) +
+        "\" must be 1 to 64 lowercase letters, digits, '-' or '_', starting with a "
+        "letter or digit");
   }
   return Status::Ok();
 }

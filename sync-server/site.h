@@ -10,9 +10,9 @@
 namespace loopwise {
 
 struct Site {
-  std::string name;        // [a-z0-9][a-z0-9_-]*, at most 64 characters; appears in URLs
-  std::string key;         // public site key (credentials.h)
-  std::string token_hash;  // SHA-256 of the admin token
+  std::string name;                  // [a-z0-9][a-z0-9_-]*, at most 64 characters; appears in URLs
+  std::string key;                   // public site key (credentials.h)
+  std::string token_hash;            // SHA-256 of the admin token
   std::vector<std::string> origins;  // normalized, e.g. "https://app.example.com"
   std::string mode = "review";       // "review" or "autonomous"
 };

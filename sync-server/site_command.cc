@@ -13,7 +13,8 @@
 namespace loopwise {
 namespace {
 
-constexpr const char* kUsage = R"(usage: loopwise site create NAME --origin URL... [--mode review|autonomous] [--json] [--data DIR]
+constexpr const char* kUsage =
+    R"(usage: loopwise site create NAME --origin URL... [--mode review|autonomous] [--json] [--data DIR]
 
 Creates a site and prints its public site key (for the script tag) and its admin token. The token is
 shown once and only its SHA-256 is stored: keep it somewhere safe.

@@ -173,7 +173,9 @@ Status Done(Statement& st, sqlite3* db, const char* what) {
   return Status::Ok();
 }
 
-std::string ToJson(const std::vector<std::string>& list) { return json(list).dump(); }
+std::string ToJson(const std::vector<std::string>& list) {
+  return json(list).dump();
+}
 
 std::vector<std::string> FromJsonList(const std::string& text) {
   json j = json::parse(text, nullptr, false);
@@ -189,8 +191,8 @@ Status Configure(sqlite3* db, const std::string& path) {
   sqlite3_busy_timeout(db, 10000);
   // WAL lets readers run beside the writer; FULL fsyncs the WAL on every commit, so a commit
   // survives power loss, not only a crash of this process.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA foreign_keys=ON"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON"}) {
     if (Status s = Exec(db, pragma); !s.ok()) {
       return Status::Error(path + ": cannot use the database (" + s.message() + ")");
     }
@@ -231,9 +233,8 @@ Status Migrate(sqlite3* db, const std::string& path) {
 
 Result<sqlite3*> OpenConnection(const std::string& path) {
   sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string why = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);
@@ -263,7 +264,9 @@ struct SqliteStore::PendingBatch {
   std::promise<Result<BatchReceipt>> done;
 };
 
-int SqliteStore::SchemaVersion() { return kSchemaVersion; }
+int SqliteStore::SchemaVersion() {
+  return kSchemaVersion;
+}
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {
   auto db = OpenConnection(path);
@@ -377,14 +380,13 @@ Status SqliteStore::PutArticles(const std::string& site, const std::vector<Artic
 
 Result<std::vector<Article>> SqliteStore::Articles(const std::string& site) {
   std::lock_guard<std::mutex> lock(mu_);
-  Statement st(db_,
-               "SELECT id, title, body, tags, pages FROM articles WHERE site = ? ORDER BY id");
+  Statement st(db_, "SELECT id, title, body, tags, pages FROM articles WHERE site = ? ORDER BY id");
   st.Bind(1, site);
   std::vector<Article> out;
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {
-    out.push_back({st.Text(0), st.Text(1), st.Text(2), FromJsonList(st.Text(3)),
-                   FromJsonList(st.Text(4))});
+    out.push_back(
+        {st.Text(0), st.Text(1), st.Text(2), FromJsonList(st.Text(3)), FromJsonList(st.Text(4))});
   }
   if (rc != SQLITE_DONE) return Error(db_, "reading articles");
   return out;
@@ -470,11 +472,11 @@ void SqliteStore::WriterLoop() {
 
 void SqliteStore::CheckpointLoop() {
   std::unique_lock<std::mutex> lock(queue_mu_);
-  while (!checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping_; })) {
+  while (
+      !checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping_; })) {
     lock.unlock();
     // PASSIVE: copies what it can without waiting for, or blocking, readers and the writer.
-    sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                              nullptr);
+    sqlite3_wal_checkpoint_v2(checkpoint_db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     lock.lock();
   }
 }

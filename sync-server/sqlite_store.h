@@ -66,9 +66,9 @@ class SqliteStore : public Store {
   void CommitGroup(std::vector<PendingBatch*>& group);
 
   const std::string path_;
-  std::mutex mu_;       // guards db_ (everything but signal appends)
+  std::mutex mu_;  // guards db_ (everything but signal appends)
   sqlite3* db_;
-  sqlite3* writer_db_;  // used only by the writer thread
+  sqlite3* writer_db_;      // used only by the writer thread
   sqlite3* checkpoint_db_;  // used only by the checkpoint thread
 
   std::mutex queue_mu_;

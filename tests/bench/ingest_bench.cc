@@ -105,9 +105,10 @@ int main(int argc, char** argv) {
   const char* dir_c = mkdtemp(dir_template);
   if (!dir_c) Die("cannot make a temporary directory");
   const std::string dir = dir_c;
-  json site = json::parse(Run("'" + loopwise + "' site create bench --origin https://bench.example " +
-                              "--json --data '" + dir + "'"),
-                          nullptr, false);
+  json site =
+      json::parse(Run("'" + loopwise + "' site create bench --origin https://bench.example " +
+                      "--json --data '" + dir + "'"),
+                  nullptr, false);
   if (!site.is_object()) Die("site create printed no JSON");
   const std::string key = site["key"], token = site["token"];
   ServerProcess server = StartServer(loopwise, dir);
@@ -142,7 +143,8 @@ int main(int argc, char** argv) {
         const std::string body = batch.dump();
         const auto t0 = Clock::now();
         auto res = client.Post("/v1/sites/bench/signals", headers, body, "application/json");
-        latencies[t].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        latencies[t].push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
         if (res && res->status == 202) {
           acked_events += json::parse(res->body)["accepted"].get<long>();
           ++acked_batches;
@@ -160,8 +162,7 @@ int main(int argc, char** argv) {
   waitpid(server.pid, nullptr, 0);
   server = StartServer(loopwise, dir);
   httplib::Client admin("127.0.0.1", server.port);
-  auto analytics =
-      admin.Get("/v1/sites/bench/analytics", {{"Authorization", "Bearer " + token}});
+  auto analytics = admin.Get("/v1/sites/bench/analytics", {{"Authorization", "Bearer " + token}});
   if (!analytics || analytics->status != 200) Die("analytics failed after the restart");
   const long stored = json::parse(analytics->body)["signals"].get<long>();
   kill(server.pid, SIGTERM);
@@ -180,12 +181,14 @@ int main(int argc, char** argv) {
                  {"acknowledged_events", acked_events.load()},
                  {"stored_events_after_kill_9", stored},
                  {"lost_events", acked_events.load() - stored}};
-  std::printf("signal ingest: %d clients, %d events a batch, %.1f s\n", concurrency, events, elapsed);
+  std::printf("signal ingest: %d clients, %d events a batch, %.1f s\n", concurrency, events,
+              elapsed);
   std::printf("  %.0f events/s (%.0f batches/s), latency p50 %.2f ms, p99 %.2f ms, %ld failed\n",
               result["events_per_s"].get<double>(), result["batches_per_s"].get<double>(),
               result["p50_ms"].get<double>(), result["p99_ms"].get<double>(), failed.load());
-  std::printf("  acknowledged %ld events; after kill -9 and restart the store holds %ld (lost %ld)\n",
-              acked_events.load(), stored, acked_events.load() - stored);
+  std::printf(
+      "  acknowledged %ld events; after kill -9 and restart the store holds %ld (lost %ld)\n",
+      acked_events.load(), stored, acked_events.load() - stored);
   if (!json_out.empty()) std::ofstream(json_out) << result.dump(2) << "\n";
   std::filesystem::remove_all(dir);
   return stored == acked_events.load() ? 0 : 1;

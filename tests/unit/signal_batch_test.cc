@@ -49,7 +49,8 @@ TEST_CASE("every limit and type rule refuses with its code and names the field")
   CHECK(Refuse(R"({"batch_id": "", "events": [{"type": "query", "ts": 1}]})").code ==
         "invalid_batch");
   CHECK(Refuse(R"({"batch_id": "a", "events": []})").code == "invalid_batch");
-  auto r = Refuse(R"({"batch_id": "a", "events": [{"type": "query", "ts": 1}, {"type": "x", "ts": 1}]})");
+  auto r = Refuse(
+      R"({"batch_id": "a", "events": [{"type": "query", "ts": 1}, {"type": "x", "ts": 1}]})");
   CHECK(r.code == "invalid_signal");
   CHECK(r.message.find("events[1].type") != std::string::npos);
   r = Refuse(R"({"batch_id": "a", "events": [{"type": "query", "ts": -5}]})");
@@ -57,8 +58,9 @@ TEST_CASE("every limit and type rule refuses with its code and names the field")
   CHECK(Refuse(R"({"batch_id": "a", "events": [{"type": "query"}]})").code == "invalid_signal");
   CHECK(Refuse(R"({"batch_id": "a", "events": [{"type": "query", "ts": 1, "session": 3}]})").code ==
         "invalid_signal");
-  CHECK(Refuse(R"({"batch_id": "a", "events": [{"type": "query", "ts": 1, "context": []}]})").code ==
-        "invalid_signal");
+  CHECK(
+      Refuse(R"({"batch_id": "a", "events": [{"type": "query", "ts": 1, "context": []}]})").code ==
+      "invalid_signal");
   CHECK(Refuse(R"({"batch_id": "a", "events": [{"type": "query", "ts": 1, "confidence": "high"}]})")
             .code == "invalid_signal");
 
@@ -66,17 +68,20 @@ TEST_CASE("every limit and type rule refuses with its code and names the field")
   small.max_events = 2;
   small.max_string_bytes = 4;
   small.max_body_bytes = 200;
-  CHECK(Refuse(R"({"batch_id": "a", "events": [{"type": "query", "ts": 1, "query": "hello"}]})", small)
+  CHECK(Refuse(R"({"batch_id": "a", "events": [{"type": "query", "ts": 1, "query": "hello"}]})",
+               small)
             .code == "string_too_long");
-  r = Refuse(R"({"batch_id": "a", "events": [{"type":"query","ts":1},{"type":"query","ts":1},{"type":"query","ts":1}]})",
-             small);
+  r = Refuse(
+      R"({"batch_id": "a", "events": [{"type":"query","ts":1},{"type":"query","ts":1},{"type":"query","ts":1}]})",
+      small);
   CHECK(r.code == "too_many_events");
   CHECK(r.http_status == 413);
   r = Refuse(std::string(201, ' '), small);
   CHECK(r.code == "body_too_large");
   CHECK(r.http_status == 413);
   CHECK(Refuse("[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]").code == "too_deep");
-  CHECK(Refuse("{\"batch_id\": \"a\", \"events\": [{\"type\": \"query\", \"ts\": 1, \"query\": \"\xff\"}]}")
+  CHECK(Refuse("{\"batch_id\": \"a\", \"events\": [{\"type\": \"query\", \"ts\": 1, \"query\": "
+               "\"\xff\"}]}")
             .code == "invalid_json");
 }
 

@@ -1,7 +1,6 @@
 #include "sqlite_store.h"
 
 #include <doctest/doctest.h>
-
 #include <unistd.h>
 
 #include <atomic>
@@ -42,7 +41,8 @@ TEST_CASE("the store migrates once, keeps sites, and refuses a schema from the f
   {
     auto store = SqliteStore::Open(db.path());
     REQUIRE(store.ok());
-    CHECK(store.value()->InsertSite({"acme", "pk_1", "hash", {"https://a.example"}, "review"}).ok());
+    CHECK(
+        store.value()->InsertSite({"acme", "pk_1", "hash", {"https://a.example"}, "review"}).ok());
     CHECK_FALSE(store.value()->InsertSite({"acme", "pk_2", "hash", {}, "review"}).ok());
   }
   {

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <filesystem>
 
 namespace loopwise::cli {
 
@@ -103,7 +103,9 @@ Progress::Progress(std::string label, size_t total)
       start_(std::chrono::steady_clock::now()),
       last_draw_(start_) {}
 
-Progress::~Progress() { Finish(); }
+Progress::~Progress() {
+  Finish();
+}
 
 void Progress::Update(size_t done) {
   if (!tty_ || total_ == 0) return;
@@ -153,22 +155,24 @@ Status WriteFileAtomic(const std::string& path, const std::string& contents) {
   return Status::Ok();
 }
 
-Result<WordVectors> LoadWordVectors() {
+std::string FindAboveExecutable(const std::string& relative) {
   namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  for (int up = 0; up < 6 && !dir.empty(); ++up, dir = dir.parent_path()) {
+    fs::path candidate = dir / relative;
+    if (fs::exists(candidate, ec)) return candidate.string();
+    if (dir == dir.root_path()) break;
+  }
+  return "";
+}
+
+Result<WordVectors> LoadWordVectors() {
   std::string path;
   if (const char* env = std::getenv("LOOPWISE_WORD_VECTORS"); env && *env) {
     path = env;
   } else {
-    std::error_code ec;
-    fs::path dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
-    for (int up = 0; up < 6 && !dir.empty(); ++up, dir = dir.parent_path()) {
-      fs::path candidate = dir / "model-assets" / "generated" / "glove-100d-q8.bin";
-      if (fs::exists(candidate, ec)) {
-        path = candidate.string();
-        break;
-      }
-      if (dir == dir.root_path()) break;
-    }
+    path = FindAboveExecutable("model-assets/generated/glove-100d-q8.bin");
     if (path.empty()) {
       return Status::Error(
           "word vectors not found (model-assets/generated/glove-100d-q8.bin): run scripts/setup, "

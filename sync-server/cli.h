@@ -24,7 +24,8 @@ class Args {
   // All values of a flag given more than once (--origin a --origin b).
   std::vector<std::string> all(const std::string& flag) const;
   Result<std::string> require(const std::string& flag) const;
-  Result<int64_t> integer(const std::string& flag, int64_t fallback, int64_t min, int64_t max) const;
+  Result<int64_t> integer(const std::string& flag, int64_t fallback, int64_t min,
+                          int64_t max) const;
   Result<double> number(const std::string& flag, double fallback, double min, double max) const;
   const std::vector<std::string>& positional() const { return positional_; }
 
@@ -54,6 +55,10 @@ class Progress {
 Result<std::string> ReadFile(const std::string& path);
 // Writes via a temporary file and rename, so readers never see half a file.
 Status WriteFileAtomic(const std::string& path, const std::string& contents);
+
+// `relative` (e.g. "web/dist") under the nearest directory above the executable that has it;
+// empty when none does. Finds the repository's generated files from build/<preset>/sync-server/.
+std::string FindAboveExecutable(const std::string& relative);
 
 // The word-vector store made by scripts/setup: $LOOPWISE_WORD_VECTORS, else
 // model-assets/generated/glove-100d-q8.bin found above the executable.

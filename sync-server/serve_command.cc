@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <thread>
 
@@ -34,6 +35,8 @@ SIGTERM or SIGINT stops it after the requests in flight.
   --threads N         connection threads (default 64)
   --site-rate N       signal events a second per site key (default 20000; 0 = unlimited)
   --client-rate N     signal events a second per client address (default 2000; 0 = unlimited)
+  --widget-dir DIR    the built widget, served at /widget/ (default: web/dist of the repository
+                      the executable was built in; run scripts/build-web)
 
 Environment: LOOPWISE_OPERATOR_TOKEN, when set, is a token that may create sites over HTTP
 (PUT /v1/sites/{site}) and administer every site.
@@ -62,7 +65,8 @@ Status ParseListen(const std::string& listen, ServerOptions* options) {
 
 int ServeCommand(int argc, char** argv) {
   auto parsed = cli::Args::Parse(
-      argc, argv, {"data", "listen", "db", "threads", "site-rate", "client-rate"}, {"help"});
+      argc, argv, {"data", "listen", "db", "threads", "site-rate", "client-rate", "widget-dir"},
+      {"help"});
   if (!parsed.ok()) return cli::Fail(parsed.status().message());
   const cli::Args& args = parsed.value();
   if (args.has("help")) {
@@ -90,6 +94,16 @@ int ServeCommand(int argc, char** argv) {
   options.site_burst = 2 * site_rate.value();
   options.client_rate = client_rate.value();
   options.client_burst = 2.5 * client_rate.value();
+  if (auto dir = args.get("widget-dir")) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(*dir, ec)) {
+      return cli::Fail("--widget-dir " + *dir +
+                       " is not a directory (build it with scripts/build-web)");
+    }
+    options.widget_dir = *dir;
+  } else {
+    options.widget_dir = cli::FindAboveExecutable("web/dist");
+  }
   if (const char* token = std::getenv("LOOPWISE_OPERATOR_TOKEN"); token && *token) {
     options.operator_token_hash = HashToken(token);
   }
@@ -125,6 +139,7 @@ int ServeCommand(int argc, char** argv) {
   LogInfo("listening", {{"address", options.host + ":" + std::to_string(server.port())},
                         {"port", server.port()},
                         {"data", d.path},
+                        {"widget", options.widget_dir},
                         {"schema", SqliteStore::SchemaVersion()}});
   Status s = server.Run();
   finished = true;

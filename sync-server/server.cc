@@ -2,10 +2,14 @@
 
 #include <httplib.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -188,6 +192,7 @@ struct Server::Impl {
   void Change(const Request& req, Response& res);
   void Gaps(const Request& req, Response& res);
   void Incidents(const Request& req, Response& res);
+  void WidgetFile(const Request& req, Response& res);
   void Healthz(const Request& req, Response& res);
   void Prometheus(const Request& req, Response& res);
   // The admin routes the learning loop will fill: authenticated, answering an empty list.
@@ -238,6 +243,7 @@ void Server::Impl::Install() {
   Route("GET", "/v1/sites/{site}/gaps", site + "/gaps", &Impl::Gaps);
   Route("GET", "/v1/sites/{site}/incidents", site + "/incidents", &Impl::Incidents);
   Route("GET", "/v1/sites/{site}/analytics", site + "/analytics", &Impl::Analytics);
+  Route("GET", "/widget/{file}", "/widget/([^/]+)", &Impl::WidgetFile);
   Route("GET", "/healthz", "/healthz", &Impl::Healthz);
   Route("GET", "/metrics", "/metrics", &Impl::Prometheus);
 }
@@ -390,6 +396,47 @@ void Server::Impl::BundleBytes(const Request& req, Response& res) {
   if (gzip) res.set_header("Content-Encoding", "gzip");
   res.status = 200;
   res.set_content(*bytes.value(), "application/octet-stream");
+}
+
+// The widget's static files. Only plain names ([A-Za-z0-9._-], not starting with a dot) are
+// looked up, so no request reaches outside the widget directory.
+void Server::Impl::WidgetFile(const Request& req, Response& res) {
+  const std::string name = req.matches[1];
+  bool plain = !name.empty() && name.size() <= 128 && name[0] != '.';
+  for (char c : name) {
+    plain =
+        plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
+  }
+  const std::string path = options.widget_dir + "/" + name;
+  std::error_code ec;
+  std::string body;
+  bool found = plain && !options.widget_dir.empty() && std::filesystem::is_regular_file(path, ec);
+  if (found) {
+    std::ifstream in(path, std::ios::binary);
+    body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    found = !in.bad();
+  }
+  if (!found) {
+    SendError(res, 404, "widget_file_not_found",
+              "There is no widget file \"" + name.substr(0, 128) + "\".");
+    return;
+  }
+  auto ends_with = [&name](const char* suffix) {
+    const size_t n = std::strlen(suffix);
+    return name.size() >= n && name.compare(name.size() - n, n, suffix) == 0;
+  };
+  const char* type = ends_with(".js") || ends_with(".mjs")     ? "text/javascript; charset=utf-8"
+                     : ends_with(".wasm")                      ? "application/wasm"
+                     : ends_with(".css")                       ? "text/css; charset=utf-8"
+                     : ends_with(".map") || ends_with(".json") ? "application/json"
+                                                               : "application/octet-stream";
+  // Loaded from any page that embeds the widget; the panel and engine are ES modules, which a
+  // browser fetches with CORS.
+  res.set_header("Access-Control-Allow-Origin", "*");
+  res.set_header("Cache-Control", "public, max-age=300");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.status = 200;
+  res.set_content(std::move(body), type);
 }
 
 void Server::Impl::Signals(const Request& req, Response& res) {
@@ -869,7 +916,8 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
     // Successful widget traffic is counted above, not logged line by line.
     const std::string r = route;
     const bool widget = r == "/v1/sites/{site}/signals" || r == "/v1/sites/{site}/manifest" ||
-                        r == "/v1/bundles/{sha256}" || r == "/healthz" || r == "/metrics";
+                        r == "/v1/bundles/{sha256}" || r == "/widget/{file}" || r == "/healthz" ||
+                        r == "/metrics";
     if (widget && res.status < 400) return;
     json fields = {{"route", route},
                    {"method", req.method},

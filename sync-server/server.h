@@ -30,6 +30,8 @@ struct ServerOptions {
   // SHA-256 of an operator token that may create sites over HTTP and administer any site; empty:
   // sites are created only with `loopwise site create`.
   std::string operator_token_hash;
+  // The built widget (web/dist), served at GET /widget/<file>; empty: /widget/ answers 404.
+  std::string widget_dir;
 };
 
 class Server {

@@ -1,0 +1,34 @@
+// What the loader and the panel chunk share. Types only: nothing here reaches either bundle.
+
+export type LoopwiseEvent = "open" | "close" | "answer" | "resolved" | "escalate";
+
+export interface WidgetConfig {
+  site: string;
+  key: string;
+  // Where the sync server's API lives (the origin the script tag was loaded from).
+  api: string;
+  // Where loopwise-panel.js, loopwise-engine.mjs and loopwise-engine.wasm are (…/widget/).
+  assets: string;
+}
+
+// What the loader hands the panel when it mounts it.
+export interface PanelHost {
+  config: WidgetConfig;
+  root: ShadowRoot;
+  launcher: HTMLButtonElement;
+  // Host-page context from Loopwise.setContext(); stays in the browser.
+  context(): Record<string, unknown>;
+  emit(event: LoopwiseEvent, detail: Record<string, unknown>): void;
+  // Called when the panel closes itself (Escape, its close button).
+  closed(): void;
+}
+
+export interface Panel {
+  // Starts loading the engine and the bundle; safe to call more than once.
+  prepare(): Promise<void>;
+  show(): void;
+  hide(): void;
+  ask(text: string): void;
+}
+
+export type MountPanel = (host: PanelHost) => Panel;

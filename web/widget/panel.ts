@@ -155,7 +155,8 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
           gap: result.gap,
         });
       },
-      () => {
+      (e: unknown) => {
+        console.warn("Loopwise: help search could not load.", e);
         answers.replaceChildren(status("Help search is not available right now."), offerHuman(query));
       },
     );

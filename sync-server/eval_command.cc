@@ -16,7 +16,8 @@
 namespace loopwise {
 namespace {
 
-constexpr const char* kUsage = R"(usage: loopwise eval --kb K --history H --test T --predictions OUT.jsonl [--json METRICS.json]
+constexpr const char* kUsage =
+    R"(usage: loopwise eval --kb K --history H --test T --predictions OUT.jsonl [--json METRICS.json]
 
 Builds a bundle from the articles in K and the resolved tickets in H exactly as `loopwise publish`
 does, answers every query of T with the same engine code the browser runs, writes one prediction per
@@ -43,8 +44,8 @@ double Percentile(std::vector<double> v, double p) {
 }  // namespace
 
 int EvalCommand(int argc, char** argv) {
-  auto parsed = cli::Args::Parse(argc, argv, {"kb", "history", "test", "predictions", "json", "k", "save-bundle"},
-                                 {"help"});
+  auto parsed = cli::Args::Parse(
+      argc, argv, {"kb", "history", "test", "predictions", "json", "k", "save-bundle"}, {"help"});
   if (!parsed.ok()) return cli::Fail(parsed.status().message());
   const cli::Args& args = parsed.value();
   if (args.has("help")) {
@@ -89,7 +90,8 @@ int EvalCommand(int argc, char** argv) {
     }
   }
   auto engine = Engine::Load(bundle.value().data(), bundle.value().size());
-  if (!engine.ok()) return cli::Fail("the built bundle does not load: " + engine.status().message());
+  if (!engine.ok())
+    return cli::Fail("the built bundle does not load: " + engine.status().message());
 
   std::string predictions;
   std::vector<double> latency_us;
@@ -105,8 +107,8 @@ int EvalCommand(int argc, char** argv) {
     nlohmann::json line;
     line["ranked"] = nlohmann::json::array();
     for (const auto& h : r.ranked) {
-      line["ranked"].push_back({{"article", engine.value().articles()[h.article].id},
-                                {"score", h.score}});
+      line["ranked"].push_back(
+          {{"article", engine.value().articles()[h.article].id}, {"score", h.score}});
     }
     line["confidence"] = r.confidence;
     line["gap"] = r.gap;
@@ -148,9 +150,11 @@ int EvalCommand(int argc, char** argv) {
   };
   std::printf("%zu queries (%zu in scope, %zu out of scope), %zu articles, %zu history tickets\n",
               test.value().size(), in_scope, oos, articles.value().size(), history.value().size());
-  std::printf("  top-1               %.4f\n  recall@3            %.4f\n  MRR@10              %.4f\n",
-              ratio(top1, in_scope), ratio(at3, in_scope), in_scope ? mrr / in_scope : 0.0);
-  std::printf("  in-scope accuracy   %.4f  (answered and right)\n", ratio(answered_right, in_scope));
+  std::printf(
+      "  top-1               %.4f\n  recall@3            %.4f\n  MRR@10              %.4f\n",
+      ratio(top1, in_scope), ratio(at3, in_scope), in_scope ? mrr / in_scope : 0.0);
+  std::printf("  in-scope accuracy   %.4f  (answered and right)\n",
+              ratio(answered_right, in_scope));
   if (oos) std::printf("  out-of-scope recall %.4f  (declined)\n", ratio(oos_declined, oos));
   std::printf("  latency p50 %.1f us, p99 %.1f us; build %.0f ms; bundle %zu bytes\n",
               Percentile(latency_us, 0.5), Percentile(latency_us, 0.99), build_ms,

@@ -13,10 +13,10 @@
 #include <random>
 #include <string>
 
+#include "cli.h"
 #include "engine/bundle.h"
 #include "engine/engine.h"
 #include "engine/tokenizer.h"
-#include "cli.h"
 
 using namespace loopwise;
 using Clock = std::chrono::steady_clock;
@@ -77,7 +77,8 @@ double Percentile(std::vector<double> v, double p) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: engine_bench OUT_DIR [--articles N] [--exemplars N] [--queries N]\n");
+    std::fprintf(stderr,
+                 "usage: engine_bench OUT_DIR [--articles N] [--exemplars N] [--queries N]\n");
     return 2;
   }
   const std::string out_dir = argv[1];
@@ -85,9 +86,12 @@ int main(int argc, char** argv) {
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     const size_t v = std::strtoul(argv[i + 1], nullptr, 10);
-    if (flag == "--articles") articles = v;
-    else if (flag == "--exemplars") exemplars = v;
-    else if (flag == "--queries") queries = v;
+    if (flag == "--articles")
+      articles = v;
+    else if (flag == "--exemplars")
+      exemplars = v;
+    else if (flag == "--queries")
+      queries = v;
   }
   auto vectors = cli::LoadWordVectors();
   if (!vectors.ok()) return cli::Fail(vectors.status().message());
@@ -96,7 +100,8 @@ int main(int argc, char** argv) {
   const auto build_start = Clock::now();
   auto bundle = Bundle::Build(site.articles, site.exemplars, vectors.value(), BundleOptions{});
   if (!bundle.ok()) return cli::Fail(bundle.status().message());
-  const double build_ms = std::chrono::duration<double, std::milli>(Clock::now() - build_start).count();
+  const double build_ms =
+      std::chrono::duration<double, std::milli>(Clock::now() - build_start).count();
   auto engine = Engine::Load(bundle.value().data(), bundle.value().size());
   if (!engine.ok()) return cli::Fail(engine.status().message());
 

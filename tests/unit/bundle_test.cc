@@ -50,7 +50,9 @@ TEST_CASE("a built bundle loads and answers its own history") {
   for (size_t i = 1; i < r.ranked.size(); ++i) CHECK(r.ranked[i - 1].score >= r.ranked[i].score);
 }
 
-TEST_CASE("building is deterministic") { CHECK(ToyBundle() == ToyBundle()); }
+TEST_CASE("building is deterministic") {
+  CHECK(ToyBundle() == ToyBundle());
+}
 
 TEST_CASE("a bundle round-trips through bytes unchanged") {
   const auto bytes = ToyBundle();

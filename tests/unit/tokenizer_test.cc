@@ -30,10 +30,13 @@ TEST_CASE("tokenize keeps digits inside words and drops emoji") {
 }
 
 TEST_CASE("tokenize repairs invalid UTF-8") {
-  CHECK(Tokenize("ab\xFF" "cd") == V{"ab", "cd"});
-  CHECK(Tokenize("\xC0\xAF" "x") == V{"x"});           // overlong
-  CHECK(Tokenize("\xED\xA0\x80" "y") == V{"y"});       // surrogate
-  CHECK(Tokenize("caf\xC3") == V{"caf"});               // truncated sequence
+  CHECK(Tokenize("ab\xFF"
+                 "cd") == V{"ab", "cd"});
+  CHECK(Tokenize("\xC0\xAF"
+                 "x") == V{"x"});  // overlong
+  CHECK(Tokenize("\xED\xA0\x80"
+                 "y") == V{"y"});          // surrogate
+  CHECK(Tokenize("caf\xC3") == V{"caf"});  // truncated sequence
 }
 
 TEST_CASE("tokenize survives random bytes and bounds its output") {

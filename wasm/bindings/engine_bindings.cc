@@ -5,8 +5,8 @@
 #include <emscripten/bind.h>
 #include <emscripten/val.h>
 
-#include <nlohmann/json.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "engine/context.h"
@@ -53,8 +53,10 @@ class EngineHandle {
   val Search(const std::string& query, const std::string& context_json, int k) const {
     const loopwise::SearchContext context = ParseContext(context_json);
     const double start = emscripten_get_now();
-    const loopwise::SearchResult r =
-        engine_.Search(query, context, static_cast<size_t>(k < 1 ? 1 : k > 100 ? 100 : k));
+    const loopwise::SearchResult r = engine_.Search(query, context,
+                                                    static_cast<size_t>(k < 1     ? 1
+                                                                        : k > 100 ? 100
+                                                                                  : k));
     const double micros = (emscripten_get_now() - start) * 1000.0;
     val ranked = val::array();
     for (const auto& hit : r.ranked) {
@@ -93,10 +95,14 @@ class EngineHandle {
   loopwise::Engine engine_;
 };
 
-std::string FoldRoute(const std::string& route) { return loopwise::FoldRoute(route); }
+std::string FoldRoute(const std::string& route) {
+  return loopwise::FoldRoute(route);
+}
 
 // The text with personal data replaced by placeholders: what may leave the browser.
-std::string Scrub(const std::string& text) { return loopwise::Scrub(text).text; }
+std::string Scrub(const std::string& text) {
+  return loopwise::Scrub(text).text;
+}
 
 }  // namespace
 

@@ -7,9 +7,9 @@
 namespace loopwise {
 
 struct Article {
-  std::string id;     // stable, operator-chosen ("reset-2fa")
+  std::string id;  // stable, operator-chosen ("reset-2fa")
   std::string title;
-  std::string body;   // Markdown or plain text; may be empty
+  std::string body;  // Markdown or plain text; may be empty
   std::vector<std::string> tags;
   std::vector<std::string> pages;  // routes the article belongs to ("/settings/security")
 };

@@ -2,8 +2,8 @@
 // A site's bundle: everything the engine needs to answer for one site, in one versioned binary.
 //
 // Layout (little-endian): magic "LWBUNDLE", u32 format version, u32 section count, then per
-// section {u32 tag, u64 offset, u64 size, u32 crc32}, then the sections' bytes. Offsets are from the
-// start of the bundle. Every section is checksummed, so a truncated, corrupt or foreign file is
+// section {u32 tag, u64 offset, u64 size, u32 crc32}, then the sections' bytes. Offsets are from
+// the start of the bundle. Every section is checksummed, so a truncated, corrupt or foreign file is
 // refused with a message before any of its contents are parsed.
 
 #include <cstdint>
@@ -25,14 +25,14 @@ constexpr uint32_t kBundleFormatVersion = 1;
 
 // Section tags, as four ASCII characters.
 enum class Section : uint32_t {
-  kArticles = 0x54524141,    // "AART"
-  kEncoder = 0x434E4545,     // "EENC"
-  kFeatures = 0x54414546,    // "FEAT"
-  kClassifier = 0x534C4343,  // "CCLS"
-  kExemplars = 0x4D455845,   // "EXEM"
-  kVectorIndex = 0x58444956, // "VIDX"
-  kLexicalIndex = 0x5845584C,// "LEXX"
-  kRanker = 0x4B4E4152,      // "RANK"
+  kArticles = 0x54524141,      // "AART"
+  kEncoder = 0x434E4545,       // "EENC"
+  kFeatures = 0x54414546,      // "FEAT"
+  kClassifier = 0x534C4343,    // "CCLS"
+  kExemplars = 0x4D455845,     // "EXEM"
+  kVectorIndex = 0x58444956,   // "VIDX"
+  kLexicalIndex = 0x5845584C,  // "LEXX"
+  kRanker = 0x4B4E4152,        // "RANK"
 };
 
 struct BundleOptions {
@@ -72,7 +72,9 @@ class Bundle {
 // Assembles sections into bundle bytes.
 class BundleWriter {
  public:
-  void Add(Section tag, std::vector<uint8_t> bytes) { sections_.emplace_back(tag, std::move(bytes)); }
+  void Add(Section tag, std::vector<uint8_t> bytes) {
+    sections_.emplace_back(tag, std::move(bytes));
+  }
   std::vector<uint8_t> Finish() const;
 
  private:

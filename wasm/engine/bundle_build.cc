@@ -63,8 +63,8 @@ EngineParts TrainParts(const std::vector<Article>& articles, const std::vector<E
   }
   for (size_t i : use) add(corpus.history[i], history[i].article, history[i].weight, true);
 
-  p.classifier = Classifier::Train(examples, features.size(), dim, articles.size(),
-                                   options.classifier);
+  p.classifier =
+      Classifier::Train(examples, features.size(), dim, articles.size(), options.classifier);
   p.exemplar_index = VectorIndex::Build(vectors, dim, VectorIndexOptions{});
   p.lexical = LexicalIndex::Build(lexical_docs, lexical_article);
   return p;
@@ -74,7 +74,8 @@ EngineParts TrainParts(const std::vector<Article>& articles, const std::vector<E
 struct HeldOut {
   std::vector<Candidate> candidates;
   std::array<float, kNumConfidenceFeatures> confidence;
-  int64_t truth;  // article, or -1 when the fold hid it (the question stands for one no article answers)
+  int64_t truth;  // article, or -1 when the fold hid it (the question stands for one no article
+                  // answers)
 };
 
 // Fits the weights of the signals the history can teach (head, nearest exemplar, lexical) by
@@ -153,11 +154,13 @@ void FitGapThreshold(const std::vector<std::array<float, kNumConfidenceFeatures>
     const float t = step / 100.0f;
     size_t answered_right = 0, declined = 0;
     for (size_t i = 0; i < x.size(); ++i) {
-      if (oos[i]) declined += confidence[i] < t;
-      else answered_right += confidence[i] >= t && right[i] > 0;
+      if (oos[i])
+        declined += confidence[i] < t;
+      else
+        answered_right += confidence[i] >= t && right[i] > 0;
     }
-    const double value = static_cast<double>(answered_right) / num_in +
-                         static_cast<double>(declined) / num_oos;
+    const double value =
+        static_cast<double>(answered_right) / num_in + static_cast<double>(declined) / num_oos;
     if (value > best + 1e-9) {
       best = value;
       ranker->gap_threshold = t;
@@ -201,17 +204,15 @@ Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
   // Calibration folds: every history ticket is held out once, answered by models trained without
   // it; a rotating share of articles is hidden entirely to stand for unanswerable questions.
   Ranker ranker;
-  const int folds =
-      history.size() > options.large_history ? std::min(2, options.calibration_folds)
-                                             : options.calibration_folds;
+  const int folds = history.size() > options.large_history ? std::min(2, options.calibration_folds)
+                                                           : options.calibration_folds;
   if (folds >= 2 && history.size() >= static_cast<size_t>(2 * folds)) {
     std::mt19937 rng(options.seed);
     std::vector<size_t> order(history.size());
     std::iota(order.begin(), order.end(), 0);
     std::shuffle(order.begin(), order.end(), rng);
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return history[a].article < history[b].article;
-    });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return history[a].article < history[b].article; });
     std::vector<int> fold_of(history.size());
     for (size_t i = 0; i < order.size(); ++i) fold_of[order[i]] = static_cast<int>(i % folds);
     std::vector<uint32_t> article_order(articles.size());

@@ -1,11 +1,12 @@
 #include "engine/classifier.h"
-#include "engine/vector_math.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <numeric>
 #include <random>
+
+#include "engine/vector_math.h"
 
 namespace loopwise {
 namespace {
@@ -124,8 +125,8 @@ Classifier Classifier::Train(const std::vector<TrainingExample>& examples, size_
   SgdTrainer trainer(examples, num_features, dense_dim, k, options);
   double work = 0;  // multiply-adds of one epoch's forward passes
   for (const auto& ex : examples) work += double(ex.features.size() + ex.dense.size()) * k;
-  const int epochs = std::min(options.epochs,
-                              std::max(3, static_cast<int>(options.work_budget / std::max(1.0, work))));
+  const int epochs = std::min(
+      options.epochs, std::max(3, static_cast<int>(options.work_budget / std::max(1.0, work))));
   trainer.Run(epochs);
 
   std::vector<float>& sparse = trainer.sparse();
@@ -163,7 +164,8 @@ Classifier Classifier::Train(const std::vector<TrainingExample>& examples, size_
   for (size_t f = 0; f < num_features; ++f) {
     float max_abs = 0;
     for (size_t c = 0; c < k; ++c) {
-      if (keep.empty() || keep[f * k + c]) max_abs = std::max(max_abs, std::fabs(sparse[f * k + c]));
+      if (keep.empty() || keep[f * k + c])
+        max_abs = std::max(max_abs, std::fabs(sparse[f * k + c]));
     }
     const float scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
     model.scales_.push_back(scale);

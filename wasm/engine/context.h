@@ -17,8 +17,8 @@ struct SearchContext {
 // digit and is not a short word-like name ("v2", "2fa" stay), or looks like a UUID, hex or token.
 std::string FoldRoute(std::string_view route);
 
-// How well an article page pattern covers a folded route: 1 for the same page, 0.5 when the route is
-// below the pattern ("/settings" covers "/settings/security"), else 0. ":id" and "*" match any
+// How well an article page pattern covers a folded route: 1 for the same page, 0.5 when the route
+// is below the pattern ("/settings" covers "/settings/security"), else 0. ":id" and "*" match any
 // segment.
 float RouteMatch(std::string_view pattern, std::string_view folded_route);
 

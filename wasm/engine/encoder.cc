@@ -1,11 +1,12 @@
 #include "engine/encoder.h"
-#include "engine/vector_math.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
 #include <set>
+
+#include "engine/vector_math.h"
 
 namespace loopwise {
 namespace {
@@ -55,7 +56,8 @@ void Deletions(const std::string& w, std::vector<std::string>* out) {
 
 }  // namespace
 
-Encoder Encoder::Fit(const WordVectors& full, const std::vector<std::vector<std::string>>& site_docs,
+Encoder Encoder::Fit(const WordVectors& full,
+                     const std::vector<std::vector<std::string>>& site_docs,
                      const EncoderOptions& options) {
   std::map<std::string, uint32_t> site_counts;
   for (const auto& doc : site_docs) {
@@ -71,7 +73,8 @@ Encoder Encoder::Fit(const WordVectors& full, const std::vector<std::vector<std:
   e.dim_ = full.dim();
   e.sif_a_ = options.sif_a;
   e.store_ = full.Subset(wanted);
-  for (size_t r = 0; r < e.store_.size(); ++r) e.words_.push_back(e.store_.word(static_cast<int>(r)));
+  for (size_t r = 0; r < e.store_.size(); ++r)
+    e.words_.push_back(e.store_.word(static_cast<int>(r)));
   e.IndexVocabulary();  // store words only, so site-only words can be told apart below
 
   // Sentence vectors of the site's texts from the words the store knows.
@@ -197,7 +200,8 @@ Result<Encoder> Encoder::Deserialize(ByteReader* in) {
   e.store_ = store.take();
   e.dim_ = e.store_.dim();
   e.sif_a_ = in->f32();
-  for (size_t r = 0; r < e.store_.size(); ++r) e.words_.push_back(e.store_.word(static_cast<int>(r)));
+  for (size_t r = 0; r < e.store_.size(); ++r)
+    e.words_.push_back(e.store_.word(static_cast<int>(r)));
   const uint32_t own = in->u32();
   if (!in->ok() || own > kMaxWords || own > in->remaining() / (e.dim_ * sizeof(float))) {
     return Status::Error("encoder: impossible count of site words");

@@ -30,7 +30,8 @@ class Encoder {
  public:
   // Chooses the vectors a site needs from `full` and learns the common component and the vectors
   // of the site's own words from its tokenized texts.
-  static Encoder Fit(const WordVectors& full, const std::vector<std::vector<std::string>>& site_docs,
+  static Encoder Fit(const WordVectors& full,
+                     const std::vector<std::vector<std::string>>& site_docs,
                      const EncoderOptions& options);
 
   size_t dim() const { return dim_; }
@@ -59,13 +60,13 @@ class Encoder {
 
   size_t dim_ = 0;
   float sif_a_ = 1e-3f;
-  std::vector<std::string> words_;   // the vocabulary, store words first then site-only words
-  std::vector<float> vectors_;       // words_.size() x dim_, dequantized at load
-  std::vector<float> weights_;       // SIF weight per word
-  std::vector<uint8_t> site_word_;   // 1 when the word occurs in the site's texts
-  std::vector<float> common_;        // unit common component, or empty
-  std::vector<float> adapter_;       // empty = identity
-  WordVectors store_;                // the bundle's subset, kept for serialization
+  std::vector<std::string> words_;  // the vocabulary, store words first then site-only words
+  std::vector<float> vectors_;      // words_.size() x dim_, dequantized at load
+  std::vector<float> weights_;      // SIF weight per word
+  std::vector<uint8_t> site_word_;  // 1 when the word occurs in the site's texts
+  std::vector<float> common_;       // unit common component, or empty
+  std::vector<float> adapter_;      // empty = identity
+  WordVectors store_;               // the bundle's subset, kept for serialization
   std::unordered_map<std::string, uint32_t> rows_;
   // Deletion variants of site words (one character removed) -> word, for typo correction.
   std::unordered_map<std::string, uint32_t> deletions_;

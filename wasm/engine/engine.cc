@@ -40,9 +40,11 @@ Result<std::vector<Article>> ReadArticles(ByteReader* in) {
     a.title = in->str();
     a.body = in->str();
     const uint32_t tags = in->u32();
-    for (uint32_t i = 0; i < tags && in->ok() && i <= in->remaining() / 4; ++i) a.tags.push_back(in->str());
+    for (uint32_t i = 0; i < tags && in->ok() && i <= in->remaining() / 4; ++i)
+      a.tags.push_back(in->str());
     const uint32_t pages = in->u32();
-    for (uint32_t i = 0; i < pages && in->ok() && i <= in->remaining() / 4; ++i) a.pages.push_back(in->str());
+    for (uint32_t i = 0; i < pages && in->ok() && i <= in->remaining() / 4; ++i)
+      a.pages.push_back(in->str());
     if (!in->ok() || a.tags.size() != tags || a.pages.size() != pages) break;
   }
   if (!in->ok()) return Status::Error("articles: section is truncated");
@@ -50,8 +52,7 @@ Result<std::vector<Article>> ReadArticles(ByteReader* in) {
 }
 
 template <typename T>
-Status ReadSection(const Bundle& bundle, Section tag, T* out,
-                   Result<T> (*parse)(ByteReader*)) {
+Status ReadSection(const Bundle& bundle, Section tag, T* out, Result<T> (*parse)(ByteReader*)) {
   auto reader = bundle.Read(tag);
   if (!reader.ok()) return reader.status();
   auto value = parse(&reader.value());
@@ -88,7 +89,8 @@ Result<Engine> Engine::Load(const uint8_t* data, size_t size) {
   if (!opened.ok()) return opened.status();
   const Bundle& bundle = opened.value();
   EngineParts p;
-  Status s = ReadSection<std::vector<Article>>(bundle, Section::kArticles, &p.articles, ReadArticles);
+  Status s =
+      ReadSection<std::vector<Article>>(bundle, Section::kArticles, &p.articles, ReadArticles);
   if (s.ok()) s = ReadSection<Encoder>(bundle, Section::kEncoder, &p.encoder, Encoder::Deserialize);
   if (s.ok()) {
     s = ReadSection<FeatureSpace>(bundle, Section::kFeatures, &p.features,
@@ -158,10 +160,9 @@ std::vector<Candidate> Engine::Candidates(
   std::vector<uint32_t> by_prob(n);
   for (uint32_t a = 0; a < n; ++a) by_prob[a] = a;
   const size_t head = std::min(kHeadCandidates, n);
-  std::partial_sort(by_prob.begin(), by_prob.begin() + head, by_prob.end(),
-                    [&](uint32_t a, uint32_t b) {
-                      return probs[a] != probs[b] ? probs[a] > probs[b] : a < b;
-                    });
+  std::partial_sort(
+      by_prob.begin(), by_prob.begin() + head, by_prob.end(),
+      [&](uint32_t a, uint32_t b) { return probs[a] != probs[b] ? probs[a] > probs[b] : a < b; });
   for (size_t i = 0; i < head; ++i) candidate(by_prob[i]);
 
   uint32_t nearest_article = UINT32_MAX;
@@ -173,7 +174,8 @@ std::vector<Candidate> Engine::Candidates(
   }
   const auto lexical = parts_.lexical.Search(tokens, kLexicalCandidates);
   const float best_lexical = lexical.empty() ? 0.0f : lexical.front().score;
-  for (const auto& hit : lexical) candidate(hit.article).signal[kLexical] = hit.score / best_lexical;
+  for (const auto& hit : lexical)
+    candidate(hit.article).signal[kLexical] = hit.score / best_lexical;
 
   const std::string route = context.route.empty() ? std::string() : FoldRoute(context.route);
   for (Candidate& c : out) {

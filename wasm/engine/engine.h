@@ -26,8 +26,8 @@ struct RankedArticle {
 
 struct SearchResult {
   std::vector<RankedArticle> ranked;  // best first
-  float confidence = 0;  // calibrated probability that ranked[0] is right
-  bool gap = true;       // true: no article is likely right; say so and offer a human
+  float confidence = 0;               // calibrated probability that ranked[0] is right
+  bool gap = true;                    // true: no article is likely right; say so and offer a human
 };
 
 // Everything a bundle holds, as live objects. The bundle builder assembles these directly.

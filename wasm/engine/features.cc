@@ -46,7 +46,8 @@ void FeatureSpace::ForEachFeature(const std::vector<std::string>& tokens, Emit e
     const size_t chars = starts.size() - 1;
     for (size_t i = 0; i < chars; ++i) {
       for (int n = options_.char_min; n <= options_.char_max && i + n <= chars; ++n) {
-        emit(kChar, HashBytes(buf.data() + starts[i], starts[i + n] - starts[i], kBlockSeed[kChar]));
+        emit(kChar,
+             HashBytes(buf.data() + starts[i], starts[i + n] - starts[i], kBlockSeed[kChar]));
       }
     }
   }
@@ -106,7 +107,8 @@ SparseVector FeatureSpace::Vectorize(const std::vector<std::string>& tokens) con
     norm2[block_[f]] += double{x} * x;
     i = j;
   }
-  const float weight[kBlocks] = {options_.word_weight, options_.bigram_weight, options_.char_weight};
+  const float weight[kBlocks] = {options_.word_weight, options_.bigram_weight,
+                                 options_.char_weight};
   for (size_t i = 0; i < v.size(); ++i) {
     const uint8_t b = block_[v.index[i]];
     v.value[i] *= weight[b] / static_cast<float>(std::sqrt(norm2[b]));

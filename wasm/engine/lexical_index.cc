@@ -22,7 +22,8 @@ LexicalIndex LexicalIndex::Build(const std::vector<std::vector<std::string>>& do
       if (tf[t] < UINT16_MAX) ++tf[t];
     }
     for (const auto& [term, n] : tf) postings[term].emplace_back(static_cast<uint32_t>(d), n);
-    index.doc_length_.push_back(static_cast<uint16_t>(std::min<size_t>(docs[d].size(), UINT16_MAX)));
+    index.doc_length_.push_back(
+        static_cast<uint16_t>(std::min<size_t>(docs[d].size(), UINT16_MAX)));
     total += docs[d].size();
   }
   index.mean_length_ = docs.empty() ? 1.0f : static_cast<float>(std::max(1.0, total / docs.size()));
@@ -43,10 +44,12 @@ LexicalIndex LexicalIndex::Build(const std::vector<std::vector<std::string>>& do
 void LexicalIndex::Index() {
   term_index_.clear();
   term_index_.reserve(terms_.size());
-  for (size_t i = 0; i < terms_.size(); ++i) term_index_.emplace(terms_[i], static_cast<uint32_t>(i));
+  for (size_t i = 0; i < terms_.size(); ++i)
+    term_index_.emplace(terms_[i], static_cast<uint32_t>(i));
 }
 
-std::vector<LexicalHit> LexicalIndex::Search(const std::vector<std::string>& query, size_t k) const {
+std::vector<LexicalHit> LexicalIndex::Search(const std::vector<std::string>& query,
+                                             size_t k) const {
   std::vector<std::string> terms(query);
   std::sort(terms.begin(), terms.end());
   terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
@@ -112,7 +115,8 @@ Result<LexicalIndex> LexicalIndex::Deserialize(ByteReader* in, size_t num_articl
   x.b_ = in->f32();
   x.mean_length_ = in->f32();
   const uint32_t terms = in->u32();
-  if (!in->ok() || terms > in->remaining() / 4) return Status::Error("lexical index: bad term count");
+  if (!in->ok() || terms > in->remaining() / 4)
+    return Status::Error("lexical index: bad term count");
   x.terms_.reserve(terms);
   for (uint32_t i = 0; i < terms && in->ok(); ++i) x.terms_.push_back(in->str());
   x.offsets_ = in->array<uint32_t>(kMaxEntries);

@@ -35,7 +35,7 @@ class LexicalIndex {
   float k1_ = 1.2f;
   float b_ = 0.75f;
   std::vector<std::string> terms_;
-  std::vector<uint32_t> offsets_;   // terms_.size() + 1, into docs_/tfs_
+  std::vector<uint32_t> offsets_;  // terms_.size() + 1, into docs_/tfs_
   std::vector<uint32_t> docs_;
   std::vector<uint16_t> tfs_;
   std::vector<uint16_t> doc_length_;

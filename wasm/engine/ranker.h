@@ -19,11 +19,11 @@ enum Signal : size_t { kLogProb, kNearest, kLexical, kPage, kPrior, kNumSignals 
 
 // What the confidence is computed from, for the top candidate of a query.
 enum ConfidenceFeature : size_t {
-  kTopProb,       // the scoring head's probability of the top article
-  kTopMargin,     // final score of the top article minus the second's
-  kTopNearest,    // best exemplar cosine of the top article
-  kCoverage,      // share of the query's words the site's texts contain
-  kAgreement,     // 1 when the head and the nearest exemplar agree on the top article
+  kTopProb,     // the scoring head's probability of the top article
+  kTopMargin,   // final score of the top article minus the second's
+  kTopNearest,  // best exemplar cosine of the top article
+  kCoverage,    // share of the query's words the site's texts contain
+  kAgreement,   // 1 when the head and the nearest exemplar agree on the top article
   kNumConfidenceFeatures
 };
 

@@ -1,4 +1,5 @@
 #include "engine/vector_index.h"
+
 #include "engine/vector_math.h"
 
 // hnswlib's SSE path prefetches one entry past a full link list; the portable path reads only what
@@ -195,7 +196,8 @@ Result<VectorIndex> VectorIndex::Deserialize(ByteReader* in) {
     links[i].resize(level + 1);
     for (uint32_t l = 0; l <= level; ++l) {
       const uint32_t n = in->u8();
-      if (n > (l == 0 ? 2 * m : m)) return bad("element " + std::to_string(i) + " has too many links");
+      if (n > (l == 0 ? 2 * m : m))
+        return bad("element " + std::to_string(i) + " has too many links");
       links[i][l].resize(n);
       for (auto& id : links[i][l]) {
         id = in->u32();

@@ -40,8 +40,8 @@ class VectorIndex {
   VectorIndex(VectorIndex&&) noexcept;
   VectorIndex& operator=(VectorIndex&&) noexcept;
 
-  // Indexes `vectors`, count x dim floats row by row. Rows are normalized and quantized to int8 first
-  // (what the bundle stores), so a built index and a loaded one answer identically.
+  // Indexes `vectors`, count x dim floats row by row. Rows are normalized and quantized to int8
+  // first (what the bundle stores), so a built index and a loaded one answer identically.
   static VectorIndex Build(const std::vector<float>& vectors, size_t dim,
                            const VectorIndexOptions& options);
 
@@ -68,8 +68,8 @@ class VectorIndex {
   size_t dim_ = 0;
   size_t count_ = 0;
   VectorIndexOptions options_;
-  std::vector<int8_t> codes_;   // count x dim
-  std::vector<float> scales_;   // per row: value = code * scale
+  std::vector<int8_t> codes_;  // count x dim
+  std::vector<float> scales_;  // per row: value = code * scale
   std::unique_ptr<Graph> graph_;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 // A store of word vectors quantized to int8 with one scale per row. Rows keep the order of the
-// source vocabulary, which is frequency order, so a row's rank doubles as a word-frequency estimate.
+// source vocabulary, which is frequency order, so a row's rank doubles as a word-frequency
+// estimate.
 //
 // Two byte layouts carry it: the full store made by model-assets/make-word-vectors.mjs (Parse), and
 // the compact subset a site's bundle carries (Serialize / Deserialize), which also keeps each

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "cli.h"
+#include "engine/tokenizer.h"
 
 namespace loopwise {
 namespace {
@@ -664,23 +665,9 @@ bool CouldBeFrontMatter(std::string_view line) {
 }
 
 // Appends a code point as UTF-8; false for surrogates and values past U+10FFFF.
-bool AppendUtf8(uint32_t cp, std::string* out) {
+bool AppendCodePoint(uint32_t cp, std::string* out) {
   if ((cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return false;
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
+  AppendUtf8(static_cast<char32_t>(cp), out);
   return true;
 }
 
@@ -732,7 +719,7 @@ bool ReadQuoted(std::string_view s, size_t* i, std::string* out, std::string* er
       if (v < 0 || cp > 0x10FFFF) valid = false;
       cp = cp * 16 + static_cast<uint32_t>(v < 0 ? 0 : v);
     }
-    if (!valid || !AppendUtf8(cp, out)) {
+    if (!valid || !AppendCodePoint(cp, out)) {
       *error = std::string("invalid \"\\") + e + "\" escape in a quoted string";
       return false;
     }

@@ -37,6 +37,8 @@ SIGTERM or SIGINT stops it after the requests in flight.
   --client-rate N     signal events a second per client address (default 2000; 0 = unlimited)
   --widget-dir DIR    the built widget, served at /widget/ (default: web/dist of the repository
                       the executable was built in; run scripts/build-web)
+  --demo-dir DIR      a static site served at / (the demo product: /a/b is DIR/a/b.html or
+                      DIR/a/b/index.html, / is /dashboard); off by default
 
 Environment: LOOPWISE_OPERATOR_TOKEN, when set, is a token that may create sites over HTTP
 (PUT /v1/sites/{site}) and administer every site.
@@ -65,7 +67,8 @@ Status ParseListen(const std::string& listen, ServerOptions* options) {
 
 int ServeCommand(int argc, char** argv) {
   auto parsed = cli::Args::Parse(
-      argc, argv, {"data", "listen", "db", "threads", "site-rate", "client-rate", "widget-dir"},
+      argc, argv,
+      {"data", "listen", "db", "threads", "site-rate", "client-rate", "widget-dir", "demo-dir"},
       {"help"});
   if (!parsed.ok()) return cli::Fail(parsed.status().message());
   const cli::Args& args = parsed.value();
@@ -104,6 +107,13 @@ int ServeCommand(int argc, char** argv) {
   } else {
     options.widget_dir = cli::FindAboveExecutable("web/dist");
   }
+  if (auto dir = args.get("demo-dir")) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(*dir, ec)) {
+      return cli::Fail("--demo-dir " + *dir + " is not a directory");
+    }
+    options.demo_dir = *dir;
+  }
   if (const char* token = std::getenv("LOOPWISE_OPERATOR_TOKEN"); token && *token) {
     options.operator_token_hash = HashToken(token);
   }
@@ -140,6 +150,7 @@ int ServeCommand(int argc, char** argv) {
                         {"port", server.port()},
                         {"data", d.path},
                         {"widget", options.widget_dir},
+                        {"demo", options.demo_dir},
                         {"schema", SqliteStore::SchemaVersion()}});
   Status s = server.Run();
   finished = true;

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <vector>
 
 #include "credentials.h"
 #include "engine/scrubber.h"
@@ -193,6 +194,7 @@ struct Server::Impl {
   void Gaps(const Request& req, Response& res);
   void Incidents(const Request& req, Response& res);
   void WidgetFile(const Request& req, Response& res);
+  void DemoPage(const Request& req, Response& res);
   void Healthz(const Request& req, Response& res);
   void Prometheus(const Request& req, Response& res);
   // The admin routes the learning loop will fill: authenticated, answering an empty list.
@@ -246,6 +248,8 @@ void Server::Impl::Install() {
   Route("GET", "/widget/{file}", "/widget/([^/]+)", &Impl::WidgetFile);
   Route("GET", "/healthz", "/healthz", &Impl::Healthz);
   Route("GET", "/metrics", "/metrics", &Impl::Prometheus);
+  // Last, so every route above wins; only with --demo-dir.
+  if (!options.demo_dir.empty()) Route("GET", "/{page}", "/(.*)", &Impl::DemoPage);
 }
 
 std::optional<Site> Server::Impl::LoadSite(const std::string& name, Response& res) {
@@ -434,6 +438,66 @@ void Server::Impl::WidgetFile(const Request& req, Response& res) {
   // browser fetches with CORS.
   res.set_header("Access-Control-Allow-Origin", "*");
   res.set_header("Cache-Control", "public, max-age=300");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.status = 200;
+  res.set_content(std::move(body), type);
+}
+
+// The demo site's static pages. The path must be plain ([A-Za-z0-9._/-], no empty, "." or
+// dot-starting segment, so no ".." either); "/" is the dashboard; a page /a/b is DIR/a/b.html or
+// DIR/a/b/index.html; a file with a known extension is served as is.
+void Server::Impl::DemoPage(const Request& req, Response& res) {
+  std::string page = req.matches[1];
+  while (!page.empty() && page.back() == '/') page.pop_back();
+  if (page.empty()) page = "dashboard";
+  bool plain =
+      page.size() <= 256 && page.compare(0, 3, "v1/") != 0 && page.compare(0, 7, "widget/") != 0;
+  for (size_t i = 0; plain && i < page.size(); ++i) {
+    const char c = page[i];
+    plain =
+        std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '/';
+    // A segment may not be empty or start with a dot: no "//", no ".." and no dotfiles.
+    if (i == 0 || page[i - 1] == '/') plain = plain && c != '/' && c != '.';
+  }
+  const size_t slash = page.rfind('/');
+  const size_t dot = page.rfind('.');
+  const std::string ext = dot != std::string::npos && (slash == std::string::npos || dot > slash)
+                              ? page.substr(dot + 1)
+                              : "";
+  static const std::map<std::string, const char*> kTypes = {{"html", "text/html; charset=utf-8"},
+                                                            {"css", "text/css; charset=utf-8"},
+                                                            {"svg", "image/svg+xml"},
+                                                            {"png", "image/png"},
+                                                            {"jpg", "image/jpeg"},
+                                                            {"jpeg", "image/jpeg"},
+                                                            {"gif", "image/gif"},
+                                                            {"webp", "image/webp"},
+                                                            {"ico", "image/x-icon"}};
+  std::vector<std::string> candidates;
+  const char* type = nullptr;
+  if (plain && ext.empty()) {
+    candidates = {options.demo_dir + "/" + page + ".html",
+                  options.demo_dir + "/" + page + "/index.html"};
+    type = kTypes.at("html");
+  } else if (plain && kTypes.count(ext)) {
+    candidates = {options.demo_dir + "/" + page};
+    type = kTypes.at(ext);
+  }
+  std::string body;
+  bool found = false;
+  for (const std::string& path : candidates) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) continue;
+    std::ifstream in(path, std::ios::binary);
+    body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    found = !in.bad();
+    if (found) break;
+  }
+  if (!found) {
+    SendError(res, 404, "page_not_found", "There is no such page.");
+    return;
+  }
+  res.set_header("Cache-Control", "no-cache");
   res.set_header("X-Content-Type-Options", "nosniff");
   res.status = 200;
   res.set_content(std::move(body), type);
@@ -916,8 +980,8 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
     // Successful widget traffic is counted above, not logged line by line.
     const std::string r = route;
     const bool widget = r == "/v1/sites/{site}/signals" || r == "/v1/sites/{site}/manifest" ||
-                        r == "/v1/bundles/{sha256}" || r == "/widget/{file}" || r == "/healthz" ||
-                        r == "/metrics";
+                        r == "/v1/bundles/{sha256}" || r == "/widget/{file}" || r == "/{page}" ||
+                        r == "/healthz" || r == "/metrics";
     if (widget && res.status < 400) return;
     json fields = {{"route", route},
                    {"method", req.method},

@@ -32,6 +32,9 @@ struct ServerOptions {
   std::string operator_token_hash;
   // The built widget (web/dist), served at GET /widget/<file>; empty: /widget/ answers 404.
   std::string widget_dir;
+  // A static demo site served at / (GET /a/b -> DIR/a/b.html or DIR/a/b/index.html, / -> the
+  // dashboard); empty (the default): no demo pages.
+  std::string demo_dir;
 };
 
 class Server {

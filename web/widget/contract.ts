@@ -9,6 +9,8 @@ export interface WidgetConfig {
   api: string;
   // Where loopwise-panel.js, loopwise-engine.mjs and loopwise-engine.wasm are (…/widget/).
   assets: string;
+  // How often queued signals are sent, in ms (data-loopwise-flush-ms; 10 s when absent).
+  flushMs?: number;
 }
 
 // What the loader hands the panel when it mounts it.

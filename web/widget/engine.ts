@@ -50,6 +50,8 @@ export interface Answerer {
   search(query: string, context: Record<string, unknown>, k: number): SearchResult;
   article(id: string): ArticleRecord | undefined;
   scrub(text: string): string;
+  // The route with ids and tokens folded to :id.
+  foldRoute(route: string): string;
 }
 
 async function fetchOk(url: string, init?: RequestInit): Promise<Response> {
@@ -100,5 +102,6 @@ export async function loadAnswerer(config: WidgetConfig): Promise<Answerer> {
     search: (query, context, k) => engine.search(query, JSON.stringify(context), k),
     article: (id) => byId.get(id),
     scrub: (text) => module.scrub(text),
+    foldRoute: (route) => module.foldRoute(route),
   };
 }

@@ -51,7 +51,8 @@ function readConfig(script: HTMLScriptElement | null): WidgetConfig | null {
   const key = script.getAttribute("data-key") || "";
   if (!site || !key) return null;
   const src = new URL(script.src, location.href);
-  return { site, key, api: src.origin, assets: new URL("./", src).href };
+  const flushMs = Number(script.getAttribute("data-loopwise-flush-ms")) || undefined;
+  return { site, key, api: src.origin, assets: new URL("./", src).href, flushMs };
 }
 
 function start(): void {

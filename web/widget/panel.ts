@@ -4,6 +4,7 @@
 
 import type { MountPanel, Panel, PanelHost } from "./contract";
 import { loadAnswerer, type Answerer, type SearchResult } from "./engine";
+import { createSignals, uuid } from "./signals";
 
 const SHOWN = 3;
 
@@ -52,7 +53,32 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
+// What the panel knows about one question: signals for it share a query_id.
+interface Asked {
+  id: string;
+  query: string;
+  a: Answerer | null;
+  shown: string[];
+  confidence?: number;
+}
+
 export const mount: MountPanel = (host: PanelHost): Panel => {
+  // Yes, No and Talk to a human each reach the server as signals (scrubbed, queued, batched).
+  const signals = createSignals(host.config);
+  const signal = (type: "query" | "shown" | "resolved" | "not_helpful" | "escalated", q: Asked,
+    article?: string): void => {
+    try {
+      signals.record(type, q.a, {
+        query_id: q.id,
+        query: q.query,
+        shown: type === "query" ? undefined : q.shown,
+        article,
+        confidence: q.confidence,
+      });
+    } catch (e) {
+      console.warn("Loopwise: a help signal could not be recorded.", e);
+    }
+  };
   let answerer: Promise<Answerer> | null = null;
   const prepare = (): Promise<Answerer> => {
     if (!answerer) {
@@ -94,37 +120,42 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
 
   const status = (text: string): HTMLParagraphElement => el("p", { class: "status" }, text);
 
-  const offerHuman = (query: string): HTMLButtonElement => {
+  const offerHuman = (q: Asked): HTMLButtonElement => {
+    const query = q.query;
     const button = el("button", { type: "button", class: "human" }, "Talk to a human");
     button.addEventListener("click", () => {
+      signal("escalated", q);
       host.emit("escalate", { query });
       answers.replaceChildren(status("We've let the team know; someone will get back to you."));
     });
     return button;
   };
 
-  const feedback = (query: string, result: SearchResult): HTMLElement => {
+  const feedback = (q: Asked, result: SearchResult): HTMLElement => {
+    const query = q.query;
     const box = el("div", { class: "feedback" });
     const yes = el("button", { type: "button" }, "Yes");
     const no = el("button", { type: "button" }, "No");
     box.append(el("span", {}, "Did this solve it?"), yes, no);
     yes.addEventListener("click", () => {
       const top = result.ranked[0];
+      signal("resolved", q, top ? top.article : undefined);
       host.emit("resolved", { query, article: top ? top.article : null });
       box.replaceChildren(status("Glad that helped."));
     });
     no.addEventListener("click", () => {
-      box.replaceChildren(status("Sorry about that."), offerHuman(query));
+      signal("not_helpful", q);
+      box.replaceChildren(status("Sorry about that."), offerHuman(q));
     });
     return box;
   };
 
-  const render = (query: string, a: Answerer, result: SearchResult): void => {
+  const render = (q: Asked, a: Answerer, result: SearchResult): void => {
     answers.replaceChildren();
     if (result.gap || result.ranked.length === 0) {
       answers.append(
         status("We don't have an answer to that yet. A person from the team can help."),
-        offerHuman(query),
+        offerHuman(q),
       );
       return;
     }
@@ -135,7 +166,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
       if (record && record.body) card.append(el("p", {}, excerpt(record.body)));
       answers.append(card);
     }
-    answers.append(feedback(query, result));
+    answers.append(feedback(q, result));
   };
 
   const ask = (text: string): void => {
@@ -148,7 +179,16 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
         // The raw text is searched here, in the browser; only scrubbed text ever leaves it.
         const context = { ...host.context(), route: location.pathname };
         const result = a.search(query, context, 10);
-        render(query, a, result);
+        const q: Asked = {
+          id: uuid(),
+          query,
+          a,
+          shown: result.gap ? [] : result.ranked.slice(0, SHOWN).map((r) => r.article),
+          confidence: result.confidence,
+        };
+        signal("query", q);
+        signal("shown", q);
+        render(q, a, result);
         host.emit("answer", {
           articles: result.ranked.slice(0, SHOWN).map((r) => r.article),
           confidence: result.confidence,
@@ -157,7 +197,8 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
       },
       (e: unknown) => {
         console.warn("Loopwise: help search could not load.", e);
-        answers.replaceChildren(status("Help search is not available right now."), offerHuman(query));
+        const q: Asked = { id: uuid(), query, a: null, shown: [] };
+        answers.replaceChildren(status("Help search is not available right now."), offerHuman(q));
       },
     );
   };

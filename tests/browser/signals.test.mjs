@@ -1,0 +1,261 @@
+// Signals from the widget in a real browser (headless Chromium) to a real sync server: Yes, No and
+// Talk to a human arrive as signals, scrubbed of personal data in the browser; a page going away
+// sends its queue (fetch keepalive); offline, nothing is lost and, when a batch is retried after
+// the server already stored it, nothing is stored twice.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import http from "node:http";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import {
+  admin, cli, createSite, fixtures, repoRoot, request, sqlite, startServer, tempDir,
+} from "../server/server.mjs";
+
+let data, server, browser, site, hostUrl, hostServer;
+
+// The host page; ?flush=MS shortens the widget's send interval (data-loopwise-flush-ms).
+function hostPage(serverUrl, key, flush) {
+  const flushAttr = flush ? ` data-loopwise-flush-ms="${Number(flush)}"` : "";
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Acme settings</title>
+<script src="${serverUrl}/widget/loopwise.js" data-site="acme" data-key="${key}"${flushAttr} async></script>
+</head><body><h1>Account settings</h1></body></html>`;
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(path.join(repoRoot, "web/dist/loopwise.js")), "run scripts/build-web first");
+  data = tempDir("loopwise-signals-browser-");
+  hostServer = http.createServer((req, res) => {
+    const params = new URL(req.url, "http://host").searchParams;
+    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+    res.end(hostPage(server.url, params.get("key") || site.key, params.get("flush")));
+  });
+  await new Promise((resolve) => hostServer.listen(0, "127.0.0.1", resolve));
+  hostUrl = `http://127.0.0.1:${hostServer.address().port}`;
+  site = createSite(data, "acme", hostUrl);
+  cli("import", "articles", "--site", "acme", "--data", data, path.join(fixtures, "articles"),
+    path.join(fixtures, "kb.jsonl"), path.join(fixtures, "kb.csv"));
+  cli("publish", "--site", "acme", "--data", data);
+  server = await startServer(data);
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) await server.stop();
+  if (hostServer) hostServer.close();
+  if (data) fs.rmSync(data, { recursive: true, force: true });
+});
+
+// Signal counts by type, summed over the days the analytics route reports.
+async function counts() {
+  const res = await request(`${server.url}/v1/sites/acme/analytics`, { headers: admin(site.token) });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  const out = {};
+  for (const day of res.body.days) {
+    for (const [type, n] of Object.entries(day.events)) out[type] = (out[type] || 0) + n;
+  }
+  return out;
+}
+
+async function waitFor(check, what, timeout = 15000) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    last = await check();
+    if (last) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+async function ask(page, text) {
+  const dialog = page.getByRole("dialog", { name: "Help" });
+  if (!(await dialog.isVisible())) await page.getByRole("button", { name: "Help" }).click();
+  const input = dialog.getByRole("textbox", { name: "Your question" });
+  await input.fill(text);
+  await input.press("Enter");
+  await dialog.getByText("Did this solve it?").waitFor({ timeout: 15000 });
+  return dialog;
+}
+
+// The widget's IndexedDB queue: [{id, batch, event}].
+function stored(page) {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open("loopwise-signals:acme");
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      if (!db.objectStoreNames.contains("events")) return resolve([]);
+      const r = db.transaction("events").objectStore("events").getAll();
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    };
+  }));
+}
+
+function newPage(context, logs) {
+  return context.newPage().then((page) => {
+    page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
+    page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+    return page;
+  });
+}
+
+test("Yes, No and Talk to a human arrive as scrubbed signals when the page goes away", async () => {
+  const context = await browser.newContext();
+  const logs = [];
+  const page = await newPage(context, logs);
+  // The default interval (10 s): what is sent here is sent by pagehide.
+  await page.goto(`${hostUrl}/settings/4711/security`);
+  let dialog = await ask(page, "my login jane@example.com fails, reset password");
+  await dialog.getByRole("button", { name: "Yes", exact: true }).click();
+  await dialog.getByText("Glad that helped.").waitFor();
+  dialog = await ask(page, "my login jane@example.com fails, reset password");
+  await dialog.getByRole("button", { name: "No", exact: true }).click();
+  await dialog.getByRole("button", { name: "Talk to a human" }).click();
+  await dialog.getByText("We've let the team know", { exact: false }).waitFor();
+
+  // Scrubbed in the browser before it is even stored: the address is not in the queue.
+  const queued = await waitFor(async () => {
+    const rows = await stored(page);
+    return rows.length === 7 ? rows : null;
+  }, "seven queued events");
+  for (const row of queued) assert.doesNotMatch(row.event.query, /jane@example\.com/);
+  assert.equal(new Set(queued.map((r) => r.batch)).size, 1, "one batch, its id stored with its events");
+
+  await page.goto("about:blank"); // pagehide: fetch keepalive
+  const got = await waitFor(async () => {
+    const c = await counts();
+    return c.escalated ? c : null;
+  }, `signals at the server\n${logs.join("\n")}`);
+  assert.equal(got.resolved, 1);
+  assert.equal(got.not_helpful, 1);
+  assert.equal(got.escalated, 1);
+  assert.equal(got.query, 2);
+  assert.equal(got.shown, 2);
+
+  // The server scrubs again on arrival; what it stored has no address either.
+  const rows = sqlite(data, "SELECT type, query, session, query_id, bundle, context, article, shown FROM signals");
+  assert.equal(rows.length, 7);
+  for (const row of rows) {
+    assert.doesNotMatch(row.query, /jane|example\.com/, row.query);
+    assert.match(row.query, /reset password/);
+    assert.match(row.session, /^[0-9a-f-]{36}$/);
+    assert.match(row.query_id, /^[0-9a-f-]{36}$/);
+    assert.equal(row.bundle, "1");
+    assert.equal(JSON.parse(row.context).route, "/settings/:id/security");
+  }
+  assert.equal(new Set(rows.map((r) => r.session)).size, 1, "one session for the day");
+  assert.equal(new Set(rows.map((r) => r.query_id)).size, 2, "one query_id per question");
+  const resolved = rows.find((r) => r.type === "resolved");
+  assert.equal(resolved.article, JSON.parse(resolved.shown)[0]);
+  await context.close();
+});
+
+// Playwright routes the page's ordinary requests (not keepalive ones sent as a page goes away):
+// offline emulation is mirrored here because route.fetch goes around it.
+async function routeSignals(page, state) {
+  await page.route("**/v1/sites/acme/signals", async (route) => {
+    if (route.request().method() !== "POST") return route.fallback();
+    if (state.offline) return route.abort("internetdisconnected");
+    let res;
+    try {
+      res = await route.fetch();
+    } catch {
+      return route.abort("internetdisconnected").catch(() => undefined);
+    }
+    if (res.status() === 202) state.acked.push(JSON.parse(route.request().postData()).batch_id);
+    if (state.cut && res.status() === 202) {
+      // Stored, but the answer never arrives: the widget must retry with the same batch_id.
+      state.cut = false;
+      return route.abort("connectionreset");
+    }
+    return route.fulfill({ response: res });
+  });
+}
+
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
+test("offline, a Yes waits; back online it arrives exactly once, even when a retry repeats it", async () => {
+  const before = (await counts()).resolved || 0;
+  const context = await browser.newContext();
+  const logs = [];
+  const page = await newPage(context, logs);
+  const state = { offline: false, cut: true, acked: [] };
+  await routeSignals(page, state);
+  await page.goto(`${hostUrl}/settings/security?flush=300`);
+  const dialog = await ask(page, "I forgot my password and can't log in");
+  await context.setOffline(true);
+  state.offline = true;
+  await dialog.getByRole("button", { name: "Yes", exact: true }).click();
+  await dialog.getByText("Glad that helped.").waitFor();
+  await pause(1500); // several flushes, all failing
+  assert.equal((await counts()).resolved || 0, before, "nothing arrives while offline");
+  const queued = (await stored(page)).filter((r) => r.event.type === "resolved");
+  assert.equal(queued.length, 1);
+
+  await context.setOffline(false);
+  state.offline = false;
+  await waitFor(async () => state.acked.length >= 2, `a retry after the lost answer\n${logs.join("\n")}`, 30000);
+  assert.ok(state.acked.includes(queued[0].batch), "the queued batch_id is the one sent");
+  assert.equal(state.acked[1], state.acked[0], `the retry repeats the batch_id: ${state.acked.join(" ")}`);
+  await waitFor(async () => (await stored(page)).length === 0, "an empty queue");
+  await pause(1000);
+  assert.equal((await counts()).resolved, before + 1, "stored exactly once");
+  await context.close();
+});
+
+test("a reload while offline loses nothing and sends nothing twice", async () => {
+  const before = (await counts()).resolved || 0;
+  const context = await browser.newContext();
+  const logs = [];
+  const page = await newPage(context, logs);
+  const state = { offline: false, cut: false, acked: [] };
+  await routeSignals(page, state);
+  await page.goto(`${hostUrl}/settings/security?flush=300`);
+  const dialog = await ask(page, "I forgot my password and can't log in");
+  await context.setOffline(true);
+  state.offline = true;
+  await dialog.getByRole("button", { name: "Yes", exact: true }).click();
+  await dialog.getByText("Glad that helped.").waitFor();
+  await waitFor(async () => (await stored(page)).some((r) => r.event.type === "resolved"), "the Yes queued");
+
+  // The page goes away offline (its keepalive send may or may not get out) and comes back online:
+  // the queued batch is sent again under its stored id, and the server keeps one copy.
+  await page.reload().catch(() => undefined);
+  await context.setOffline(false);
+  state.offline = false;
+  await page.reload();
+  await page.waitForFunction(() => window.Loopwise && window.Loopwise.loaded === true);
+  await waitFor(async () => ((await counts()).resolved || 0) > before, `the Yes\n${logs.join("\n")}`, 30000);
+  await waitFor(async () => (await stored(page)).length === 0, "an empty queue");
+  await pause(1000);
+  assert.equal((await counts()).resolved, before + 1, "stored exactly once");
+  await context.close();
+});
+
+test("a batch the server refuses for good (wrong key) is dropped with a warning, not retried", async () => {
+  const total = sqlite(data, "SELECT COUNT(*) AS n FROM signals")[0].n;
+  const context = await browser.newContext();
+  const logs = [];
+  const page = await newPage(context, logs);
+  await page.goto(`${hostUrl}/settings/security?flush=300&key=pk_wrong`);
+  await page.getByRole("button", { name: "Help" }).click();
+  const dialog = page.getByRole("dialog", { name: "Help" });
+  const input = dialog.getByRole("textbox", { name: "Your question" });
+  await input.fill("call me at jane@example.com");
+  await input.press("Enter");
+  // Without the engine there is no scrubber, so the escalation carries no query text at all.
+  await dialog.getByRole("button", { name: "Talk to a human" }).click();
+  await waitFor(async () => logs.some((l) => /help signals were refused \(HTTP 401\) and dropped/.test(l)),
+    `the warning\n${logs.join("\n")}`);
+  await waitFor(async () => (await stored(page)).length === 0, "an empty queue");
+  assert.equal(sqlite(data, "SELECT COUNT(*) AS n FROM signals")[0].n, total);
+  await context.close();
+});

@@ -1078,20 +1078,35 @@ Result<std::vector<Article>> ParseArticles(const std::string& name, std::string_
     return Status::Error(
         UnsupportedExtension(name, "articles", ".md, .markdown, .json, .jsonl or .csv"));
   }
+  const ArticleFormat format = ext == "md" || ext == "markdown" ? ArticleFormat::kMarkdown
+                               : ext == "json"                  ? ArticleFormat::kJson
+                               : ext == "jsonl"                 ? ArticleFormat::kJsonLines
+                                                                : ArticleFormat::kCsv;
+  return ParseArticlesAs(name, bytes, format);
+}
+
+Result<std::vector<Article>> ParseArticlesAs(const std::string& name, std::string_view bytes,
+                                             ArticleFormat format) {
   auto text = Utf8Text(name, bytes);
   if (!text.ok()) return text.status();
   ArticleList list(name);
   Status s;
-  if (ext == "md" || ext == "markdown") {
-    s = ParseMarkdownArticle(name, text.value(), &list);
-  } else if (ext == "json") {
-    s = ParseJsonArticles(name, text.value(), &list);
-  } else if (ext == "jsonl") {
-    s = ForEachJsonLine(name, text.value(), [&](const json& object, const JsonObjectLines& lines) {
-      return AddJsonArticle(name, object, lines, &list);
-    });
-  } else {
-    s = ParseCsvArticles(name, text.value(), &list);
+  switch (format) {
+    case ArticleFormat::kMarkdown:
+      s = ParseMarkdownArticle(name, text.value(), &list);
+      break;
+    case ArticleFormat::kJson:
+      s = ParseJsonArticles(name, text.value(), &list);
+      break;
+    case ArticleFormat::kJsonLines:
+      s = ForEachJsonLine(name, text.value(),
+                          [&](const json& object, const JsonObjectLines& lines) {
+                            return AddJsonArticle(name, object, lines, &list);
+                          });
+      break;
+    case ArticleFormat::kCsv:
+      s = ParseCsvArticles(name, text.value(), &list);
+      break;
   }
   if (!s.ok()) return s;
   return list.Finish();

@@ -39,6 +39,12 @@ struct HistoryTicket {
 // Fails on an unsupported extension, a file with no articles, or any malformed content.
 Result<std::vector<Article>> ParseArticles(const std::string& name, std::string_view bytes);
 
+enum class ArticleFormat { kMarkdown, kJson, kJsonLines, kCsv };
+// The same with the format given, whatever `name` ends with (e.g. a kb.jsonl passed under any
+// name).
+Result<std::vector<Article>> ParseArticlesAs(const std::string& name, std::string_view bytes,
+                                             ArticleFormat format);
+
 // History tickets from one file's bytes: .jsonl with {"text", "article"} objects, or .csv with a
 // header naming text and article columns. Both fields must be non-empty; `article` must be a valid
 // id (whether it names a known article is for the caller to check against its knowledge base).

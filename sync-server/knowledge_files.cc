@@ -5,12 +5,17 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cli.h"
+#include "import_formats.h"
+
 namespace loopwise {
 namespace {
 
 using nlohmann::json;
 
-const char* TypeName(const json& j) { return j.type_name(); }
+const char* TypeName(const json& j) {
+  return j.type_name();
+}
 
 // Calls on_line(object, line number) for each non-blank line; stops at the first error.
 template <typename OnLine>
@@ -26,7 +31,8 @@ Status ForEachJsonLine(const std::string& path, OnLine on_line) {
     json j = json::parse(line, nullptr, false);
     const std::string where = path + ":" + std::to_string(number) + ": ";
     if (j.is_discarded()) return Status::Error(where + "not valid JSON");
-    if (!j.is_object()) return Status::Error(where + "expected a JSON object (got " + TypeName(j) + ")");
+    if (!j.is_object())
+      return Status::Error(where + "expected a JSON object (got " + TypeName(j) + ")");
     Status s = on_line(j, where, number);
     if (!s.ok()) return s;
   }
@@ -47,24 +53,6 @@ Status GetString(const json& j, const char* key, bool required, const std::strin
   return Status::Ok();
 }
 
-Status GetStrings(const json& j, const char* key, const std::string& where,
-                  std::vector<std::string>* out) {
-  auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return Status::Ok();
-  if (!it->is_array()) {
-    return Status::Error(where + "\"" + key + "\" must be a list of strings (got " +
-                         TypeName(*it) + ")");
-  }
-  for (const auto& v : *it) {
-    if (!v.is_string()) {
-      return Status::Error(where + "\"" + key + "\" must hold only strings (got " + TypeName(v) +
-                           ")");
-    }
-    out->push_back(v.get<std::string>());
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 std::unordered_map<std::string, uint32_t> ArticleIndex(const std::vector<Article>& articles) {
@@ -74,26 +62,9 @@ std::unordered_map<std::string, uint32_t> ArticleIndex(const std::vector<Article
 }
 
 Result<std::vector<Article>> ReadArticlesJsonl(const std::string& path) {
-  std::vector<Article> articles;
-  std::unordered_map<std::string, uint32_t> seen;
-  Status s = ForEachJsonLine(path, [&](const json& j, const std::string& where, size_t) {
-    Article a;
-    Status st = GetString(j, "id", true, where, &a.id);
-    if (st.ok()) st = GetString(j, "title", true, where, &a.title);
-    if (st.ok()) st = GetString(j, "body", false, where, &a.body);
-    if (st.ok()) st = GetStrings(j, "tags", where, &a.tags);
-    if (st.ok()) st = GetStrings(j, "pages", where, &a.pages);
-    if (!st.ok()) return st;
-    if (a.id.empty()) return Status::Error(where + "\"id\" must not be empty");
-    if (!seen.emplace(a.id, static_cast<uint32_t>(articles.size())).second) {
-      return Status::Error(where + "article id \"" + a.id + "\" appears twice");
-    }
-    articles.push_back(std::move(a));
-    return Status::Ok();
-  });
-  if (!s.ok()) return s;
-  if (articles.empty()) return Status::Error(path + ": no articles");
-  return articles;
+  auto bytes = cli::ReadFile(path);
+  if (!bytes.ok()) return bytes.status();
+  return ParseArticlesAs(path, bytes.value(), ArticleFormat::kJsonLines);
 }
 
 Result<std::vector<LabeledQuery>> ReadQueriesJsonl(const std::string& path, bool allow_null) {
@@ -105,7 +76,8 @@ Result<std::vector<LabeledQuery>> ReadQueriesJsonl(const std::string& path, bool
     if (!st.ok()) return st;
     auto it = j.find("article");
     if (it == j.end() || it->is_null()) {
-      if (!allow_null) return Status::Error(where + "\"article\" is missing (history must name it)");
+      if (!allow_null)
+        return Status::Error(where + "\"article\" is missing (history must name it)");
     } else if (!it->is_string()) {
       return Status::Error(where + "\"article\" must be a string or null (got " + TypeName(*it) +
                            ")");

@@ -137,6 +137,7 @@ class Statement {
   }
   bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Double(int col) const { return sqlite3_column_double(stmt_, col); }
 
  private:
   sqlite3_stmt* stmt_ = nullptr;
@@ -546,6 +547,35 @@ Result<std::vector<SignalCounts>> SqliteStore::SignalCountsByDay(const std::stri
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) out.push_back({st.Text(0), st.Text(1), st.Int(2)});
   if (rc != SQLITE_DONE) return Error(db_, "counting signals");
+  return out;
+}
+
+Result<std::vector<StoredSignal>> SqliteStore::SignalsAfter(const std::string& site,
+                                                            int64_t after_id, size_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_,
+               "SELECT id, type, ts, session, query_id, query, bundle, context, shown, article, "
+               "confidence FROM signals WHERE site = ? AND id > ? ORDER BY id LIMIT ?");
+  st.Bind(1, site).Bind(2, after_id).Bind(3, static_cast<int64_t>(limit));
+  std::vector<StoredSignal> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    StoredSignal s;
+    s.id = st.Int(0);
+    SignalEvent& e = s.event;
+    e.type = st.Text(1);
+    e.ts = st.Int(2);
+    e.session = st.Text(3);
+    e.query_id = st.Text(4);
+    e.query = st.Text(5);
+    e.bundle = st.Text(6);
+    e.context_json = st.Text(7);
+    e.shown_json = st.Text(8);
+    e.article = st.Text(9);
+    if (!st.IsNull(10)) e.confidence = st.Double(10);
+    out.push_back(std::move(s));
+  }
+  if (rc != SQLITE_DONE) return Error(db_, "reading signals");
   return out;
 }
 

@@ -48,6 +48,8 @@ class SqliteStore : public Store {
   Result<BatchReceipt> AppendSignals(SignalBatch batch) override;
   Result<int64_t> CountSignals(const std::string& site) override;
   Result<std::vector<SignalCounts>> SignalCountsByDay(const std::string& site) override;
+  Result<std::vector<StoredSignal>> SignalsAfter(const std::string& site, int64_t after_id,
+                                                 size_t limit) override;
 
   Result<Version> AddVersion(const std::string& site, const std::string& sha256, int64_t bytes,
                              int keep) override;

@@ -58,6 +58,12 @@ struct Version {
   bool current = false;
 };
 
+// A stored signal with its position in the site's signal log (increasing in arrival order).
+struct StoredSignal {
+  int64_t id = 0;
+  SignalEvent event;
+};
+
 struct SignalCounts {
   std::string day;  // YYYY-MM-DD, UTC, of the event's ts
   std::string type;
@@ -88,6 +94,10 @@ class Store {
   virtual Result<BatchReceipt> AppendSignals(SignalBatch batch) = 0;
   virtual Result<int64_t> CountSignals(const std::string& site) = 0;
   virtual Result<std::vector<SignalCounts>> SignalCountsByDay(const std::string& site) = 0;
+  // Up to `limit` of the site's signals stored after position `after_id`, oldest first: how the
+  // learning pipeline, gap finder and spike detector each read the log from their own cursor.
+  virtual Result<std::vector<StoredSignal>> SignalsAfter(const std::string& site, int64_t after_id,
+                                                         size_t limit) = 0;
 
   // Versions. AddVersion records a published bundle as the site's next, current version and
   // forgets all but the newest `keep` versions. SetCurrent makes an existing version current.

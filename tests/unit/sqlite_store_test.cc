@@ -89,6 +89,38 @@ TEST_CASE("signal batches are stored once per batch id, from many threads at onc
   CHECK(s.CountSignals("acme").value() == 600);
 }
 
+TEST_CASE("signals are read back in arrival order from a cursor, field for field") {
+  TempDb db;
+  auto store = SqliteStore::Open(db.path());
+  REQUIRE(store.ok());
+  auto& s = *store.value();
+  REQUIRE(s.InsertSite({"acme", "pk", "hash", {}, "review"}).ok());
+  SignalBatch b = Batch("first", 2);
+  b.events[1].type = "resolved";
+  b.events[1].article = "reset-2fa";
+  b.events[1].confidence = 0.75;
+  b.events[1].context_json = R"({"route":"/settings/security"})";
+  REQUIRE(s.AppendSignals(b).ok());
+  REQUIRE(s.AppendSignals(Batch("second", 3)).ok());
+
+  auto all = s.SignalsAfter("acme", 0, 100);
+  REQUIRE(all.ok());
+  REQUIRE(all.value().size() == 5);
+  const auto& resolved = all.value()[1];
+  CHECK(resolved.event.type == "resolved");
+  CHECK(resolved.event.article == "reset-2fa");
+  CHECK(resolved.event.confidence == doctest::Approx(0.75));
+  CHECK(resolved.event.context_json == R"({"route":"/settings/security"})");
+  CHECK_FALSE(all.value()[0].event.confidence.has_value());
+
+  auto rest = s.SignalsAfter("acme", resolved.id, 2);
+  REQUIRE(rest.ok());
+  REQUIRE(rest.value().size() == 2);
+  CHECK(rest.value()[0].id > resolved.id);
+  CHECK(rest.value()[1].id > rest.value()[0].id);
+  CHECK(s.SignalsAfter("other", 0, 100).value().empty());
+}
+
 TEST_CASE("versions: the newest is current, old ones are forgotten, any kept one can come back") {
   TempDb db;
   auto store = SqliteStore::Open(db.path());

@@ -1,0 +1,53 @@
+#pragma once
+// Spikes and incidents: a sudden rise in one kind of question, or in questions on one page, is
+// often a bug or an outage showing up in the help panel.
+//
+// Every question (the "query" event of a query_id) is counted per query cluster (clustered online
+// in the site's embedding space, like gaps but over all questions) and per route, in 5-minute
+// windows of its timestamp. Each cluster and route keeps a baseline per hour of the day (an EWMA
+// of its 5-minute counts), so the daily rhythm of traffic is expected, not alarming. When a
+// window closes, the last 5 to 60 minutes are tested against their baseline with a Poisson upper
+// tail (overdispersion allowed for), a minimum count and a minimum ratio; a key that passes opens
+// an incident, and the incident resolves once the key's last half hour is back near baseline
+// (hysteresis). Baselines do not learn from a key's open incident, and keys seen during the
+// site's first day are not tested until a day of baseline exists.
+//
+// Time comes from signal timestamps and `now_ms`, never the wall clock, so the detector runs in
+// simulated time. State (cursor, clusters, baselines, incidents) lives in the store.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/status.h"
+#include "gap_finder.h"
+#include "store.h"
+
+namespace loopwise {
+
+struct Incident {
+  int64_t id = 0;       // stable per site, increasing
+  std::string status;   // "open" or "resolved"
+  std::string label;    // the cluster's most central question, or "Questions on <route>"
+  std::string route;    // the route it concerns (a route incident), else the cluster's top page
+  int64_t count = 0;    // questions in the window that raised it (the largest while open)
+  double baseline = 0;  // questions expected in that window
+  int64_t first_seen_ms = 0;          // start of the window that raised it
+  int64_t last_seen_ms = 0;           // last question counted towards it
+  int64_t resolved_ms = 0;            // 0 while open
+  std::vector<std::string> examples;  // scrubbed questions
+  std::vector<GapPage> pages;         // routes of its questions, most first
+};
+
+// Reads the site's signals stored since the last call, advances the detector to `now_ms` (closing
+// every 5-minute window that ended by then) and stores its state. Returns the incidents opened by
+// this call. Fails (leaving the stored state as it was) when the store fails or holds state this
+// code cannot read.
+Result<std::vector<Incident>> UpdateIncidents(Store* store, const std::string& site,
+                                              const Engine& engine, int64_t now_ms);
+
+// The site's incidents (the most recent 200), open ones first, then newest first.
+Result<std::vector<Incident>> ListIncidents(Store* store, const std::string& site);
+
+}  // namespace loopwise

@@ -194,6 +194,9 @@ struct Server::Impl {
   void Gaps(const Request& req, Response& res);
   void Incidents(const Request& req, Response& res);
   void WidgetFile(const Request& req, Response& res);
+  // The admin console (web/dist/admin, beside the widget): /admin/ and its plain-named files,
+  // under a strict Content-Security-Policy.
+  void AdminFile(const Request& req, Response& res);
   void DemoPage(const Request& req, Response& res);
   void Healthz(const Request& req, Response& res);
   void Prometheus(const Request& req, Response& res);
@@ -246,6 +249,7 @@ void Server::Impl::Install() {
   Route("GET", "/v1/sites/{site}/incidents", site + "/incidents", &Impl::Incidents);
   Route("GET", "/v1/sites/{site}/analytics", site + "/analytics", &Impl::Analytics);
   Route("GET", "/widget/{file}", "/widget/([^/]+)", &Impl::WidgetFile);
+  Route("GET", "/admin/{file}", "/admin(/[^/]*)?", &Impl::AdminFile);
   Route("GET", "/healthz", "/healthz", &Impl::Healthz);
   Route("GET", "/metrics", "/metrics", &Impl::Prometheus);
   // Last, so every route above wins; only with --demo-dir.
@@ -441,6 +445,60 @@ void Server::Impl::WidgetFile(const Request& req, Response& res) {
   res.set_header("X-Content-Type-Options", "nosniff");
   res.status = 200;
   res.set_content(std::move(body), type);
+}
+
+// The admin console's static files, from the "admin" folder of the widget directory. "/admin" is
+// redirected to "/admin/", which is index.html; other names must be plain ([A-Za-z0-9._-], not
+// starting with a dot), so no request reaches outside the folder. The policy lets the page load
+// only its own scripts, styles and images and talk only to this server; no inline code, no frames.
+void Server::Impl::AdminFile(const Request& req, Response& res) {
+  const std::string tail = req.matches[1];
+  if (tail.empty()) {
+    res.set_redirect("/admin/", 301);
+    return;
+  }
+  const std::string name = tail == "/" ? "index.html" : tail.substr(1);
+  bool plain = !name.empty() && name.size() <= 128 && name[0] != '.';
+  for (char c : name) {
+    plain =
+        plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
+  }
+  static const std::map<std::string, const char*> kTypes = {
+      {"html", "text/html; charset=utf-8"},
+      {"js", "text/javascript; charset=utf-8"},
+      {"css", "text/css; charset=utf-8"},
+      {"svg", "image/svg+xml"},
+      {"png", "image/png"},
+      {"map", "application/json"}};
+  const size_t dot = name.rfind('.');
+  auto type = kTypes.find(dot == std::string::npos ? "" : name.substr(dot + 1));
+  const std::string path = options.widget_dir + "/admin/" + name;
+  std::error_code ec;
+  std::string body;
+  bool found = plain && type != kTypes.end() && !options.widget_dir.empty() &&
+               std::filesystem::is_regular_file(path, ec);
+  if (found) {
+    std::ifstream in(path, std::ios::binary);
+    body.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    found = !in.bad();
+  }
+  if (!found) {
+    SendError(res, 404, "admin_file_not_found",
+              "There is no admin console file \"" + name.substr(0, 128) +
+                  "\"; build it with scripts/build-web.");
+    return;
+  }
+  res.set_header("Content-Security-Policy",
+                 "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                 "connect-src 'self'; base-uri 'none'; form-action 'self'; "
+                 "frame-ancestors 'none'");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("X-Frame-Options", "DENY");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_header("Cross-Origin-Opener-Policy", "same-origin");
+  res.set_header("Cache-Control", "no-cache");
+  res.status = 200;
+  res.set_content(std::move(body), type->second);
 }
 
 // The demo site's static pages. The path must be plain ([A-Za-z0-9._/-], no empty, "." or
@@ -980,8 +1038,9 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
     // Successful widget traffic is counted above, not logged line by line.
     const std::string r = route;
     const bool widget = r == "/v1/sites/{site}/signals" || r == "/v1/sites/{site}/manifest" ||
-                        r == "/v1/bundles/{sha256}" || r == "/widget/{file}" || r == "/{page}" ||
-                        r == "/healthz" || r == "/metrics";
+                        r == "/v1/bundles/{sha256}" || r == "/widget/{file}" ||
+                        r == "/admin/{file}" || r == "/{page}" || r == "/healthz" ||
+                        r == "/metrics";
     if (widget && res.status < 400) return;
     json fields = {{"route", route},
                    {"method", req.method},

@@ -1,5 +1,7 @@
 // What the loader and the panel chunk share. Types only: nothing here reaches either bundle.
 
+import type { Strings } from "./strings";
+
 export type LoopwiseEvent = "open" | "close" | "answer" | "resolved" | "escalate";
 
 export interface WidgetConfig {
@@ -11,6 +13,11 @@ export interface WidgetConfig {
   assets: string;
   // How often queued signals are sent, in ms (data-loopwise-flush-ms; 10 s when absent).
   flushMs?: number;
+  // Context keys the site's operator lets signals carry besides the folded route
+  // (data-loopwise-signal-context="plan,feature").
+  signalContext: string[];
+  // data-loopwise-position: which bottom corner the launcher and the panel sit in.
+  position: "left" | "right";
 }
 
 // What the loader hands the panel when it mounts it.
@@ -20,6 +27,8 @@ export interface PanelHost {
   launcher: HTMLButtonElement;
   // Host-page context from Loopwise.setContext(); stays in the browser.
   context(): Record<string, unknown>;
+  // The strings in force (defaults, then the script tag's, then Loopwise.setStrings()).
+  strings(): Strings;
   emit(event: LoopwiseEvent, detail: Record<string, unknown>): void;
   // Called when the panel closes itself (Escape, its close button).
   closed(): void;
@@ -31,6 +40,8 @@ export interface Panel {
   show(): void;
   hide(): void;
   ask(text: string): void;
+  // Redraws the panel's fixed texts after Loopwise.setStrings().
+  relabel(): void;
 }
 
 export type MountPanel = (host: PanelHost) => Panel;

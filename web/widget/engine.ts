@@ -75,21 +75,96 @@ async function loadModule(assets: string): Promise<EngineModule> {
   return chunk.default({ wasmBinary: wasm });
 }
 
-async function loadBundle(config: WidgetConfig): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
-  const manifestUrl = `${config.api}/v1/sites/${encodeURIComponent(config.site)}/manifest`;
-  const manifest = (await (
-    await fetchOk(manifestUrl, { headers: { "X-Loopwise-Key": config.key } })
-  ).json()) as Manifest;
-  const expected = String(manifest.bundle && manifest.bundle.sha256).toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(expected)) throw new Error("the manifest names no bundle sha256");
-  const bundleUrl = new URL(manifest.bundle.url || `/v1/bundles/${expected}`, config.api).href;
+// Cache Storage holds each verified bundle under its sha256 (the key is its /v1/bundles/<sha256>
+// URL) and the manifest of the last bundle that verified, with its ETag. Unavailable (not a
+// secure context, storage blocked): every load goes to the network, still verified.
+async function openCache(site: string): Promise<Cache | null> {
+  try {
+    return typeof caches === "object" ? await caches.open(`loopwise-bundles:${site}`) : null;
+  } catch {
+    return null;
+  }
+}
+
+async function sha256(buffer: ArrayBuffer): Promise<string> {
   if (!crypto || !crypto.subtle) throw new Error("the bundle cannot be verified here (no crypto.subtle)");
-  const buffer = await (await fetchOk(bundleUrl)).arrayBuffer();
-  const actual = hex(await crypto.subtle.digest("SHA-256", buffer));
+  return hex(await crypto.subtle.digest("SHA-256", buffer));
+}
+
+function bundleSha(manifest: Manifest): string {
+  const expected = String(manifest && manifest.bundle && manifest.bundle.sha256).toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(expected)) throw new Error("the manifest names no bundle sha256");
+  return expected;
+}
+
+// The manifest's bundle, from the cache or the network; refused unless it hashes to the sha256
+// the manifest names. A cached copy that no longer verifies is deleted and fetched again.
+async function bundleBytes(config: WidgetConfig, manifest: Manifest, cache: Cache | null): Promise<Uint8Array> {
+  const expected = bundleSha(manifest);
+  const key = `${config.api}/v1/bundles/${expected}`;
+  if (cache) {
+    const hit = await cache.match(key).catch(() => undefined);
+    if (hit) {
+      const buffer = await hit.arrayBuffer();
+      if ((await sha256(buffer)) === expected) return new Uint8Array(buffer);
+      await cache.delete(key).catch(() => false);
+    }
+  }
+  const url = new URL(manifest.bundle.url || `/v1/bundles/${expected}`, config.api).href;
+  const buffer = await (await fetchOk(url)).arrayBuffer();
+  const actual = await sha256(buffer);
   if (actual !== expected) {
     throw new Error(`bundle refused: its sha256 is ${actual}, the manifest says ${expected}`);
   }
-  return { manifest, bytes: new Uint8Array(buffer) };
+  if (cache) await cache.put(key, new Response(buffer)).catch(() => undefined);
+  return new Uint8Array(buffer);
+}
+
+// The current manifest, revalidated with If-None-Match against the last good one's ETag, and its
+// verified bundle. When the manifest is unreachable, or names a bundle that cannot be fetched or
+// does not verify, the last good bundle stays in service (with a warning); without one, the error
+// is the caller's.
+async function loadBundle(config: WidgetConfig): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
+  const manifestUrl = `${config.api}/v1/sites/${encodeURIComponent(config.site)}/manifest`;
+  const cache = await openCache(config.site);
+  const saved = cache ? await cache.match(manifestUrl).catch(() => undefined) : undefined;
+  const good = saved ? ((await saved.json().catch(() => null)) as Manifest | null) : null;
+  const etag = good && saved ? saved.headers.get("ETag") : null;
+  const keepGood = async (why: unknown): Promise<{ manifest: Manifest; bytes: Uint8Array }> => {
+    if (!good) throw why;
+    console.warn(`Loopwise: ${why instanceof Error ? why.message : String(why)}; ` +
+      `the last good bundle (version ${good.version}) stays in service.`);
+    return { manifest: good, bytes: await bundleBytes(config, good, cache) };
+  };
+
+  let res: Response;
+  try {
+    const headers: Record<string, string> = { "X-Loopwise-Key": config.key };
+    if (etag) headers["If-None-Match"] = etag;
+    res = await fetch(manifestUrl, { headers, cache: "no-store" });
+  } catch (e) {
+    return keepGood(new Error(`the manifest could not be fetched (${e instanceof Error ? e.message : e})`));
+  }
+  if (res.status === 304 && good) return { manifest: good, bytes: await bundleBytes(config, good, cache) };
+  if (!res.ok) return keepGood(new Error(`${manifestUrl} answered ${res.status}`));
+  try {
+    const manifest = (await res.json()) as Manifest;
+    const bytes = await bundleBytes(config, manifest, cache);
+    if (cache) {
+      const headers: Record<string, string> = { "Content-Type": "application/json" };
+      const tag = res.headers.get("ETag");
+      if (tag) headers.ETag = tag;
+      await cache.put(manifestUrl, new Response(JSON.stringify(manifest), { headers })).catch(() => undefined);
+      // Bundles older than the new good one are never used again.
+      const current = `${config.api}/v1/bundles/${bundleSha(manifest)}`;
+      for (const request of await cache.keys().catch(() => [] as readonly Request[])) {
+        if (request.url.includes("/v1/bundles/") && request.url !== current) void cache.delete(request);
+      }
+    }
+    return { manifest, bytes };
+  } catch (e) {
+    return keepGood(e);
+  }
 }
 
 export async function loadAnswerer(config: WidgetConfig): Promise<Answerer> {

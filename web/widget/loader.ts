@@ -3,8 +3,17 @@
 // assistive and test tools see into it; styles stay inside either way), and
 // loads the panel chunk (which loads the engine and the bundle) when the browser is idle or on
 // the first open, whichever comes first. Calls made before it loaded (Loopwise.q) are replayed.
+// It also starts the session trail (trail.ts): the routes of this tab and the errors it throws.
+//
+// Theming: data-loopwise-color (a hex colour; the text on it is picked for contrast),
+// data-loopwise-position ("left" or "right"), data-loopwise-title, data-loopwise-greeting and
+// data-loopwise-strings (JSON) on the script tag; the page may also set the CSS custom properties
+// --loopwise-accent, --loopwise-on-accent, --loopwise-font and --loopwise-radius on any ancestor
+// of the widget (custom properties cross into the shadow root; nothing else of the page's CSS does).
 
 import type { LoopwiseEvent, MountPanel, Panel, WidgetConfig } from "./contract";
+import { DEFAULT_STRINGS, mergeStrings, type Strings } from "./strings";
+import { recordError, recordVisit } from "./trail";
 
 type Handler = (detail: Record<string, unknown>) => void;
 // A queued call: ["open"] or ["setContext", {...}], as an array or an `arguments` object.
@@ -15,6 +24,7 @@ interface LoopwiseApi {
   close(): void;
   ask(text: string): void;
   setContext(context: Record<string, unknown>): void;
+  setStrings(strings: Partial<Strings>): void;
   on(event: LoopwiseEvent, handler: Handler): void;
 }
 
@@ -29,14 +39,55 @@ declare global {
   }
 }
 
+// !important inside a shadow root beats the page's !important (the inner context wins for
+// important declarations), so even "* { all: unset !important }" on the page leaves us alone.
 const LAUNCHER_CSS = `
-:host { all: initial; }
+:host { all: initial !important; }
 .launcher { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000; width: 56px; height: 56px;
-  border-radius: 50%; border: 0; background: #1f4fd6; color: #fff; cursor: pointer;
-  box-shadow: 0 4px 14px rgba(0,0,0,.25); font: 600 24px/1 system-ui, sans-serif; }
-.launcher:focus-visible { outline: 3px solid #9db6ff; outline-offset: 2px; }
-.launcher[aria-expanded="true"] { background: #16389a; }
+  margin: 0; padding: 0; border-radius: 50%; border: 0; background: var(--accent); color: var(--on-accent);
+  cursor: pointer; box-shadow: 0 4px 14px rgba(0,0,0,.25); font: 600 24px/1 var(--font);
+  transition: transform .15s ease; }
+:host([data-loopwise="left"]) .launcher { right: auto; left: 20px; }
+.launcher:hover { transform: scale(1.06); }
+.launcher:focus-visible { outline: 3px solid var(--accent); outline-offset: 3px; box-shadow: 0 0 0 3px #fff; }
+@media (prefers-reduced-motion: reduce) { .launcher { transition: none; } .launcher:hover { transform: none; } }
 `;
+
+// Black or white, whichever reads better on a #rgb / #rrggbb background (WCAG relative luminance).
+function textOn(hex: string): string {
+  const h = hex.length === 4 ? hex.replace(/([0-9a-f])/gi, "$1$1").slice(1) : hex.slice(1);
+  const [r, g, b] = [0, 2, 4].map((i) => {
+    const c = parseInt(h.slice(i, i + 2), 16) / 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  });
+  const l = 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  return (l + 0.05) / 0.05 > 1.05 / (l + 0.05) ? "#111418" : "#ffffff";
+}
+
+// The theme's custom properties: the page's own --loopwise-* values first, then the script tag's.
+function themeCss(script: HTMLScriptElement | null): string {
+  const color = ((script && script.getAttribute("data-loopwise-color")) || "").trim();
+  const accent = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.test(color) ? color : "#1f4fd6";
+  return `:host { --accent: var(--loopwise-accent, ${accent}); --on-accent: var(--loopwise-on-accent, ${textOn(accent)});
+  --font: var(--loopwise-font, system-ui, -apple-system, "Segoe UI", Roboto, sans-serif);
+  --radius: var(--loopwise-radius, 12px); }`;
+}
+
+function scriptStrings(script: HTMLScriptElement | null): Strings {
+  if (!script) return DEFAULT_STRINGS;
+  let strings = DEFAULT_STRINGS;
+  const json = script.getAttribute("data-loopwise-strings");
+  if (json) {
+    try {
+      strings = mergeStrings(strings, JSON.parse(json));
+    } catch {
+      console.warn("Loopwise: data-loopwise-strings is not valid JSON; the default texts are used.");
+    }
+  }
+  const title = script.getAttribute("data-loopwise-title");
+  const greeting = script.getAttribute("data-loopwise-greeting");
+  return mergeStrings(strings, { title: title || undefined, greeting: greeting || undefined });
+}
 
 function currentScript(): HTMLScriptElement | null {
   const s = document.currentScript;
@@ -52,20 +103,33 @@ function readConfig(script: HTMLScriptElement | null): WidgetConfig | null {
   if (!site || !key) return null;
   const src = new URL(script.src, location.href);
   const flushMs = Number(script.getAttribute("data-loopwise-flush-ms")) || undefined;
-  return { site, key, api: src.origin, assets: new URL("./", src).href, flushMs };
+  const signalContext = (script.getAttribute("data-loopwise-signal-context") || "")
+    .split(",")
+    .map((k) => k.trim())
+    .filter(Boolean);
+  const position = script.getAttribute("data-loopwise-position") === "left" ? "left" : "right";
+  return { site, key, api: src.origin, assets: new URL("./", src).href, flushMs, signalContext, position };
 }
 
 function start(): void {
   const existing = window.Loopwise;
   if (existing && existing.loaded) return; // the tag is on the page twice
-  const config = readConfig(currentScript());
+  const script = currentScript();
+  const config = readConfig(script);
   if (!config) {
     console.warn("Loopwise: the script tag needs data-site and data-key attributes.");
     return;
   }
 
+  // The session trail starts with the page, before anyone opens the panel.
+  recordVisit(location.pathname);
+  addEventListener("popstate", () => recordVisit(location.pathname));
+  addEventListener("error", () => recordError());
+  addEventListener("unhandledrejection", () => recordError());
+
   const handlers: { [event: string]: Handler[] } = {};
   let hostContext: Record<string, unknown> = {};
+  let strings = scriptStrings(script);
   let panel: Panel | null = null;
   let loading: Promise<Panel | null> | null = null;
   let isOpen = false;
@@ -82,16 +146,16 @@ function start(): void {
   };
 
   const host = document.createElement("div");
-  host.setAttribute("data-loopwise", "");
+  host.setAttribute("data-loopwise", config.position);
   host.style.cssText = "all: initial";
   const root = host.attachShadow({ mode: "open" });
   const style = document.createElement("style");
-  style.textContent = LAUNCHER_CSS;
+  style.textContent = themeCss(script) + LAUNCHER_CSS;
   const launcher = document.createElement("button");
   launcher.type = "button";
   launcher.className = "launcher";
   launcher.textContent = "?";
-  launcher.setAttribute("aria-label", "Help");
+  launcher.setAttribute("aria-label", strings.launcher);
   launcher.setAttribute("aria-haspopup", "dialog");
   launcher.setAttribute("aria-expanded", "false");
   root.append(style, launcher);
@@ -110,6 +174,7 @@ function start(): void {
             root,
             launcher,
             context: () => hostContext,
+            strings: () => strings,
             emit,
             closed: () => {
               setOpen(false);
@@ -150,6 +215,11 @@ function start(): void {
     },
     setContext(context: Record<string, unknown>) {
       if (context && typeof context === "object") hostContext = { ...hostContext, ...context };
+    },
+    setStrings(changes: Partial<Strings>) {
+      strings = mergeStrings(strings, changes);
+      launcher.setAttribute("aria-label", strings.launcher);
+      if (panel) panel.relabel();
     },
     on(event: LoopwiseEvent, handler: Handler) {
       if (typeof handler === "function") (handlers[event] = handlers[event] || []).push(handler);

@@ -1,46 +1,76 @@
-// The help panel: a question box, answer cards with "Did this solve it?", and an honest "no answer
-// yet" with a human offered when the engine declines (gap). Mounted by the loader into its shadow
-// root; everything it draws stays inside that root.
+// The help panel: a question box, answer cards (title, the best matching passage with the
+// question's words marked, "Open" to read the article inline), "Did this solve it?", the next
+// answers and a human on "No", and an honest "no answer yet" with a human offered when the engine
+// declines (gap). Mounted by the loader into its shadow root; everything it draws stays inside
+// that root and is built from DOM nodes and textContent. The one exception, the article body, is
+// Markdown rendered and sanitized by DOMPurify in the article chunk (article.ts), loaded on the
+// first "Open".
+//
+// Accessibility: a dialog with a label, focus moved into it on open, trapped inside while open
+// (Tab and Shift+Tab cycle) and given back to the launcher on close (Escape or the close button);
+// a polite live region announces each answer; every control has a visible focus ring; motion is
+// dropped under prefers-reduced-motion; full screen below 480px wide.
 
 import type { MountPanel, Panel, PanelHost } from "./contract";
-import { loadAnswerer, type Answerer, type SearchResult } from "./engine";
+import { searchContext, signalContext, type ContextValue, type SearchContext } from "./context";
+import { loadAnswerer, type Answerer, type RankedArticle, type SearchResult } from "./engine";
+import { bestPassage, markedText, queryStems } from "./passage";
 import { createSignals, uuid } from "./signals";
+import { format, type StringKey } from "./strings";
+import { recordQuestion } from "./trail";
 
 const SHOWN = 3;
 
 const PANEL_CSS = `
 .panel { position: fixed; right: 20px; bottom: 88px; z-index: 2147483000; width: min(380px, calc(100vw - 40px));
   max-height: min(560px, calc(100vh - 120px)); display: flex; flex-direction: column; box-sizing: border-box;
-  background: #fff; color: #1b1f24; border-radius: 12px; box-shadow: 0 10px 40px rgba(0,0,0,.28);
-  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; overflow: hidden; }
+  margin: 0; padding: 0; background: #fff; color: #1b1f24; border-radius: var(--radius);
+  box-shadow: 0 10px 40px rgba(0,0,0,.28); font: 14px/1.45 var(--font); text-align: left;
+  overflow: hidden; animation: loopwise-in .16s ease-out; }
+:host([data-loopwise="left"]) .panel { right: auto; left: 20px; }
+@keyframes loopwise-in { from { opacity: 0; transform: translateY(8px); } to { opacity: 1; transform: none; } }
 .panel[hidden] { display: none; }
+.panel *, .panel *::before, .panel *::after { box-sizing: border-box; }
 header { display: flex; align-items: center; justify-content: space-between; padding: 12px 16px;
-  background: #1f4fd6; color: #fff; }
+  background: var(--accent); color: var(--on-accent); }
 h2 { margin: 0; font-size: 16px; font-weight: 600; }
-button { font: inherit; cursor: pointer; }
-.close { background: none; border: 0; color: #fff; font-size: 20px; line-height: 1; padding: 4px 8px; }
-form { display: flex; gap: 8px; padding: 12px 16px; border-bottom: 1px solid #e3e6ea; }
-input { flex: 1; font: inherit; padding: 8px 10px; border: 1px solid #b8c0cc; border-radius: 8px; min-width: 0; }
-input:focus-visible, button:focus-visible { outline: 2px solid #1f4fd6; outline-offset: 2px; }
-.answers { overflow-y: auto; padding: 8px 16px 16px; }
-.status { color: #4d5663; margin: 8px 0; }
+button { font: inherit; cursor: pointer; color: inherit; }
+.close { background: none; border: 0; color: var(--on-accent); font-size: 20px; line-height: 1; padding: 4px 8px; border-radius: 6px; }
+form { display: flex; gap: 8px; margin: 0; padding: 12px 16px; border-bottom: 1px solid #e3e6ea; }
+input { flex: 1; font: inherit; color: #1b1f24; background: #fff; padding: 8px 10px; border: 1px solid #6b7480;
+  border-radius: 8px; min-width: 0; }
+input:focus-visible, button:focus-visible, a:focus-visible, [tabindex="-1"]:focus-visible {
+  outline: 3px solid var(--accent); outline-offset: 2px; }
+.close:focus-visible { outline-color: var(--on-accent); }
+.answers { overflow-y: auto; padding: 8px 16px 16px; flex: 1; }
+.status, .greeting { color: #4d5663; margin: 8px 0; }
 .card { border: 1px solid #e3e6ea; border-radius: 8px; padding: 10px 12px; margin: 8px 0; }
-.card h3 { margin: 0 0 4px; font-size: 15px; }
-.card p { margin: 0; color: #3b434d; white-space: pre-line; }
+.card h3 { margin: 0 0 4px; font-size: 15px; font-weight: 600; }
+.card p { margin: 0 0 6px; color: #3b434d; }
+mark { background: #fff0a0; color: inherit; padding: 0 1px; border-radius: 2px; }
 .feedback { display: flex; align-items: center; gap: 8px; margin-top: 12px; flex-wrap: wrap; }
-.feedback button, .human { border: 1px solid #b8c0cc; background: #f5f7fa; border-radius: 6px; padding: 4px 12px; }
-.human { background: #1f4fd6; border-color: #1f4fd6; color: #fff; margin-top: 8px; }
-`;
-
-// Markdown bodies are shown as plain text for now: front matter and markup characters dropped.
-function excerpt(body: string, max = 280): string {
-  const text = body
-    .replace(/^---[\s\S]*?---\s*/, "")
-    .replace(/[#*_`>]+/g, "")
-    .replace(/\n{3,}/g, "\n\n")
-    .trim();
-  return text.length > max ? text.slice(0, max).replace(/\s+\S*$/, "") + "…" : text;
+.feedback button, .human, .open, .back { border: 1px solid #6b7480; background: #f5f7fa; color: #1b1f24;
+  border-radius: 6px; padding: 4px 12px; }
+.human, .ask { background: var(--accent); border: 1px solid var(--accent); color: var(--on-accent);
+  border-radius: 6px; padding: 4px 12px; margin-top: 8px; }
+.ask { margin-top: 0; padding: 6px 14px; border-radius: 8px; }
+.article h3 { font-size: 17px; margin: 12px 0 8px; outline: none; }
+.article h4, .article h5, .article h6 { font-size: 15px; margin: 14px 0 6px; }
+.article p, .article ul, .article ol, .article pre, .article blockquote { margin: 0 0 10px; }
+.article ul, .article ol { padding-left: 22px; }
+.article pre { background: #f5f7fa; padding: 8px; border-radius: 6px; overflow-x: auto; white-space: pre-wrap; }
+.article code { font: 13px/1.4 ui-monospace, Menlo, Consolas, monospace; background: #f0f2f5; padding: 0 3px; border-radius: 3px; }
+.article pre code { background: none; padding: 0; }
+.article blockquote { border-left: 3px solid #c9ced6; padding-left: 10px; color: #3b434d; }
+.article a { color: #1a46c4; }
+.sr { position: absolute; width: 1px; height: 1px; margin: -1px; padding: 0; overflow: hidden;
+  clip: rect(0 0 0 0); white-space: nowrap; border: 0; }
+@media (max-width: 480px) {
+  .panel { inset: 0; right: 0; left: 0; bottom: 0; width: 100%; max-height: none; height: 100%; border-radius: 0; }
+  :host([data-loopwise="left"]) .panel { left: 0; }
 }
+@media (prefers-reduced-motion: reduce) { .panel { animation: none; } }
+`;
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -60,20 +90,38 @@ interface Asked {
   a: Answerer | null;
   shown: string[];
   confidence?: number;
+  context?: SearchContext;
 }
 
+// One line of what the customer went through, handed to the host's helpdesk on escalation.
+interface TranscriptLine {
+  query: string;
+  answers: { article: string; title: string }[];
+  gap: boolean;
+  outcome?: "resolved" | "not_helpful" | "escalated" | "opened";
+  article?: string;
+}
+
+type ArticleChunk = { renderArticle(body: string): DocumentFragment };
+
 export const mount: MountPanel = (host: PanelHost): Panel => {
+  const t = (key: StringKey, values?: Record<string, string | number>): string =>
+    values ? format(host.strings()[key], values) : host.strings()[key];
+
   // Yes, No and Talk to a human each reach the server as signals (scrubbed, queued, batched).
   const signals = createSignals(host.config);
   const signal = (type: "query" | "shown" | "resolved" | "not_helpful" | "escalated", q: Asked,
     article?: string): void => {
     try {
+      let context: Record<string, ContextValue> | undefined;
+      if (q.a && q.context) context = signalContext(q.context, host.config.signalContext, q.a.scrub);
       signals.record(type, q.a, {
         query_id: q.id,
         query: q.query,
         shown: type === "query" ? undefined : q.shown,
         article,
         confidence: q.confidence,
+        context,
       });
     } catch (e) {
       console.warn("Loopwise: a help signal could not be recorded.", e);
@@ -89,95 +137,216 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
     }
     return answerer;
   };
+  let articleChunk: Promise<ArticleChunk> | null = null;
+  const loadArticleChunk = (): Promise<ArticleChunk> => {
+    if (!articleChunk) {
+      articleChunk = import(/* @vite-ignore */ host.config.assets + "loopwise-article.js") as Promise<ArticleChunk>;
+      articleChunk.catch(() => {
+        articleChunk = null;
+      });
+    }
+    return articleChunk;
+  };
+
+  const transcript: TranscriptLine[] = [];
 
   const style = el("style");
   style.textContent = PANEL_CSS;
-  const panel = el("div", {
-    class: "panel",
-    role: "dialog",
-    "aria-label": "Help",
-    "aria-modal": "false",
-    id: "loopwise-panel",
-  });
+  const panel = el("div", { class: "panel", role: "dialog", "aria-modal": "true", id: "loopwise-panel" });
   panel.hidden = true;
   const header = el("header");
-  const closeButton = el("button", { type: "button", class: "close", "aria-label": "Close help" }, "×");
-  header.append(el("h2", {}, "How can we help?"), closeButton);
+  const heading = el("h2", { id: "loopwise-title" });
+  const closeButton = el("button", { type: "button", class: "close" }, "×");
+  header.append(heading, closeButton);
   const form = el("form", { role: "search" });
-  const input = el("input", {
-    type: "text",
-    name: "q",
-    autocomplete: "off",
-    maxlength: "500",
-    placeholder: "Ask a question",
-    "aria-label": "Your question",
-  });
-  form.append(input, el("button", { type: "submit", class: "human" }, "Ask"));
-  const answers = el("div", { class: "answers", "aria-live": "polite" });
-  panel.append(header, form, answers);
+  const input = el("input", { type: "text", name: "q", autocomplete: "off", maxlength: "500" });
+  const askButton = el("button", { type: "submit", class: "ask" });
+  form.append(input, askButton);
+  const answers = el("div", { class: "answers" });
+  const greeting = el("p", { class: "greeting" });
+  answers.append(greeting);
+  // Announces each outcome once, politely; the cards themselves are not read out on arrival.
+  const live = el("div", { class: "sr", role: "status", "aria-live": "polite", "aria-atomic": "true" });
+  panel.append(header, form, answers, live);
   host.root.append(style, panel);
   host.launcher.setAttribute("aria-controls", "loopwise-panel");
 
+  const relabel = (): void => {
+    panel.setAttribute("aria-label", t("dialog"));
+    heading.textContent = t("title");
+    closeButton.setAttribute("aria-label", t("close"));
+    input.setAttribute("aria-label", t("question"));
+    input.setAttribute("placeholder", t("placeholder"));
+    askButton.textContent = t("ask");
+    greeting.textContent = t("greeting");
+  };
+  relabel();
+
+  const announce = (text: string): void => {
+    live.textContent = "";
+    // A fresh text node after a tick, so that a repeated message is announced again.
+    setTimeout(() => (live.textContent = text), 50);
+  };
+
   const status = (text: string): HTMLParagraphElement => el("p", { class: "status" }, text);
 
-  const offerHuman = (q: Asked): HTMLButtonElement => {
+  const offerHuman = (q: Asked, line: TranscriptLine): HTMLButtonElement => {
     const query = q.query;
-    const button = el("button", { type: "button", class: "human" }, "Talk to a human");
+    const button = el("button", { type: "button", class: "human" }, t("human"));
     button.addEventListener("click", () => {
       signal("escalated", q);
-      host.emit("escalate", { query });
-      answers.replaceChildren(status("We've let the team know; someone will get back to you."));
+      line.outcome = "escalated";
+      host.emit("escalate", {
+        query,
+        transcript: transcript.map((l) => ({ ...l, answers: l.answers.slice() })),
+        // The host's own helpdesk gets the folded route, the page's keys and the setContext values.
+        context: q.a && q.context
+          ? { ...signalContext(q.context, Object.keys(q.context), q.a.scrub), title: q.context.title }
+          : {},
+      });
+      const done = status(t("escalated"));
+      answers.replaceChildren(done);
+      announce(t("escalated"));
+      input.focus();
     });
     return button;
   };
 
-  const feedback = (q: Asked, result: SearchResult): HTMLElement => {
+  // "Did this solve it?" about `article` (the top answer, or the one open).
+  const feedback = (q: Asked, line: TranscriptLine, article: string | undefined, next: () => void): HTMLElement => {
     const query = q.query;
-    const box = el("div", { class: "feedback" });
-    const yes = el("button", { type: "button" }, "Yes");
-    const no = el("button", { type: "button" }, "No");
-    box.append(el("span", {}, "Did this solve it?"), yes, no);
+    const box = el("div", { class: "feedback", role: "group", "aria-label": t("solved") });
+    const yes = el("button", { type: "button" }, t("yes"));
+    const no = el("button", { type: "button" }, t("no"));
+    box.append(el("span", {}, t("solved")), yes, no);
     yes.addEventListener("click", () => {
-      const top = result.ranked[0];
-      signal("resolved", q, top ? top.article : undefined);
-      host.emit("resolved", { query, article: top ? top.article : null });
-      box.replaceChildren(status("Glad that helped."));
+      signal("resolved", q, article);
+      line.outcome = "resolved";
+      line.article = article;
+      host.emit("resolved", { query, article: article || null });
+      const glad = status(t("glad"));
+      glad.tabIndex = -1;
+      box.replaceChildren(glad);
+      glad.focus();
+      announce(t("glad"));
     });
     no.addEventListener("click", () => {
-      signal("not_helpful", q);
-      box.replaceChildren(status("Sorry about that."), offerHuman(q));
+      signal("not_helpful", q, article);
+      line.outcome = "not_helpful";
+      next();
     });
     return box;
   };
 
+  const card = (q: Asked, a: Answerer, hit: RankedArticle, stems: Set<string>, result: SearchResult,
+    line: TranscriptLine): HTMLElement => {
+    const node = el("article", { class: "card" });
+    node.append(el("h3", {}, hit.title));
+    const record = a.article(hit.article);
+    if (record && record.body) {
+      const passage = bestPassage(record.body, stems);
+      if (passage.text) {
+        const p = el("p");
+        p.append(markedText(passage.text, stems));
+        node.append(p);
+      }
+    }
+    const open = el("button", { type: "button", class: "open", "aria-label": t("openLabel", { title: hit.title }) },
+      t("open"));
+    open.addEventListener("click", () => openArticle(q, a, hit.article, result, line, open));
+    node.append(open);
+    return node;
+  };
+
+  // The list view of one answer: cards from `from`, then the feedback or, after "No", a human.
+  let listView: HTMLElement[] = [];
+  const showList = (q: Asked, a: Answerer, result: SearchResult, line: TranscriptLine, from: number): void => {
+    const stems = queryStems(q.query);
+    const hits = result.ranked.slice(from, from + SHOWN);
+    const nodes: HTMLElement[] = [];
+    if (from > 0) nodes.push(status(hits.length ? t("sorry") : t("noAnswer")));
+    for (const hit of hits) nodes.push(card(q, a, hit, stems, result, line));
+    if (from === 0) {
+      nodes.push(feedback(q, line, hits[0] && hits[0].article, () => showList(q, a, result, line, SHOWN)));
+    } else {
+      for (const hit of hits) if (!q.shown.includes(hit.article)) q.shown.push(hit.article);
+      nodes.push(offerHuman(q, line));
+    }
+    listView = nodes;
+    answers.replaceChildren(...nodes);
+    if (from > 0) {
+      announce(nodes[0].textContent || "");
+      const first = answers.querySelector<HTMLElement>("button");
+      if (first) first.focus();
+    }
+  };
+
+  // The article, inline: rendered Markdown (sanitized), a way back, and "Did this solve it?".
+  const openArticle = (q: Asked, a: Answerer, id: string, result: SearchResult, line: TranscriptLine,
+    opener: HTMLElement | null): void => {
+    const record = a.article(id);
+    const saved = listView.slice();
+    line.outcome = line.outcome || "opened";
+    line.article = id;
+    const back = el("button", { type: "button", class: "back" }, `← ${t("back")}`);
+    const title = el("h3", { tabindex: "-1" }, record ? record.title : id);
+    const body = el("div", { class: "article-body" });
+    const view = el("section", { class: "article", "aria-label": record ? record.title : id });
+    view.append(back, title, body);
+    back.addEventListener("click", () => {
+      answers.replaceChildren(...saved);
+      if (opener && opener.isConnected) opener.focus();
+    });
+    body.addEventListener("click", (e) => {
+      const link = (e.target as Element).closest("a");
+      const href = link ? link.getAttribute("href") || "" : "";
+      if (!href.startsWith("#")) return;
+      // "#article-id" links between articles open in the panel; other fragments stay in the panel.
+      e.preventDefault();
+      const target = decodeURIComponent(href.slice(1));
+      if (a.article(target)) openArticle(q, a, target, result, line, opener);
+    });
+    answers.replaceChildren(view);
+    loadArticleChunk().then(
+      (chunk) => {
+        body.replaceChildren(chunk.renderArticle(record ? record.body : ""));
+        view.append(feedback(q, line, id, () => showList(q, a, result, line, SHOWN)));
+        title.focus();
+      },
+      (e: unknown) => {
+        console.warn("Loopwise: the article view could not load.", e);
+        body.replaceChildren(status(t("articleMissing")));
+        title.focus();
+      },
+    );
+  };
+
   const render = (q: Asked, a: Answerer, result: SearchResult): void => {
-    answers.replaceChildren();
+    const line: TranscriptLine = {
+      query: q.query,
+      answers: result.gap ? [] : result.ranked.slice(0, SHOWN).map((r) => ({ article: r.article, title: r.title })),
+      gap: result.gap,
+    };
+    transcript.push(line);
     if (result.gap || result.ranked.length === 0) {
-      answers.append(
-        status("We don't have an answer to that yet. A person from the team can help."),
-        offerHuman(q),
-      );
+      answers.replaceChildren(status(t("noAnswer")), offerHuman(q, line));
+      announce(t("noAnswer"));
       return;
     }
-    for (const hit of result.ranked.slice(0, SHOWN)) {
-      const card = el("article", { class: "card" });
-      card.append(el("h3", {}, hit.title));
-      const record = a.article(hit.article);
-      if (record && record.body) card.append(el("p", {}, excerpt(record.body)));
-      answers.append(card);
-    }
-    answers.append(feedback(q, result));
+    showList(q, a, result, line, 0);
+    announce(t("answersFound", { n: Math.min(SHOWN, result.ranked.length), title: result.ranked[0].title }));
   };
 
   const ask = (text: string): void => {
     const query = text.trim();
     if (!query) return;
     input.value = query;
-    answers.replaceChildren(status("Looking…"));
+    answers.replaceChildren(status(t("looking")));
+    const repeated = recordQuestion(query);
     prepare().then(
       (a) => {
         // The raw text is searched here, in the browser; only scrubbed text ever leaves it.
-        const context = { ...host.context(), route: location.pathname };
+        const context = searchContext(a.foldRoute, host.context(), repeated);
         const result = a.search(query, context, 10);
         const q: Asked = {
           id: uuid(),
@@ -185,6 +354,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
           a,
           shown: result.gap ? [] : result.ranked.slice(0, SHOWN).map((r) => r.article),
           confidence: result.confidence,
+          context,
         };
         signal("query", q);
         signal("shown", q);
@@ -198,7 +368,10 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
       (e: unknown) => {
         console.warn("Loopwise: help search could not load.", e);
         const q: Asked = { id: uuid(), query, a: null, shown: [] };
-        answers.replaceChildren(status("Help search is not available right now."), offerHuman(q));
+        const line: TranscriptLine = { query, answers: [], gap: true };
+        transcript.push(line);
+        answers.replaceChildren(status(t("unavailable")), offerHuman(q, line));
+        announce(t("unavailable"));
       },
     );
   };
@@ -214,6 +387,11 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
     host.closed();
   };
 
+  // Focus stays inside the open panel: Tab from the last control goes to the first, and back.
+  const focusable = (): HTMLElement[] =>
+    Array.from(panel.querySelectorAll<HTMLElement>("button, input, a[href], [tabindex]:not([tabindex='-1'])"))
+      .filter((node) => !(node as HTMLButtonElement).disabled && node.getClientRects().length > 0);
+
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     ask(input.value);
@@ -223,6 +401,19 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
     if (e.key === "Escape") {
       e.stopPropagation();
       hide();
+    } else if (e.key === "Tab") {
+      const nodes = focusable();
+      if (nodes.length === 0) return;
+      const active = host.root.activeElement;
+      const first = nodes[0];
+      const last = nodes[nodes.length - 1];
+      if (e.shiftKey && (active === first || !panel.contains(active))) {
+        e.preventDefault();
+        last.focus();
+      } else if (!e.shiftKey && (active === last || !panel.contains(active))) {
+        e.preventDefault();
+        first.focus();
+      }
     }
   });
 
@@ -231,5 +422,6 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
     show,
     hide,
     ask,
+    relabel,
   };
 };

@@ -17,7 +17,7 @@ export interface SignalEvent {
   query_id: string;
   query: string;
   bundle?: string;
-  context?: { route: string };
+  context?: { [key: string]: string | number | boolean; route: string };
   shown?: string[];
   article?: string;
   confidence?: number;
@@ -30,6 +30,9 @@ export interface SignalFields {
   shown?: string[];
   article?: string | null;
   confidence?: number;
+  // Context keys the operator allows, already scrubbed (context.ts signalContext); the route is
+  // always the current one, folded.
+  context?: Record<string, string | number | boolean>;
 }
 
 interface Row {
@@ -283,7 +286,7 @@ export function createSignals(config: WidgetConfig): Signals {
     };
     if (a) {
       event.bundle = String(a.manifest.version);
-      event.context = { route: a.foldRoute(location.pathname) };
+      event.context = { ...fields.context, route: a.foldRoute(location.pathname) };
     }
     if (fields.shown) event.shown = fields.shown.slice(0, 20);
     if (fields.article) event.article = fields.article;

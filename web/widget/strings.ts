@@ -1,0 +1,49 @@
+// Every string the widget shows or announces, in English. A site replaces any of them with
+// data-loopwise-strings='{"ask": "Fragen"}' on the script tag or Loopwise.setStrings({...});
+// data-loopwise-title and data-loopwise-greeting set `title` and `greeting`. Unknown keys and
+// non-string values are ignored.
+
+export const DEFAULT_STRINGS = {
+  launcher: "Help",
+  title: "How can we help?",
+  greeting: "Ask a question about the product. Answers come from our help centre.",
+  dialog: "Help",
+  close: "Close help",
+  question: "Your question",
+  placeholder: "Ask a question",
+  ask: "Ask",
+  looking: "Looking…",
+  answersFound: "{n} answers found. The best: {title}.",
+  noAnswer: "We don't have an answer to that yet. A person from the team can help.",
+  unavailable: "Help search is not available right now.",
+  open: "Open",
+  openLabel: "Open the article: {title}",
+  back: "Back to answers",
+  solved: "Did this solve it?",
+  yes: "Yes",
+  no: "No",
+  glad: "Glad that helped.",
+  sorry: "Sorry about that. Here are other answers.",
+  human: "Talk to a human",
+  escalated: "We've let the team know; someone will get back to you.",
+  articleMissing: "This article could not be shown.",
+};
+
+export type Strings = typeof DEFAULT_STRINGS;
+export type StringKey = keyof Strings;
+
+// `base` with the string values of `changes` whose keys it knows.
+export function mergeStrings(base: Strings, changes: unknown): Strings {
+  const out: Strings = { ...base };
+  if (!changes || typeof changes !== "object") return out;
+  for (const key of Object.keys(changes as object)) {
+    const v = (changes as Record<string, unknown>)[key];
+    if (key in base && typeof v === "string") out[key as StringKey] = v;
+  }
+  return out;
+}
+
+// "{n} answers" with {name} filled from `values`.
+export function format(template: string, values: Record<string, string | number>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in values ? String(values[name]) : whole));
+}

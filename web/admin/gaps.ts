@@ -1,0 +1,78 @@
+// Knowledge gaps: questions the site cannot answer yet (declined, escalated or marked not
+// helpful), grouped by meaning and ranked by volume and recency. GET .../gaps.
+
+import type { Gap } from "./contract";
+import { h, uniqueId } from "./dom";
+import { formatCount, formatTime } from "./format";
+import {
+  badge,
+  emptyState,
+  examplesList,
+  facts,
+  loaded,
+  loading,
+  pagesList,
+  showError,
+  type ConsoleContext,
+} from "./view";
+
+function gapCard(gap: Gap): HTMLElement {
+  const titleId = uniqueId("gap");
+  return h(
+    "article",
+    { class: "card", "aria-labelledby": titleId },
+    h("div", { class: "card-head" }, badge(gap.status)),
+    h("h3", { id: titleId }, gap.label || `Gap #${gap.id}`),
+    facts([
+      ["Questions", formatCount(gap.queries)],
+      ["Sessions", formatCount(gap.sessions)],
+      ["Score", typeof gap.score === "number" ? gap.score.toFixed(2) : formatCount(gap.score)],
+      ["First seen", formatTime(gap.first_seen)],
+      ["Last seen", formatTime(gap.last_seen)],
+    ]),
+    examplesList(gap.examples, "Customers asked"),
+    pagesList(gap.pages),
+  );
+}
+
+export async function renderGaps(panel: HTMLElement, ctx: ConsoleContext): Promise<void> {
+  loading(panel, "the knowledge gaps");
+  let gaps: Gap[];
+  try {
+    gaps = (await ctx.api.get<{ gaps?: Gap[] }>("/gaps")).gaps ?? [];
+  } catch (e) {
+    showError(panel, ctx, e, "the knowledge gaps", () => void renderGaps(panel, ctx));
+    return;
+  }
+  loaded(panel);
+  panel.appendChild(h("h2", {}, "Knowledge gaps"));
+  panel.appendChild(
+    h(
+      "p",
+      { class: "muted" },
+      "Questions no article answers well, grouped by meaning. A gap closes once an article starts resolving its questions.",
+    ),
+  );
+  if (gaps.length === 0) {
+    panel.appendChild(
+      emptyState(
+        "No knowledge gaps found.",
+        "Questions the widget declines, hands to a human or that customers mark not helpful are grouped here.",
+      ),
+    );
+    return;
+  }
+  const open = gaps.filter((g) => g.status !== "closed");
+  const closed = gaps.filter((g) => g.status === "closed");
+  panel.appendChild(h("div", { class: "cards" }, ...open.map(gapCard)));
+  if (closed.length) {
+    panel.appendChild(
+      h(
+        "details",
+        { class: "decided" },
+        h("summary", {}, `Closed (${closed.length})`),
+        h("div", { class: "cards" }, ...closed.map(gapCard)),
+      ),
+    );
+  }
+}

@@ -1,0 +1,139 @@
+// Overview: how the site is doing, day by day, from GET .../analytics: resolution, escalation and
+// gap rates, and the number of questions. Rates the server reports are used as they are; older
+// servers report only signal counts by type, from which resolution and escalation rates are
+// worked out per question (the gap rate then stays missing rather than guessed).
+
+import type { Analytics, AnalyticsDay } from "./contract";
+import { dailyChart } from "./chart";
+import { h } from "./dom";
+import { formatCount, formatRate, MISSING } from "./format";
+import { emptyState, facts, loaded, loading, showError, type ConsoleContext } from "./view";
+
+interface DayFigures {
+  day: string;
+  queries: number | null;
+  resolution: number | null; // fractions in [0, 1]
+  escalation: number | null;
+  gap: number | null;
+}
+
+function finite(v: unknown): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+export function dayFigures(d: AnalyticsDay): DayFigures {
+  const events = d.events ?? {};
+  const queries = finite(d.queries) ?? finite(events.query);
+  const perQuery = (given: unknown, type: string): number | null => {
+    const rate = finite(given);
+    if (rate !== null) return rate;
+    if (!queries) return null;
+    return (finite(events[type]) ?? 0) / queries;
+  };
+  return {
+    day: d.day,
+    queries,
+    resolution: perQuery(d.resolution_rate, "resolved"),
+    escalation: perQuery(d.escalation_rate, "escalated"),
+    gap: finite(d.gap_rate),
+  };
+}
+
+function percent(v: number | null): number | null {
+  return v === null ? null : Math.round(v * 1000) / 10;
+}
+
+function total(days: DayFigures[], pick: (d: DayFigures) => number | null): number | null {
+  let sum = 0;
+  let any = false;
+  for (const d of days) {
+    const v = pick(d);
+    if (v !== null) {
+      sum += v;
+      any = true;
+    }
+  }
+  return any ? sum : null;
+}
+
+// A rate over all days, weighted by each day's questions.
+function overallRate(days: DayFigures[], pick: (d: DayFigures) => number | null): number | null {
+  let num = 0;
+  let den = 0;
+  for (const d of days) {
+    const r = pick(d);
+    if (r === null || !d.queries) continue;
+    num += r * d.queries;
+    den += d.queries;
+  }
+  return den ? num / den : null;
+}
+
+export async function renderOverview(panel: HTMLElement, ctx: ConsoleContext): Promise<void> {
+  loading(panel, "the overview");
+  let analytics: Analytics;
+  try {
+    analytics = await ctx.api.get<Analytics>("/analytics");
+  } catch (e) {
+    showError(panel, ctx, e, "the analytics", () => void renderOverview(panel, ctx));
+    return;
+  }
+  loaded(panel);
+  const days = (analytics.days ?? [])
+    .filter((d) => typeof d.day === "string" && /^\d{4}-\d{2}-\d{2}$/.test(d.day))
+    .map(dayFigures)
+    .sort((a, b) => (a.day < b.day ? -1 : 1));
+
+  panel.appendChild(h("h2", {}, "Overview"));
+  const last = days.length ? days[days.length - 1] : null;
+  panel.appendChild(
+    facts([
+      ["Signals received", formatCount(finite(analytics.signals))],
+      ["Questions", formatCount(total(days, (d) => d.queries))],
+      ["Resolution rate", formatRate(overallRate(days, (d) => d.resolution))],
+      ["Escalation rate", formatRate(overallRate(days, (d) => d.escalation))],
+      ["Gap rate", formatRate(overallRate(days, (d) => d.gap))],
+      ["Published version", analytics.version ? `v${analytics.version}` : "none yet"],
+    ]),
+  );
+
+  if (days.length === 0) {
+    panel.appendChild(
+      emptyState(
+        "No signals yet.",
+        "The charts fill in once the widget sends what customers asked and how it ended.",
+      ),
+    );
+    return;
+  }
+
+  const dayNames = days.map((d) => d.day);
+  const lastDay = last as DayFigures;
+  const rates = dailyChart({
+    title: "Resolution, escalation and gap rates by day",
+    days: dayNames,
+    unit: "percent",
+    series: [
+      { label: "Resolved", color: "#1a7f37", values: days.map((d) => percent(d.resolution)) },
+      { label: "Escalated", color: "#b35900", dash: [8, 4], values: days.map((d) => percent(d.escalation)) },
+      { label: "Gap (declined)", color: "#6f42c1", dash: [2, 3], values: days.map((d) => percent(d.gap)) },
+    ],
+    summary:
+      `Rates per question over ${days.length} day${days.length === 1 ? "" : "s"}; on ${lastDay.day}: ` +
+      `${formatRate(lastDay.resolution)} resolved, ${formatRate(lastDay.escalation)} escalated, ` +
+      `gap rate ${formatRate(lastDay.gap)}.`,
+  });
+  const queries = dailyChart({
+    title: "Questions by day",
+    days: dayNames,
+    unit: "count",
+    bars: true,
+    series: [{ label: "Questions", color: "#1f4fd6", values: days.map((d) => d.queries) }],
+    summary: `Questions asked per day over ${days.length} day${days.length === 1 ? "" : "s"}; ${
+      lastDay.queries === null ? MISSING : formatCount(lastDay.queries)
+    } on ${lastDay.day}.`,
+  });
+  panel.appendChild(h("div", { class: "charts" }, rates.figure, queries.figure));
+  rates.mount();
+  queries.mount();
+}

@@ -1,0 +1,164 @@
+// Review queue: what the learning loop wants to change, each with its plain explanation, the
+// evidence behind it and example questions; approve or reject one change, or every pending one.
+// GET .../changes; POST .../changes/{id}/approve|reject and .../changes/all/approve|reject.
+
+import type { Change, Changes } from "./contract";
+import { confirmAction } from "./confirm-dialog";
+import { h, uniqueId } from "./dom";
+import { formatCount, formatTime } from "./format";
+import {
+  actionError,
+  badge,
+  emptyState,
+  examplesList,
+  facts,
+  loaded,
+  loading,
+  showError,
+  type ConsoleContext,
+} from "./view";
+
+type Decision = "approve" | "reject";
+
+function modeText(mode: string | undefined): string {
+  if (mode === "review") return "Review mode: learned changes wait here until you approve them; approving publishes a new version.";
+  if (mode === "autonomous") return "Autonomous mode: changes that pass the guardrails are published without waiting; this list is their record.";
+  return mode ? `Mode: ${mode}.` : "";
+}
+
+function changeCard(change: Change, decide: (c: Change, d: Decision) => void): HTMLElement {
+  const titleId = uniqueId("change");
+  const pending = change.status === "pending";
+  const evidence = change.evidence ?? {};
+  const meta: [string, string][] = [
+    ["Kind", change.kind ? change.kind.replace(/_/g, " ") : "change"],
+    ["Article", change.article ?? "none"],
+    ["Sessions", formatCount(evidence.sessions)],
+    ["Resolved", formatCount(evidence.resolved)],
+    ["Not helpful", formatCount(evidence.not_helpful)],
+    ["Proposed", formatTime(change.created_at)],
+  ];
+  if (!pending) meta.push(["Decided", formatTime(change.decided_at)]);
+  return h(
+    "article",
+    { class: "card change", "aria-labelledby": titleId },
+    h("div", { class: "card-head" }, badge(change.status), h("span", { class: "muted" }, `#${change.id}`)),
+    h("h3", { id: titleId, class: "explanation" }, change.summary || "(no explanation given)"),
+    facts(meta),
+    examplesList(change.examples, "Questions like"),
+    pending
+      ? h(
+          "div",
+          { class: "actions" },
+          h(
+            "button",
+            { type: "button", class: "button primary", "aria-describedby": titleId, onclick: () => decide(change, "approve") },
+            "Approve",
+          ),
+          h(
+            "button",
+            { type: "button", class: "button", "aria-describedby": titleId, onclick: () => decide(change, "reject") },
+            "Reject",
+          ),
+        )
+      : null,
+  );
+}
+
+export async function renderReviewQueue(panel: HTMLElement, ctx: ConsoleContext): Promise<void> {
+  loading(panel, "the review queue");
+  let answer: Changes;
+  try {
+    answer = await ctx.api.get<Changes>("/changes");
+  } catch (e) {
+    showError(panel, ctx, e, "the review queue", () => void renderReviewQueue(panel, ctx));
+    return;
+  }
+  loaded(panel);
+  const changes = answer.changes ?? [];
+  const pending = changes.filter((c) => c.status === "pending");
+  const decided = changes.filter((c) => c.status !== "pending");
+  ctx.setPending(pending.length);
+
+  const errorSlot = h("div", { class: "slot" });
+  const rerender = (): Promise<void> => renderReviewQueue(panel, ctx);
+  let busy = false;
+  const run = async (what: string, path: string, done: string): Promise<void> => {
+    if (busy) return;
+    busy = true;
+    panel.setAttribute("aria-busy", "true");
+    try {
+      await ctx.api.post(path);
+      ctx.announce(done);
+      await Promise.all([rerender(), ctx.refreshSite()]);
+    } catch (e) {
+      panel.removeAttribute("aria-busy");
+      actionError(ctx, e, errorSlot, what);
+    } finally {
+      busy = false;
+    }
+  };
+  const decide = (c: Change, d: Decision): void => {
+    const label = c.summary ? `\u201c${c.summary}\u201d` : `change #${c.id}`;
+    void run(
+      d === "approve" ? "Approving the change" : "Rejecting the change",
+      `/changes/${encodeURIComponent(String(c.id))}/${d}`,
+      d === "approve" ? `Approved ${label}.` : `Rejected ${label}.`,
+    );
+  };
+  const decideAll = async (d: Decision): Promise<void> => {
+    const n = pending.length;
+    const ok = await confirmAction({
+      title: d === "approve" ? `Approve all ${n} pending changes?` : `Reject all ${n} pending changes?`,
+      message:
+        d === "approve"
+          ? "Every pending change is applied and a new version is published for all widgets."
+          : "Every pending change is dropped; the published version stays as it is.",
+      confirmLabel: d === "approve" ? "Approve all" : "Reject all",
+      danger: d === "reject",
+    });
+    if (!ok) return;
+    await run(
+      d === "approve" ? "Approving all changes" : "Rejecting all changes",
+      `/changes/all/${d}`,
+      d === "approve" ? `Approved ${n} changes.` : `Rejected ${n} changes.`,
+    );
+  };
+
+  panel.appendChild(
+    h(
+      "div",
+      { class: "section-head" },
+      h("h2", {}, "Review queue"),
+      pending.length > 1
+        ? h(
+            "div",
+            { class: "actions" },
+            h("button", { type: "button", class: "button primary", onclick: () => void decideAll("approve") }, "Approve all"),
+            h("button", { type: "button", class: "button", onclick: () => void decideAll("reject") }, "Reject all"),
+          )
+        : null,
+    ),
+  );
+  const mode = modeText(answer.mode);
+  if (mode) panel.appendChild(h("p", { class: "muted" }, mode));
+  panel.appendChild(errorSlot);
+
+  panel.appendChild(h("h3", { class: "list-title" }, `Pending (${pending.length})`));
+  if (pending.length === 0) {
+    panel.appendChild(
+      emptyState(
+        "Nothing waits for review.",
+        "When customers' outcomes teach the site something new (enough distinct sessions agree), the change appears here with its evidence.",
+      ),
+    );
+  } else {
+    panel.appendChild(h("div", { class: "cards" }, ...pending.map((c) => changeCard(c, decide))));
+  }
+  if (decided.length) {
+    const list = h("div", { class: "cards" }, ...decided.map((c) => changeCard(c, decide)));
+    panel.appendChild(
+      h("details", { class: "decided" }, h("summary", {}, `Decided (${decided.length})`), list),
+    );
+  }
+}

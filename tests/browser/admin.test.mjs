@@ -4,6 +4,7 @@
 // in the review queue with its explanation, approve it, the new version current, roll back.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -225,6 +226,27 @@ test("the tabs work by keyboard", async () => {
   await page.keyboard.press("Home");
   await page.getByRole("tab", { name: "Overview", selected: true }).waitFor();
   assert.match(page.url(), /#overview$/);
+});
+
+test("on a phone-sized screen the console fits its width", async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    for (const tab of ["Overview", "Versions"]) {
+      await page.getByRole("tab", { name: tab }).click();
+      await page.getByRole("tabpanel", { name: tab }).getByRole("heading", { level: 2 }).waitFor();
+      if (tab === "Overview") await page.locator("figure.chart canvas").first().waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `${tab} is ${overflow}px wider than the screen`);
+      if (tab === "Overview") await page.screenshot({ path: path.join(artifacts, "admin-narrow.png"), fullPage: true });
+    }
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+});
+
+test("the console's TypeScript type-checks (strict)", () => {
+  execFileSync(path.join(repoRoot, "node_modules/.bin/tsc"), ["--noEmit", "-p", path.join(repoRoot, "web/admin")],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 });
 
 test("a learned change: explained in the review queue, approved, published, then rolled back", async (t) => {

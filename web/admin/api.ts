@@ -54,7 +54,11 @@ export class AdminApi {
         credentials: "omit",
       });
     } catch {
-      throw new ApiError(0, "unreachable", `Could not reach the server for ${method} ${url}; check that it is running.`);
+      throw new ApiError(
+        0,
+        "unreachable",
+        `Could not reach the server for ${method} ${url}; check that it is running.`,
+      );
     }
     const text = await res.text();
     let parsed: unknown = null;
@@ -73,7 +77,11 @@ export class AdminApi {
       throw new ApiError(res.status, code, message);
     }
     if (text && parsed === null) {
-      throw new ApiError(res.status, "invalid_response", `The server's answer to ${method} ${url} is not JSON.`);
+      throw new ApiError(
+        res.status,
+        "invalid_response",
+        `The server's answer to ${method} ${url} is not JSON.`,
+      );
     }
     return parsed as T;
   }

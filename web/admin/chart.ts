@@ -89,12 +89,23 @@ export function dailyChart(spec: DailyChart): { figure: HTMLElement; mount: () =
         legend: { live: false },
         scales: {
           x: { time: true, range: (_u, min, max) => [min - DAY / 2, max + DAY / 2] },
-          y: percent ? { range: [0, 100] } : { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+          y: percent
+            ? { range: [0, 100] }
+            : { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
         },
         axes: [
           // Ticks fall on whole days, labelled with the date (the legend gives the year).
-          { ...AXIS, space: 64, incrs: [1, 2, 7, 14, 28, 56, 91, 182, 364].map((d) => d * DAY), values: "{MMM} {D}" },
-          { ...AXIS, size: 56, values: (_u, ticks) => ticks.map((t) => (percent ? `${t}%` : `${t}`)) },
+          {
+            ...AXIS,
+            space: 64,
+            incrs: [1, 2, 7, 14, 28, 56, 91, 182, 364].map((d) => d * DAY),
+            values: "{MMM} {D}",
+          },
+          {
+            ...AXIS,
+            size: 56,
+            values: (_u, ticks) => ticks.map((t) => (percent ? `${t}%` : `${t}`)),
+          },
         ],
         series: [
           { label: "Day", value: "{YYYY}-{MM}-{DD}" },

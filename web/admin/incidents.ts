@@ -28,7 +28,10 @@ function incidentCard(incident: Incident): HTMLElement {
   const titleId = uniqueId("incident");
   return h(
     "article",
-    { class: `card incident incident-${incident.status === "open" ? "open" : "resolved"}`, "aria-labelledby": titleId },
+    {
+      class: `card incident incident-${incident.status === "open" ? "open" : "resolved"}`,
+      "aria-labelledby": titleId,
+    },
     h("div", { class: "card-head" }, badge(incident.status)),
     h("h3", { id: titleId }, incident.label || `Incident #${incident.id}`),
     facts([

@@ -4,7 +4,12 @@
 
 import { AdminApi, ApiError } from "./api";
 import type { SiteInfo } from "./contract";
-import { clearCredentials, loadCredentials, saveCredentials, type Credentials } from "./credentials";
+import {
+  clearCredentials,
+  loadCredentials,
+  saveCredentials,
+  type Credentials,
+} from "./credentials";
 import { clear, h } from "./dom";
 import { renderGaps } from "./gaps";
 import { renderIncidents } from "./incidents";
@@ -32,7 +37,8 @@ const app = document.getElementById("app") as HTMLElement;
 function signInMessage(error: unknown, site: string): string {
   if (error instanceof ApiError) {
     if (error.status === 401) return "Enter the site's admin token.";
-    if (error.status === 403) return `The admin token is not valid for the site \u201c${site}\u201d.`;
+    if (error.status === 403)
+      return `The admin token is not valid for the site \u201c${site}\u201d.`;
     if (error.status === 404 && error.code === "site_not_found") {
       return `There is no site \u201c${site}\u201d on this server.`;
     }
@@ -66,7 +72,11 @@ function showSignIn(message = ""): void {
     "form",
     { class: "signin-form", "aria-labelledby": "signin-title", novalidate: true },
     h("h1", { id: "signin-title" }, "Loopwise admin"),
-    h("p", { class: "muted" }, "Sign in with the site's name and the admin token printed when it was created."),
+    h(
+      "p",
+      { class: "muted" },
+      "Sign in with the site's name and the admin token printed when it was created.",
+    ),
     h("label", { for: "signin-site" }, "Site"),
     site,
     h("label", { for: "signin-token" }, "Admin token"),
@@ -161,7 +171,13 @@ function showConsole(c: Credentials, initial: SiteInfo): void {
     ),
   );
   const panels = TABS.map((t) =>
-    h("section", { role: "tabpanel", id: `panel-${t.id}`, "aria-labelledby": `tab-${t.id}`, tabindex: "0", hidden: true }),
+    h("section", {
+      role: "tabpanel",
+      id: `panel-${t.id}`,
+      "aria-labelledby": `tab-${t.id}`,
+      tabindex: "0",
+      hidden: true,
+    }),
   );
   let selected = -1;
   const select = (index: number, focus: boolean): void => {
@@ -177,7 +193,11 @@ function showConsole(c: Credentials, initial: SiteInfo): void {
     if (focus) tabs[index].focus();
     void TABS[index].view(panels[index], ctx);
   };
-  const tablist = h("div", { role: "tablist", "aria-label": "Console pages", class: "tabs" }, ...tabs);
+  const tablist = h(
+    "div",
+    { role: "tablist", "aria-label": "Console pages", class: "tabs" },
+    ...tabs,
+  );
   tabs.forEach((tab, i) => tab.addEventListener("click", () => select(i, false)));
   tablist.addEventListener("keydown", (event) => {
     const keys: Record<string, number> = {
@@ -193,18 +213,26 @@ function showConsole(c: Credentials, initial: SiteInfo): void {
 
   const refresh = h(
     "button",
-    { type: "button", class: "button", onclick: () => {
-      void ctx.refreshSite();
-      select(selected, false);
-    } },
+    {
+      type: "button",
+      class: "button",
+      onclick: () => {
+        void ctx.refreshSite();
+        select(selected, false);
+      },
+    },
     "Refresh",
   );
   const signOutButton = h(
     "button",
-    { type: "button", class: "button", onclick: () => {
-      clearCredentials();
-      showSignIn("Signed out.");
-    } },
+    {
+      type: "button",
+      class: "button",
+      onclick: () => {
+        clearCredentials();
+        showSignIn("Signed out.");
+      },
+    },
     "Sign out",
   );
   app.append(

@@ -115,8 +115,18 @@ export async function renderOverview(panel: HTMLElement, ctx: ConsoleContext): P
     unit: "percent",
     series: [
       { label: "Resolved", color: "#1a7f37", values: days.map((d) => percent(d.resolution)) },
-      { label: "Escalated", color: "#b35900", dash: [8, 4], values: days.map((d) => percent(d.escalation)) },
-      { label: "Gap (declined)", color: "#6f42c1", dash: [2, 3], values: days.map((d) => percent(d.gap)) },
+      {
+        label: "Escalated",
+        color: "#b35900",
+        dash: [8, 4],
+        values: days.map((d) => percent(d.escalation)),
+      },
+      {
+        label: "Gap (declined)",
+        color: "#6f42c1",
+        dash: [2, 3],
+        values: days.map((d) => percent(d.gap)),
+      },
     ],
     summary:
       `Rates per question over ${days.length} day${days.length === 1 ? "" : "s"}; on ${lastDay.day}: ` +

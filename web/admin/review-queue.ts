@@ -21,8 +21,10 @@ import {
 type Decision = "approve" | "reject";
 
 function modeText(mode: string | undefined): string {
-  if (mode === "review") return "Review mode: learned changes wait here until you approve them; approving publishes a new version.";
-  if (mode === "autonomous") return "Autonomous mode: changes that pass the guardrails are published without waiting; this list is their record.";
+  if (mode === "review")
+    return "Review mode: learned changes wait here until you approve them; approving publishes a new version.";
+  if (mode === "autonomous")
+    return "Autonomous mode: changes that pass the guardrails are published without waiting; this list is their record.";
   return mode ? `Mode: ${mode}.` : "";
 }
 
@@ -42,7 +44,12 @@ function changeCard(change: Change, decide: (c: Change, d: Decision) => void): H
   return h(
     "article",
     { class: "card change", "aria-labelledby": titleId },
-    h("div", { class: "card-head" }, badge(change.status), h("span", { class: "muted" }, `#${change.id}`)),
+    h(
+      "div",
+      { class: "card-head" },
+      badge(change.status),
+      h("span", { class: "muted" }, `#${change.id}`),
+    ),
     h("h3", { id: titleId, class: "explanation" }, change.summary || "(no explanation given)"),
     facts(meta),
     examplesList(change.examples, "Questions like"),
@@ -52,12 +59,22 @@ function changeCard(change: Change, decide: (c: Change, d: Decision) => void): H
           { class: "actions" },
           h(
             "button",
-            { type: "button", class: "button primary", "aria-describedby": titleId, onclick: () => decide(change, "approve") },
+            {
+              type: "button",
+              class: "button primary",
+              "aria-describedby": titleId,
+              onclick: () => decide(change, "approve"),
+            },
             "Approve",
           ),
           h(
             "button",
-            { type: "button", class: "button", "aria-describedby": titleId, onclick: () => decide(change, "reject") },
+            {
+              type: "button",
+              class: "button",
+              "aria-describedby": titleId,
+              onclick: () => decide(change, "reject"),
+            },
             "Reject",
           ),
         )
@@ -109,7 +126,8 @@ export async function renderReviewQueue(panel: HTMLElement, ctx: ConsoleContext)
   const decideAll = async (d: Decision): Promise<void> => {
     const n = pending.length;
     const ok = await confirmAction({
-      title: d === "approve" ? `Approve all ${n} pending changes?` : `Reject all ${n} pending changes?`,
+      title:
+        d === "approve" ? `Approve all ${n} pending changes?` : `Reject all ${n} pending changes?`,
       message:
         d === "approve"
           ? "Every pending change is applied and a new version is published for all widgets."
@@ -134,8 +152,16 @@ export async function renderReviewQueue(panel: HTMLElement, ctx: ConsoleContext)
         ? h(
             "div",
             { class: "actions" },
-            h("button", { type: "button", class: "button primary", onclick: () => void decideAll("approve") }, "Approve all"),
-            h("button", { type: "button", class: "button", onclick: () => void decideAll("reject") }, "Reject all"),
+            h(
+              "button",
+              { type: "button", class: "button primary", onclick: () => void decideAll("approve") },
+              "Approve all",
+            ),
+            h(
+              "button",
+              { type: "button", class: "button", onclick: () => void decideAll("reject") },
+              "Reject all",
+            ),
           )
         : null,
     ),

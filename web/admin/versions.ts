@@ -7,7 +7,15 @@ import type { SiteInfo, Version } from "./contract";
 import { confirmAction } from "./confirm-dialog";
 import { h } from "./dom";
 import { formatBytes, formatTime } from "./format";
-import { actionError, emptyState, errorBox, loaded, loading, showError, type ConsoleContext } from "./view";
+import {
+  actionError,
+  emptyState,
+  errorBox,
+  loaded,
+  loading,
+  showError,
+  type ConsoleContext,
+} from "./view";
 
 async function rollBack(
   ctx: ConsoleContext,
@@ -25,7 +33,10 @@ async function rollBack(
   if (!ok) return;
   panel.setAttribute("aria-busy", "true");
   try {
-    const answer = await ctx.api.post<{ version?: number }>("/rollback", version === null ? undefined : { version });
+    const answer = await ctx.api.post<{ version?: number }>(
+      "/rollback",
+      version === null ? undefined : { version },
+    );
     ctx.announce(`Rolled back: version ${answer?.version ?? version ?? ""} is current.`);
     await Promise.all([renderVersions(panel, ctx), ctx.refreshSite()]);
   } catch (e) {
@@ -103,7 +114,13 @@ export async function renderVersions(panel: HTMLElement, ctx: ConsoleContext): P
     panel.appendChild(h("h2", {}, "Versions"));
     panel.appendChild(errorBox(e, "the list of versions"));
     panel.appendChild(slot);
-    panel.appendChild(h("p", {}, site.version ? `Version ${site.version} is current.` : "Nothing is published yet."));
+    panel.appendChild(
+      h(
+        "p",
+        {},
+        site.version ? `Version ${site.version} is current.` : "Nothing is published yet.",
+      ),
+    );
     if (site.version && site.version > 1) {
       panel.appendChild(
         h(
@@ -126,7 +143,9 @@ export async function renderVersions(panel: HTMLElement, ctx: ConsoleContext): P
   );
   panel.appendChild(slot);
   if (versions.length === 0) {
-    panel.appendChild(emptyState("Nothing published yet.", "Publish the knowledge base to make the first version."));
+    panel.appendChild(
+      emptyState("Nothing published yet.", "Publish the knowledge base to make the first version."),
+    );
     return;
   }
   panel.appendChild(versionsTable(versions, (v) => void rollBack(ctx, panel, slot, v)));

@@ -64,19 +64,28 @@ export function errorBox(error: unknown, what: string, retry?: () => void): HTML
       {},
       notThere ? `This server does not offer ${what} yet (it answered 404: ${message})` : message,
     ),
-    retry ? h("button", { type: "button", class: "button", onclick: () => retry() }, "Try again") : null,
+    retry
+      ? h("button", { type: "button", class: "button", onclick: () => retry() }, "Try again")
+      : null,
   );
 }
 
 // A failed action (approve, roll back...) shown above the list it belongs to.
-export function actionError(ctx: ConsoleContext, error: unknown, slot: HTMLElement, what: string): void {
+export function actionError(
+  ctx: ConsoleContext,
+  error: unknown,
+  slot: HTMLElement,
+  what: string,
+): void {
   if (error instanceof ApiError && error.unauthorized) {
     ctx.signOut(error.message);
     return;
   }
   clear(slot);
   const message = error instanceof Error ? error.message : String(error);
-  slot.appendChild(h("div", { class: "error", role: "alert" }, h("p", {}, `${what} failed: ${message}`)));
+  slot.appendChild(
+    h("div", { class: "error", role: "alert" }, h("p", {}, `${what} failed: ${message}`)),
+  );
 }
 
 export function badge(status: string | undefined): HTMLElement {

@@ -9,20 +9,54 @@ export interface SiteInfo {
   version?: number | null;
 }
 
-export interface AnalyticsDay {
-  day: string; // "YYYY-MM-DD", UTC
-  events?: Record<string, number>; // signal counts by type: query, shown, resolved, ...
+// Outcomes of a set of questions: counts, and rates in [0, 1] (null when there were none).
+export interface Rates {
   queries?: number;
-  resolution_rate?: number | null; // in [0, 1]
+  resolved?: number;
+  escalated?: number;
+  declined?: number;
+  not_helpful?: number;
+  resolution_rate?: number | null;
   escalation_rate?: number | null;
   gap_rate?: number | null;
+  not_helpful_rate?: number | null;
+}
+
+export interface AnalyticsDay extends Rates {
+  day: string; // "YYYY-MM-DD", UTC
+  events?: Record<string, number>; // signal counts by type: query, shown, resolved, ...
+}
+
+export interface RouteRates extends Rates {
+  route?: string;
+}
+
+export interface ArticleRates {
+  article?: string;
+  shown?: number;
+  resolved?: number;
+  not_helpful?: number;
+  resolution_rate?: number | null; // resolved / shown
+}
+
+// The outcomes in the window before and after a version was published.
+export interface PublishComparison {
+  version?: number;
+  published_at?: string | number | null;
+  before?: Rates;
+  after?: Rates;
 }
 
 export interface Analytics {
   site?: string;
   signals?: number;
   version?: number | null;
-  days?: AnalyticsDay[];
+  days?: AnalyticsDay[]; // signal counts by day and type
+  rates?: Rates; // all questions
+  by_day?: AnalyticsDay[]; // oldest first
+  by_route?: RouteRates[]; // most questions first
+  by_article?: ArticleRates[];
+  changes?: PublishComparison[]; // newest first
 }
 
 export type ChangeStatus = "pending" | "approved" | "rejected" | "published" | "rolled_back";

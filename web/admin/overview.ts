@@ -3,10 +3,10 @@
 // servers report only signal counts by type, from which resolution and escalation rates are
 // worked out per question (the gap rate then stays missing rather than guessed).
 
-import type { Analytics, AnalyticsDay } from "./contract";
+import type { Analytics, AnalyticsDay, Rates } from "./contract";
 import { dailyChart } from "./chart";
 import { h } from "./dom";
-import { formatCount, formatRate, MISSING } from "./format";
+import { formatCount, formatRate, formatTime, MISSING } from "./format";
 import { emptyState, facts, loaded, loading, showError, type ConsoleContext } from "./view";
 
 interface DayFigures {
@@ -79,20 +79,22 @@ export async function renderOverview(panel: HTMLElement, ctx: ConsoleContext): P
     return;
   }
   loaded(panel);
-  const days = (analytics.days ?? [])
+  // Rates by day when the server reports them, else signal counts by day.
+  const days = (analytics.by_day ?? analytics.days ?? [])
     .filter((d) => typeof d.day === "string" && /^\d{4}-\d{2}-\d{2}$/.test(d.day))
     .map(dayFigures)
     .sort((a, b) => (a.day < b.day ? -1 : 1));
 
   panel.appendChild(h("h2", {}, "Overview"));
   const last = days.length ? days[days.length - 1] : null;
+  const all = analytics.rates ? dayFigures({ day: "", ...analytics.rates }) : null;
   panel.appendChild(
     facts([
       ["Signals received", formatCount(finite(analytics.signals))],
-      ["Questions", formatCount(total(days, (d) => d.queries))],
-      ["Resolution rate", formatRate(overallRate(days, (d) => d.resolution))],
-      ["Escalation rate", formatRate(overallRate(days, (d) => d.escalation))],
-      ["Gap rate", formatRate(overallRate(days, (d) => d.gap))],
+      ["Questions", formatCount(finite(all?.queries) ?? total(days, (d) => d.queries))],
+      ["Resolution rate", formatRate(all ? all.resolution : overallRate(days, (d) => d.resolution))],
+      ["Escalation rate", formatRate(all ? all.escalation : overallRate(days, (d) => d.escalation))],
+      ["Gap rate", formatRate(all ? all.gap : overallRate(days, (d) => d.gap))],
       ["Published version", analytics.version ? `v${analytics.version}` : "none yet"],
     ]),
   );
@@ -146,4 +148,95 @@ export async function renderOverview(panel: HTMLElement, ctx: ConsoleContext): P
   panel.appendChild(h("div", { class: "charts" }, rates.figure, queries.figure));
   rates.mount();
   queries.mount();
+  panel.append(...breakdowns(analytics));
+}
+
+function rateCells(r: Rates | undefined): HTMLElement[] {
+  const f = dayFigures({ day: "", ...(r ?? {}) });
+  return [
+    h("td", { class: "num" }, formatCount(f.queries)),
+    h("td", { class: "num" }, formatRate(f.resolution)),
+    h("td", { class: "num" }, formatRate(f.escalation)),
+    h("td", { class: "num" }, formatRate(f.gap)),
+  ];
+}
+
+function table(caption: string, columns: string[], rows: HTMLElement[]): HTMLElement {
+  return h(
+    "div",
+    { class: "table-scroll" },
+    h(
+      "table",
+      {},
+      h("caption", {}, caption),
+      h("thead", {}, h("tr", {}, ...columns.map((c) => h("th", { scope: "col" }, c)))),
+      h("tbody", {}, ...rows),
+    ),
+  );
+}
+
+const RATE_COLUMNS = ["Questions", "Resolved", "Escalated", "Gap"];
+
+// Before and after each publish, by page and by article, when the server reports them.
+function breakdowns(a: Analytics): HTMLElement[] {
+  const out: HTMLElement[] = [];
+  const section = (title: string, body: HTMLElement): void => {
+    out.push(h("section", { class: "breakdown" }, h("h3", {}, title), body));
+  };
+  const changes = (a.changes ?? []).slice(0, 10);
+  if (changes.length) {
+    section(
+      "Before and after each publish",
+      table(
+        "Outcomes in the week before and after each version went live (cut at the next publish)",
+        ["Version", "Published", "When", ...RATE_COLUMNS],
+        changes.flatMap((c) => [
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row", rowspan: "2" }, c.version ? `v${c.version}` : MISSING),
+            h("td", { rowspan: "2" }, formatTime(c.published_at)),
+            h("td", {}, "before"),
+            ...rateCells(c.before),
+          ),
+          h("tr", {}, h("td", {}, "after"), ...rateCells(c.after)),
+        ]),
+      ),
+    );
+  }
+  const routes = (a.by_route ?? []).slice(0, 10);
+  if (routes.length) {
+    section(
+      "By page",
+      table(
+        "The pages with the most questions",
+        ["Page", ...RATE_COLUMNS],
+        routes.map((r) =>
+          h("tr", {}, h("th", { scope: "row" }, h("code", {}, r.route ?? MISSING)), ...rateCells(r)),
+        ),
+      ),
+    );
+  }
+  const articles = (a.by_article ?? []).slice(0, 10);
+  if (articles.length) {
+    section(
+      "By article",
+      table(
+        "The articles shown most often; resolved per time shown",
+        ["Article", "Shown", "Resolved", "Not helpful", "Resolution rate"],
+        articles.map((r) =>
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row" }, h("code", {}, r.article ?? MISSING)),
+            h("td", { class: "num" }, formatCount(r.shown)),
+            h("td", { class: "num" }, formatCount(r.resolved)),
+            h("td", { class: "num" }, formatCount(r.not_helpful)),
+            h("td", { class: "num" }, formatRate(r.resolution_rate)),
+          ),
+        ),
+      ),
+    );
+  }
+  return out;
 }

@@ -19,8 +19,12 @@ function hostPage(serverUrl, key, flush) {
   const flushAttr = flush ? ` data-loopwise-flush-ms="${Number(flush)}"` : "";
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Acme settings</title>
-<script src="${serverUrl}/widget/loopwise.js" data-site="acme" data-key="${key}"${flushAttr} async></script>
-</head><body><h1>Account settings</h1></body></html>`;
+<script>window.Loopwise = window.Loopwise || { q: [] };
+Loopwise.q.push(["setContext", { plan: "pro", owner: "jane@example.com" }]);</script>
+<script src="${serverUrl}/widget/loopwise.js" data-site="acme" data-key="${key}"${flushAttr}
+  data-loopwise-signal-context="plan,team" async></script>
+</head><body data-loopwise-team="design team of jane@example.com" data-loopwise-seats="8">
+<h1>Account settings</h1></body></html>`;
 }
 
 before(async () => {
@@ -149,7 +153,13 @@ test("Yes, No and Talk to a human arrive as scrubbed signals when the page goes 
     assert.match(row.session, /^[0-9a-f-]{36}$/);
     assert.match(row.query_id, /^[0-9a-f-]{36}$/);
     assert.equal(row.bundle, "1");
-    assert.equal(JSON.parse(row.context).route, "/settings/:id/security");
+    // Only the folded route and the keys the script tag allows travel; their values scrubbed.
+    const context = JSON.parse(row.context);
+    assert.deepEqual(Object.keys(context).sort(), ["plan", "route", "team"], row.context);
+    assert.equal(context.route, "/settings/:id/security");
+    assert.equal(context.plan, "pro");
+    assert.match(context.team, /^design team of /);
+    assert.doesNotMatch(context.team, /jane|example\.com/);
   }
   assert.equal(new Set(rows.map((r) => r.session)).size, 1, "one session for the day");
   assert.equal(new Set(rows.map((r) => r.query_id)).size, 2, "one query_id per question");

@@ -16,9 +16,10 @@ const consoleLines = [];
 
 // The customer's product: one page with the script tag, on an origin of its own. The stub and its
 // queued calls come before the tag, as a host page would write them.
-function hostPage(serverUrl, key) {
+// `css` is the host page's own stylesheet (the aggressive-CSS test).
+function hostPage(serverUrl, key, css = "") {
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Acme settings</title>
+<html lang="en"><head><meta charset="utf-8"><title>Acme settings</title>${css ? `<style>${css}</style>` : ""}
 <script>window.Loopwise = window.Loopwise || { q: [] };
 Loopwise.q.push(["setContext", { plan: "pro" }]);
 Loopwise.q.push(["on", "escalate", function (d) { window.escalated = d; }]);</script>
@@ -28,13 +29,22 @@ Loopwise.q.push(["on", "escalate", function (d) { window.escalated = d; }]);</sc
 
 let hostServer;
 
+// What a careless or hostile host stylesheet does to everything it can reach.
+const AGGRESSIVE_CSS = `* { all: unset !important; }
+html { font-size: 48px !important; } body { font: italic 40px/3 "Comic Sans MS", cursive !important;
+  color: red !important; background: yellow !important; letter-spacing: 4px !important; }
+div, button, input, p, h2, h3, article, header, form, mark { display: block !important; position: static !important;
+  padding: 30px !important; margin: 17px !important; border: 5px dashed lime !important; width: 900px !important;
+  font-size: 60px !important; color: purple !important; background: black !important; }
+[data-loopwise] { display: none !important; } :host { display: none !important; }`;
+
 before(async () => {
   assert.ok(fs.existsSync(path.join(repoRoot, "web/dist/loopwise.js")), "run scripts/build-web first");
   data = tempDir("loopwise-browser-");
   // The host page's origin is the site's allowed origin, so its server starts first.
   hostServer = http.createServer((req, res) => {
     res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
-    res.end(hostPage(server.url, site.key));
+    res.end(hostPage(server.url, site.key, req.url.startsWith("/aggressive") ? AGGRESSIVE_CSS : ""));
   });
   await new Promise((resolve) => hostServer.listen(0, "127.0.0.1", resolve));
   hostUrl = `http://127.0.0.1:${hostServer.address().port}`;
@@ -122,7 +132,7 @@ test("a bundle whose bytes do not match the manifest's sha256 is refused", async
   const input = dialog.getByRole("textbox", { name: "Your question" });
   await input.fill("I forgot my password");
   await input.press("Enter");
-  await dialog.getByText("Help search is not available right now.").waitFor();
+  await dialog.locator("p.status").getByText("Help search is not available right now.").waitFor();
   assert.equal(await dialog.getByRole("heading", { name: "Reset your password" }).count(), 0);
   await dialog.getByRole("button", { name: "Talk to a human" }).waitFor();
   assert.ok(warnings.some((w) => /bundle refused: its sha256 is [0-9a-f]{64}/.test(w)), warnings.join("\n"));
@@ -132,4 +142,125 @@ test("a bundle whose bytes do not match the manifest's sha256 is refused", async
 test("the loader stays within its budget (10 KB gzip)", () => {
   const gzipped = zlib.gzipSync(fs.readFileSync(path.join(repoRoot, "web/dist/loopwise.js")), { level: 9 });
   assert.ok(gzipped.length <= 10 * 1024, `loopwise.js is ${gzipped.length} bytes gzip`);
+});
+
+// Boxes and computed styles of everything in the widget's shadow root, the panel open with answers.
+async function widgetLayout(page) {
+  return page.evaluate(() => {
+    const root = document.querySelector("[data-loopwise]").shadowRoot;
+    const props = ["font-size", "font-family", "font-style", "line-height", "letter-spacing", "color",
+      "background-color", "padding-top", "margin-top", "border-top-width", "display", "position", "width"];
+    return Array.from(root.querySelectorAll("*")).filter((el) => el.tagName !== "STYLE").map((el) => {
+      const r = el.getBoundingClientRect();
+      const cs = getComputedStyle(el);
+      return { tag: el.tagName, box: [r.x, r.y, r.width, r.height].map((v) => Math.round(v)),
+        style: Object.fromEntries(props.map((p) => [p, cs.getPropertyValue(p)])) };
+    });
+  });
+}
+
+test("a host page with aggressive global CSS leaves the widget unchanged", async () => {
+  const context = await browser.newContext();
+  const shots = {};
+  const layouts = {};
+  for (const kind of ["plain", "aggressive"]) {
+    const p = await context.newPage();
+    await p.goto(`${hostUrl}/${kind}`);
+    await p.getByRole("button", { name: "Help" }).click();
+    const dialog = p.getByRole("dialog", { name: "Help" });
+    const input = dialog.getByRole("textbox", { name: "Your question" });
+    await input.fill("I forgot my password and can't log in");
+    await input.press("Enter");
+    await dialog.getByText("Did this solve it?").waitFor({ timeout: 15000 });
+    await input.blur();
+    layouts[kind] = await widgetLayout(p);
+    // The panel, less a margin for its rounded corners (they show the page behind, which differs).
+    const box = await dialog.boundingBox();
+    const clip = { x: box.x + 14, y: box.y + 14, width: box.width - 28, height: box.height - 28 };
+    shots[kind] = await p.screenshot({ clip, animations: "disabled" });
+    fs.mkdirSync(artifacts, { recursive: true });
+    fs.writeFileSync(path.join(artifacts, `widget-${kind}-css.png`), shots[kind]);
+    await p.close();
+  }
+  assert.ok(layouts.plain.length > 20, "the panel is drawn");
+  assert.equal(layouts.aggressive.length, layouts.plain.length);
+  for (let i = 0; i < layouts.plain.length; i++) {
+    assert.deepEqual(layouts.aggressive[i], layouts.plain[i], `element ${i} (${layouts.plain[i].tag})`);
+  }
+  assert.ok(shots.plain.equals(shots.aggressive), "the panel looks the same, pixel for pixel");
+  await context.close();
+});
+
+test("a bad new bundle is refused and the last good one, cached, keeps answering", async () => {
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  const warnings = [];
+  p.on("console", (m) => warnings.push(m.text()));
+  const manifests = [];
+  p.on("response", (r) => {
+    if (r.url().endsWith("/v1/sites/acme/manifest") && r.request().method() === "GET") {
+      manifests.push({ status: r.status(), etag: r.request().headers()["if-none-match"] || null });
+    }
+  });
+  const bundleFetches = [];
+  p.on("request", (r) => {
+    if (r.url().includes("/v1/bundles/")) bundleFetches.push(r.url());
+  });
+  const askAndWait = async () => {
+    await p.getByRole("button", { name: "Help" }).click();
+    const dialog = p.getByRole("dialog", { name: "Help" });
+    const input = dialog.getByRole("textbox", { name: "Your question" });
+    await input.fill("I forgot my password and can't log in");
+    await input.press("Enter");
+    await dialog.locator(".card h3, .status").first().waitFor({ timeout: 15000 });
+    return dialog;
+  };
+  const answer = () => p.waitForFunction(() => window.lastAnswer).then((h) => h.jsonValue());
+  const load = async () => {
+    await p.goto(`${hostUrl}/settings/security`);
+    await p.evaluate(() => window.Loopwise.on("answer", (d) => (window.lastAnswer = d)));
+  };
+
+  await load();
+  let dialog = await askAndWait();
+  assert.equal(await dialog.locator(".card h3").first().textContent(), "Reset your password");
+  const good = await answer();
+  assert.equal(bundleFetches.length, 1);
+
+  // A reload revalidates the manifest with its ETag (304) and takes the bundle from Cache Storage.
+  await load();
+  dialog = await askAndWait();
+  assert.equal(await dialog.locator(".card h3").first().textContent(), "Reset your password");
+  assert.equal(bundleFetches.length, 1, "the bundle came from the cache");
+  assert.equal(manifests.length >= 2, true);
+  assert.match(manifests[manifests.length - 1].etag || "", /^"v\d+-[0-9a-f]{16}"$/);
+  assert.equal(manifests[manifests.length - 1].status, 304);
+
+  // A new version is published (one more article), and whatever serves it corrupts the bundle.
+  let res = await fetch(`${server.url}/v1/sites/acme/articles`, {
+    method: "POST", headers: { Authorization: `Bearer ${site.token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ id: "export-data", title: "Export your data", body: "Settings, then Export." }),
+  });
+  assert.equal(res.status, 200, await res.text());
+  res = await fetch(`${server.url}/v1/sites/acme/publish`, {
+    method: "POST", headers: { Authorization: `Bearer ${site.token}` },
+  });
+  assert.ok(res.status >= 200 && res.status < 300, `publish answered ${res.status}`);
+  await p.route("**/v1/bundles/*", async (route) => {
+    const original = await route.fetch();
+    const body = Buffer.from(await original.body());
+    body[body.length >> 1] ^= 0xff;
+    await route.fulfill({ status: 200, body, headers: { "access-control-allow-origin": "*" } });
+  });
+  await load();
+  dialog = await askAndWait();
+  assert.equal(await dialog.locator(".card h3").first().textContent(), "Reset your password",
+    `the old bundle still answers\n${warnings.join("\n")}`);
+  assert.equal(manifests[manifests.length - 1].status, 200, "the new manifest arrived");
+  assert.equal(bundleFetches.length, 2, "the new bundle was fetched once");
+  assert.ok(warnings.some((w) => /bundle refused: its sha256 is [0-9a-f]{64}.*last good bundle \(version 1\) stays in service/
+    .test(w)), warnings.join("\n"));
+  const after = await answer();
+  assert.deepEqual(after.articles, good.articles);
+  await context.close();
 });

@@ -1,0 +1,215 @@
+// The widget on the Tallyframe demo in headless Chromium, against the real server serving API,
+// widget and pages: a question gets the right article (time from Enter to the rendered answer
+// reported, not asserted); the page decides between two plausible articles; an article and a
+// question carrying HTML render inert; the whole flow works by keyboard alone. Screenshots of the
+// demo with an answer showing land in build/test-artifacts/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { repoRoot } from "../server/server.mjs";
+import { launchChromium, startDemo } from "./demo-site.mjs";
+
+const artifacts = path.join(repoRoot, "build/test-artifacts");
+let demo, browser;
+
+before(async () => {
+  assert.ok(fs.existsSync(path.join(repoRoot, "web/dist/loopwise-article.js")), "run scripts/build-web first");
+  fs.mkdirSync(artifacts, { recursive: true });
+  demo = await startDemo();
+  browser = await launchChromium();
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (demo) await demo.stop();
+});
+
+async function openPage(route, options = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  const logs = [];
+  page.on("console", (m) => logs.push(`${m.type()}: ${m.text()}`));
+  page.on("pageerror", (e) => logs.push(`pageerror: ${e.message}`));
+  await page.goto(`${demo.url}${route}`);
+  await page.waitForFunction(() => window.Loopwise && window.Loopwise.loaded === true);
+  return { context, page, logs, dialog: page.getByRole("dialog", { name: "Help" }) };
+}
+
+async function ask({ page, dialog, logs }, question) {
+  if (!(await dialog.isVisible())) await page.getByRole("button", { name: "Help" }).click();
+  const input = dialog.getByRole("textbox", { name: "Your question" });
+  await input.fill(question);
+  const started = Date.now();
+  await input.press("Enter");
+  try {
+    await dialog.locator(".card h3, .status").first().waitFor({ timeout: 15000 });
+    await dialog.getByText("Looking…").waitFor({ state: "detached", timeout: 15000 });
+  } catch (e) {
+    throw new Error(`${e.message}\nbrowser console:\n${logs.join("\n")}`);
+  }
+  return Date.now() - started;
+}
+
+const titles = (dialog) => dialog.locator(".card h3").allTextContents();
+
+test("a demo question gets the right article, its words marked in the passage", async (t) => {
+  const s = await openPage("/settings/security");
+  const ms = await ask(s, "lost my phone, can't get the 2fa code");
+  t.diagnostic(`Enter to rendered answer: ${ms} ms (engine and bundle loaded on idle before)`);
+  const first = s.dialog.locator(".card").first();
+  assert.equal(await first.locator("h3").textContent(), "Reset two-factor authentication");
+  const marked = (await first.locator("mark").allTextContents()).map((w) => w.toLowerCase());
+  assert.ok(marked.length > 0, "the passage marks the question's words");
+  for (const w of marked) assert.match(w, /^(lost|phone|get|2fa|code)s?$/, `marked: ${marked.join(", ")}`);
+  // The live region announces the answer to screen readers.
+  await s.page.waitForFunction(() => {
+    const live = document.querySelector("[data-loopwise]").shadowRoot.querySelector("[role=status]");
+    return live && /Reset two-factor authentication/.test(live.textContent);
+  });
+  await s.page.screenshot({ path: path.join(artifacts, "demo-answer.png") });
+
+  // Open: the article inline, from Markdown (a numbered list, emphasis), with a way back.
+  await first.getByRole("button", { name: "Open the article: Reset two-factor authentication" }).click();
+  const article = s.dialog.locator(".article");
+  await article.locator("ol li").first().waitFor();
+  assert.ok((await article.locator("strong").count()) > 0, "emphasis rendered");
+  await s.page.screenshot({ path: path.join(artifacts, "demo-article.png") });
+  await s.dialog.getByRole("button", { name: "Back to answers" }).click();
+  assert.equal(await s.dialog.locator(".card h3").first().textContent(), "Reset two-factor authentication");
+  await s.context.close();
+});
+
+test("the same question ranks as the articles' pages say on billing and on security", async () => {
+  // "Update your payment method" lists /billing; "Confirm it's you before a payment card is
+  // changed" lists /settings/security. Both are plausible answers; the page decides.
+  const question = "can't check the card";
+  const billing = await openPage("/billing");
+  await ask(billing, question);
+  const onBilling = await titles(billing.dialog);
+  const security = await openPage("/settings/security");
+  await ask(security, question);
+  const onSecurity = await titles(security.dialog);
+  const payment = "Update your payment method";
+  const check = "Confirm it's you before a payment card is changed";
+  assert.equal(onBilling[0], payment, `billing: ${onBilling.join(" | ")}`);
+  assert.ok(onBilling.includes(check), `billing: ${onBilling.join(" | ")}`);
+  assert.equal(onSecurity[0], check, `security: ${onSecurity.join(" | ")}`);
+  assert.ok(onSecurity.includes(payment), `security: ${onSecurity.join(" | ")}`);
+  await billing.context.close();
+  await security.context.close();
+});
+
+test("an article and a question carrying HTML render inert", async () => {
+  const s = await openPage("/projects/42");
+  const dialogs = [];
+  s.page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  const question = 'format task descriptions <img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+  await ask(s, question);
+  const card = s.dialog.locator(".card", { hasText: "Formatting tips for task descriptions" });
+  await card.getByRole("button", { name: /^Open the article/ }).click();
+  const body = s.dialog.locator(".article-body");
+  await body.locator("p").first().waitFor();
+  // The article's raw HTML is shown as text, never parsed.
+  assert.match(await body.textContent(), /<img src=x onerror="alert\(1\)">/);
+  await s.page.waitForTimeout(300);
+  const found = await s.page.evaluate(() => {
+    const root = document.querySelector("[data-loopwise]").shadowRoot;
+    const all = Array.from(root.querySelectorAll("*"));
+    return {
+      pwned: window.__pwned,
+      scripts: root.querySelectorAll("script").length + document.querySelectorAll("script:not([src])").length,
+      images: root.querySelectorAll("img").length,
+      handlers: all.filter((e) => Array.from(e.attributes).some((a) => a.name.startsWith("on"))).length,
+      input: root.querySelector("input").value,
+    };
+  });
+  assert.equal(found.pwned, undefined, "no handler ran");
+  assert.deepEqual(dialogs, [], "no alert() ran");
+  assert.equal(found.scripts, 0);
+  assert.equal(found.images, 0);
+  assert.equal(found.handlers, 0);
+  assert.equal(found.input, question, "the question is kept as typed, as text");
+  await s.context.close();
+});
+
+test("the whole flow by keyboard alone, focus back on the launcher at the end", async () => {
+  const s = await openPage("/settings/security");
+  const escalations = [];
+  await s.page.exposeFunction("onEscalate", (d) => escalations.push(d));
+  await s.page.evaluate(() => window.Loopwise.on("escalate", (d) => window.onEscalate(d)));
+  const { page, dialog } = s;
+  const launcher = page.getByRole("button", { name: "Help" });
+  const focused = (locator) => locator.evaluate((el) => el.getRootNode().activeElement === el);
+  // Tab through the host page until the launcher has focus (it is last in the page's order).
+  for (let i = 0; i < 40 && !(await focused(launcher)); i++) await page.keyboard.press("Tab");
+  assert.ok(await focused(launcher), "Tab reaches the launcher");
+  await page.keyboard.press("Enter");
+  const input = dialog.getByRole("textbox", { name: "Your question" });
+  await input.waitFor();
+  assert.ok(await focused(input), "the question box has focus");
+  await page.keyboard.type("I lost my phone and can't get the 2fa code");
+  await page.keyboard.press("Enter");
+  await dialog.locator(".card").first().waitFor();
+
+  // Tab to the first answer's Open button and read the article.
+  const open = dialog.getByRole("button", { name: "Open the article: Reset two-factor authentication" });
+  for (let i = 0; i < 10 && !(await focused(open)); i++) await page.keyboard.press("Tab");
+  assert.ok(await focused(open), "Tab reaches the first answer");
+  await page.keyboard.press("Enter");
+  await dialog.locator(".article ol li").first().waitFor();
+
+  // Focus stays in the panel: Tab from the last control wraps to the first.
+  const no = dialog.getByRole("button", { name: "No", exact: true });
+  await no.waitFor();
+  for (let i = 0; i < 10 && !(await focused(no)); i++) await page.keyboard.press("Tab");
+  assert.ok(await focused(no), "Tab reaches No");
+  await page.keyboard.press("Enter");
+  const human = dialog.getByRole("button", { name: "Talk to a human" });
+  await human.waitFor();
+  for (let i = 0; i < 10 && !(await focused(human)); i++) await page.keyboard.press("Tab");
+  assert.ok(await focused(human), "Tab reaches Talk to a human");
+  let wrapped = false;
+  for (let i = 0; i < 15; i++) {
+    await page.keyboard.press("Tab");
+    const inside = await dialog.evaluate((el) => el.contains(el.getRootNode().activeElement));
+    assert.ok(inside, "focus never leaves the open panel");
+    if (await focused(dialog.getByRole("button", { name: "Close help" }))) wrapped = true;
+  }
+  assert.ok(wrapped, "Tab wraps around to the panel's first control");
+  for (let i = 0; i < 15 && !(await focused(human)); i++) await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  await dialog.getByText("We've let the team know", { exact: false }).waitFor();
+  assert.equal(escalations.length, 1);
+  assert.equal(escalations[0].query, "I lost my phone and can't get the 2fa code");
+  assert.equal(escalations[0].context.route, "/settings/security");
+  assert.equal(escalations[0].context.plan, "studio", "page attributes reach the host's helpdesk");
+  assert.deepEqual(escalations[0].transcript.map((l) => l.outcome), ["escalated"]);
+
+  // A second question, answered Yes by keyboard.
+  await page.keyboard.type("how do I see my backup codes");
+  await page.keyboard.press("Enter");
+  const yes = dialog.getByRole("button", { name: "Yes", exact: true });
+  await yes.waitFor();
+  for (let i = 0; i < 15 && !(await focused(yes)); i++) await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  await dialog.getByText("Glad that helped.").waitFor();
+
+  await page.keyboard.press("Escape");
+  await dialog.waitFor({ state: "hidden" });
+  assert.ok(await focused(launcher), "focus returns to the launcher");
+  assert.equal(await launcher.getAttribute("aria-expanded"), "false");
+  await s.context.close();
+});
+
+test("on a phone-sized screen the panel takes the whole screen", async () => {
+  const s = await openPage("/billing", { viewport: { width: 390, height: 780 } });
+  await ask(s, "my payment failed");
+  const box = await s.dialog.boundingBox();
+  assert.deepEqual([box.x, box.y, box.width, box.height], [0, 0, 390, 780]);
+  await s.page.screenshot({ path: path.join(artifacts, "demo-phone.png") });
+  await s.context.close();
+});

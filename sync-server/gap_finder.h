@@ -16,6 +16,7 @@
 // from signal timestamps and `now_ms`, never the wall clock, so it runs in simulated time.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,5 +63,9 @@ Result<GapUpdate> UpdateGaps(Store* store, const std::string& site, const Engine
 // The site's gaps, open ones first, each group by score (highest first); empty before the first
 // update.
 Result<std::vector<Gap>> ListGaps(Store* store, const std::string& site);
+
+// A gap as GET /v1/sites/{site}/gaps shows it: {"id", "label", "status", "queries", "sessions",
+// "score", "examples", "pages": [{"route", "count"}], "first_seen", "last_seen"} (ISO 8601 times).
+nlohmann::json GapJson(const Gap& gap);
 
 }  // namespace loopwise

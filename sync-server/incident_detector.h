@@ -4,9 +4,10 @@
 //
 // Every question (the "query" event of a query_id) is counted per query cluster (clustered online
 // in the site's embedding space, like gaps but over all questions) and per route, in 5-minute
-// windows of its timestamp. Each cluster and route keeps a baseline per hour of the day (an EWMA
-// of its 5-minute counts), so the daily rhythm of traffic is expected, not alarming. When a
-// window closes, the last 5 to 60 minutes are tested against their baseline with a Poisson upper
+// windows of its timestamp; a session counts once per cluster or route and window, so one customer
+// rephrasing a question is not a spike. Each cluster and route keeps a baseline per hour of the day
+// (an EWMA of its 5-minute counts), so the daily rhythm of traffic is expected, not alarming. When
+// a window closes, the last 5 to 60 minutes are tested against their baseline with a Poisson upper
 // tail (overdispersion allowed for), a minimum count and a minimum ratio; a key that passes opens
 // an incident, and the incident resolves once the key's last half hour is back near baseline
 // (hysteresis). Baselines do not learn from a key's open incident, and keys seen during the
@@ -16,6 +17,7 @@
 // simulated time. State (cursor, clusters, baselines, incidents) lives in the store.
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -49,5 +51,10 @@ Result<std::vector<Incident>> UpdateIncidents(Store* store, const std::string& s
 
 // The site's incidents (the most recent 200), open ones first, then newest first.
 Result<std::vector<Incident>> ListIncidents(Store* store, const std::string& site);
+
+// An incident as GET /v1/sites/{site}/incidents (and the generic webhook) shows it: {"id",
+// "status", "label", "route", "count", "baseline", "first_seen", "last_seen", "resolved_at",
+// "examples", "pages": [{"route", "count"}]} (ISO 8601 times; resolved_at null while open).
+nlohmann::json IncidentJson(const Incident& incident);
 
 }  // namespace loopwise

@@ -1,5 +1,6 @@
 #include "sqlite_store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -86,6 +87,15 @@ CREATE TABLE resolutions (
   text TEXT NOT NULL,
   article TEXT,
   created_at INTEGER NOT NULL
+);
+)sql",
+    R"sql(
+CREATE TABLE documents (
+  site TEXT NOT NULL,
+  name TEXT NOT NULL,
+  body TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (site, name)
 );
 )sql",
 };
@@ -577,6 +587,66 @@ Result<std::vector<StoredSignal>> SqliteStore::SignalsAfter(const std::string& s
   }
   if (rc != SQLITE_DONE) return Error(db_, "reading signals");
   return out;
+}
+
+Result<std::vector<QueryOutcome>> SqliteStore::QueryOutcomes(const std::string& site) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Events of one question in arrival order; the route and bundle of its first event that has one.
+  Statement st(db_,
+               "SELECT query_id, type, ts, bundle, json_extract(context, '$.route'), shown, "
+               "article FROM signals WHERE site = ? AND query_id != '' ORDER BY query_id, id");
+  st.Bind(1, site);
+  std::vector<QueryOutcome> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    const std::string id = st.Text(0);
+    if (out.empty() || out.back().query_id != id) {
+      out.emplace_back();
+      out.back().query_id = id;
+      out.back().ts = st.Int(2);
+      out.back().shown_json = "[]";
+    }
+    QueryOutcome& q = out.back();
+    const std::string type = st.Text(1);
+    q.ts = std::min(q.ts, st.Int(2));
+    if (q.bundle.empty()) q.bundle = st.Text(3);
+    if (q.route.empty() && !st.IsNull(4)) q.route = st.Text(4);
+    if (type == "shown") {
+      q.shown_json = st.Text(5);
+      q.declined = q.shown_json == "[]";
+    } else if (type == "resolved") {
+      q.resolved = true;
+      q.resolved_article = st.Text(6);
+    } else if (type == "not_helpful") {
+      q.not_helpful = true;
+    } else if (type == "escalated") {
+      q.escalated = true;
+    }
+  }
+  if (rc != SQLITE_DONE) return Error(db_, "reading question outcomes");
+  std::stable_sort(out.begin(), out.end(),
+                   [](const QueryOutcome& a, const QueryOutcome& b) { return a.ts < b.ts; });
+  return out;
+}
+
+Result<std::optional<std::string>> SqliteStore::Document(const std::string& site,
+                                                         const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_, "SELECT body FROM documents WHERE site = ? AND name = ?");
+  st.Bind(1, site).Bind(2, name);
+  const int rc = st.Step();
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  if (rc != SQLITE_ROW) return Error(db_, "reading the " + name + " document");
+  return std::optional<std::string>(st.Text(0));
+}
+
+Status SqliteStore::PutDocument(const std::string& site, const std::string& name,
+                                const std::string& body) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_,
+               "INSERT OR REPLACE INTO documents (site, name, body, updated_at) VALUES (?, ?, ?, ?)");
+  st.Bind(1, site).Bind(2, name).Bind(3, body).Bind(4, NowMs());
+  return Done(st, db_, ("storing the " + name + " document").c_str());
 }
 
 Result<Version> SqliteStore::AddVersion(const std::string& site, const std::string& sha256,

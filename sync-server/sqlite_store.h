@@ -50,6 +50,11 @@ class SqliteStore : public Store {
   Result<std::vector<SignalCounts>> SignalCountsByDay(const std::string& site) override;
   Result<std::vector<StoredSignal>> SignalsAfter(const std::string& site, int64_t after_id,
                                                  size_t limit) override;
+  Result<std::vector<QueryOutcome>> QueryOutcomes(const std::string& site) override;
+  Result<std::optional<std::string>> Document(const std::string& site,
+                                              const std::string& name) override;
+  Status PutDocument(const std::string& site, const std::string& name,
+                     const std::string& body) override;
 
   Result<Version> AddVersion(const std::string& site, const std::string& sha256, int64_t bytes,
                              int keep) override;

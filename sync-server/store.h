@@ -70,6 +70,20 @@ struct SignalCounts {
   int64_t events = 0;
 };
 
+// What became of one question (the signals sharing a query_id), for analytics.
+struct QueryOutcome {
+  std::string query_id;
+  int64_t ts = 0;          // its first event
+  std::string route;       // context.route of its first event that has one
+  std::string bundle;      // the bundle version that answered it
+  std::string shown_json;  // the articles its "shown" event listed ("[]" when none)
+  bool declined = false;   // a "shown" event with nothing shown: the engine declined it
+  bool resolved = false;
+  std::string resolved_article;
+  bool not_helpful = false;
+  bool escalated = false;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -98,6 +112,16 @@ class Store {
   // learning pipeline, gap finder and spike detector each read the log from their own cursor.
   virtual Result<std::vector<StoredSignal>> SignalsAfter(const std::string& site, int64_t after_id,
                                                          size_t limit) = 0;
+  // One outcome per question (query_id) of the site, oldest first.
+  virtual Result<std::vector<QueryOutcome>> QueryOutcomes(const std::string& site) = 0;
+
+  // Operations documents: the JSON state the gap finder, spike detector and alerts keep per site
+  // (cursors, clusters, baselines, webhooks, deliveries), each replaced whole, atomically.
+  // Document returns nullopt when there is none by that name.
+  virtual Result<std::optional<std::string>> Document(const std::string& site,
+                                                      const std::string& name) = 0;
+  virtual Status PutDocument(const std::string& site, const std::string& name,
+                             const std::string& body) = 0;
 
   // Versions. AddVersion records a published bundle as the site's next, current version and
   // forgets all but the newest `keep` versions. SetCurrent makes an existing version current.

@@ -1,0 +1,549 @@
+#include "incident_detector.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "logger.h"
+#include "query_clusters.h"
+
+namespace loopwise {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kDocument = "incidents";
+constexpr int64_t kWindowMs = 5 * 60 * 1000;
+constexpr int64_t kWindowsPerDay = 24 * 12;
+constexpr int kSpan = 12;  // windows of counts kept: the longest test looks back an hour
+constexpr int kTestSpans[] = {1, 2, 3, 6, 12};
+constexpr size_t kMaxClusterKeys = 200;
+constexpr size_t kMaxRouteKeys = 200;
+constexpr size_t kRecentPerKey = 30;  // recent questions per key, for examples and pages
+constexpr size_t kMaxIncidents = 200;
+constexpr size_t kReadBatch = 20000;
+
+// The test. A key opens an incident when, over the last 1 to 12 windows, its count reaches
+// kMinCount and kMinRatio times the baseline, and the Poisson upper tail of that count is below
+// kMaxTail with the baseline inflated by kOverdispersion (baselines are estimates, and real
+// traffic is burstier than Poisson). The baseline never goes below kFloor a window, so a kind of
+// question never seen before needs a real burst to alarm.
+constexpr double kMinCount = 5;
+constexpr double kMinRatio = 4;
+constexpr double kMaxTail = 1e-5;
+constexpr double kOverdispersion = 1.3;
+constexpr double kFloor = 0.1;
+// It resolves when the last half hour is back under kResolveRatio x baseline + kResolveSlack.
+constexpr double kResolveRatio = 1.5;
+constexpr double kResolveSlack = 2;
+// Baseline learning: a plain mean for a slot's first observations, then an EWMA; an open incident
+// teaches its key's baseline kOpenLearning times as slowly, so a new normal is learned eventually.
+constexpr double kSlotAlpha = 0.05;
+constexpr double kLevelAlpha = 1.0 / kWindowsPerDay;
+constexpr double kOpenLearning = 0.2;
+constexpr int kSlotTrusted = 12;  // observations of an hour-of-day slot before it is used
+
+ClusterOptions IncidentClusterOptions() {
+  ClusterOptions o;
+  o.join = 0.72f;
+  o.merge = 0.86f;
+  return o;
+}
+
+struct Recent {
+  int64_t window = 0;
+  std::string route;
+  std::string text;
+  std::string session;
+};
+
+struct KeyState {
+  int64_t born = 0;                   // first window it was counted in
+  std::map<int64_t, int64_t> counts;  // window -> questions, the last kSpan windows and any later
+  double slot[24] = {};               // baseline questions a window, per hour of day (UTC)
+  int64_t slot_n[24] = {};
+  double level = 0;  // baseline questions a window, all hours
+  int64_t level_n = 0;
+  int64_t incident = 0;  // the open incident's id, 0 when none
+  std::deque<Recent> recent;
+
+  double Expected(int64_t window) const {
+    const int hour = static_cast<int>((window % kWindowsPerDay) / 12);
+    const double e = slot_n[hour] >= kSlotTrusted ? slot[hour] : level;
+    return std::max(e, kFloor);
+  }
+  int64_t Count(int64_t window) const {
+    auto it = counts.find(window);
+    return it == counts.end() ? 0 : it->second;
+  }
+};
+
+struct DetectorState {
+  int64_t cursor = 0;
+  std::vector<float> fingerprint;
+  QueryClusters clusters{IncidentClusterOptions()};
+  int64_t first_window = -1;             // the site's first window with a question
+  int64_t next_window = -1;              // the next window to close
+  std::map<std::string, KeyState> keys;  // "c:<cluster id>" or "r:<route>"
+  std::vector<Incident> incidents;       // oldest first
+  int64_t next_incident = 1;
+};
+
+// P(X >= k) for X ~ Poisson(mean), summed in log space from k up.
+double PoissonUpperTail(int64_t k, double mean) {
+  if (k <= 0) return 1;
+  if (mean <= 0) return 0;
+  double log_term = -mean + static_cast<double>(k) * std::log(mean) - std::lgamma(k + 1.0);
+  double sum = 0;
+  for (int64_t i = k; i < k + 1000; ++i) {
+    const double term = std::exp(log_term);
+    sum += term;
+    if (term < sum * 1e-12) break;
+    log_term += std::log(mean) - std::log(static_cast<double>(i + 1));
+  }
+  return std::min(1.0, sum);
+}
+
+json StoredIncident(const Incident& i) {
+  json pages = json::array();
+  for (const GapPage& p : i.pages) pages.push_back({p.route, p.count});
+  return {{"id", i.id},
+          {"status", i.status},
+          {"label", i.label},
+          {"route", i.route},
+          {"count", i.count},
+          {"baseline", i.baseline},
+          {"first_seen_ms", i.first_seen_ms},
+          {"last_seen_ms", i.last_seen_ms},
+          {"resolved_ms", i.resolved_ms},
+          {"examples", i.examples},
+          {"pages", pages}};
+}
+
+Incident IncidentFromJson(const json& j) {
+  Incident i;
+  i.id = j.at("id").get<int64_t>();
+  i.status = j.at("status").get<std::string>();
+  i.label = j.at("label").get<std::string>();
+  i.route = j.at("route").get<std::string>();
+  i.count = j.at("count").get<int64_t>();
+  i.baseline = j.at("baseline").get<double>();
+  i.first_seen_ms = j.at("first_seen_ms").get<int64_t>();
+  i.last_seen_ms = j.at("last_seen_ms").get<int64_t>();
+  i.resolved_ms = j.at("resolved_ms").get<int64_t>();
+  i.examples = j.at("examples").get<std::vector<std::string>>();
+  for (const json& p : j.at("pages")) i.pages.push_back({p.at(0), p.at(1)});
+  return i;
+}
+
+json KeyJson(const KeyState& k) {
+  json counts = json::array();
+  for (const auto& [w, c] : k.counts) counts.push_back({w, c});
+  json recent = json::array();
+  for (const Recent& r : k.recent) recent.push_back({r.window, r.route, r.text, r.session});
+  json slot = json::array(), slot_n = json::array();
+  for (int h = 0; h < 24; ++h) {
+    slot.push_back(std::round(k.slot[h] * 1e4) / 1e4);
+    slot_n.push_back(k.slot_n[h]);
+  }
+  return {{"born", k.born},   {"counts", counts},     {"slot", slot},           {"slot_n", slot_n},
+          {"level", k.level}, {"level_n", k.level_n}, {"incident", k.incident}, {"recent", recent}};
+}
+
+KeyState KeyFromJson(const json& j) {
+  KeyState k;
+  k.born = j.at("born").get<int64_t>();
+  for (const json& c : j.at("counts")) k.counts[c.at(0).get<int64_t>()] = c.at(1).get<int64_t>();
+  for (int h = 0; h < 24; ++h) {
+    k.slot[h] = j.at("slot").at(h).get<double>();
+    k.slot_n[h] = j.at("slot_n").at(h).get<int64_t>();
+  }
+  k.level = j.at("level").get<double>();
+  k.level_n = j.at("level_n").get<int64_t>();
+  k.incident = j.at("incident").get<int64_t>();
+  for (const json& r : j.at("recent")) {
+    k.recent.push_back({r.at(0).get<int64_t>(), r.at(1).get<std::string>(),
+                        r.at(2).get<std::string>(), r.at(3).get<std::string>()});
+  }
+  return k;
+}
+
+json ToJson(const DetectorState& s) {
+  json keys = json::object();
+  for (const auto& [name, k] : s.keys) keys[name] = KeyJson(k);
+  json incidents = json::array();
+  for (const Incident& i : s.incidents) incidents.push_back(StoredIncident(i));
+  return {{"format", 1},
+          {"cursor", s.cursor},
+          {"fingerprint", s.fingerprint},
+          {"clusters", s.clusters.ToJson()},
+          {"first_window", s.first_window},
+          {"next_window", s.next_window},
+          {"keys", keys},
+          {"incidents", incidents},
+          {"next_incident", s.next_incident}};
+}
+
+Result<DetectorState> Load(Store* store, const std::string& site) {
+  auto doc = store->Document(site, kDocument);
+  if (!doc.ok()) return doc.status();
+  DetectorState s;
+  if (!doc.value()) return s;
+  try {
+    const json j = json::parse(*doc.value());
+    if (j.at("format").get<int>() != 1) {
+      return Status::Error("the stored incidents of site \"" + site +
+                           "\" are in a format this loopwise does not read; upgrade loopwise");
+    }
+    s.cursor = j.at("cursor").get<int64_t>();
+    s.fingerprint = j.at("fingerprint").get<std::vector<float>>();
+    auto clusters = QueryClusters::FromJson(j.at("clusters"), IncidentClusterOptions());
+    if (!clusters.ok()) return clusters.status();
+    s.clusters = clusters.take();
+    s.first_window = j.at("first_window").get<int64_t>();
+    s.next_window = j.at("next_window").get<int64_t>();
+    for (const auto& [name, k] : j.at("keys").items()) s.keys[name] = KeyFromJson(k);
+    for (const json& i : j.at("incidents")) s.incidents.push_back(IncidentFromJson(i));
+    s.next_incident = j.at("next_incident").get<int64_t>();
+  } catch (const std::exception& e) {
+    return Status::Error("the stored incidents of site \"" + site + "\" are unreadable (" +
+                         e.what() + ")");
+  }
+  return s;
+}
+
+std::string RouteOf(const SignalEvent& e) {
+  const json context = json::parse(e.context_json, nullptr, false);
+  if (context.is_object()) {
+    auto it = context.find("route");
+    if (it != context.end() && it->is_string()) return it->get<std::string>();
+  }
+  return "";
+}
+
+Incident* FindIncident(DetectorState* s, int64_t id) {
+  for (Incident& i : s->incidents) {
+    if (i.id == id) return &i;
+  }
+  return nullptr;
+}
+
+// Drops the key with the smallest baseline and no open incident among keys starting with
+// `prefix`, when there are `limit` of them already.
+void MakeRoom(DetectorState* s, const std::string& prefix, size_t limit) {
+  size_t n = 0;
+  std::string victim;
+  double lowest = 0;
+  for (const auto& [name, k] : s->keys) {
+    if (name.compare(0, prefix.size(), prefix) != 0) continue;
+    ++n;
+    if (k.incident) continue;
+    if (victim.empty() || k.level < lowest) {
+      victim = name;
+      lowest = k.level;
+    }
+  }
+  if (n < limit || victim.empty()) return;
+  if (prefix == "c:") s->clusters.Remove(std::stoll(victim.substr(2)));
+  s->keys.erase(victim);
+}
+
+// Counts a question towards a key. One customer rephrasing the same question is one question: a
+// session counts once per key and window.
+void Count(DetectorState* s, const std::string& name, int64_t window, const SignalEvent& e,
+           const std::string& route) {
+  KeyState& k = s->keys[name];
+  if (k.counts.empty() && k.level_n == 0 && k.born == 0) k.born = window;
+  if (!e.session.empty()) {
+    for (const Recent& r : k.recent) {
+      if (r.window == window && r.session == e.session) return;
+    }
+  }
+  ++k.counts[window];
+  k.recent.push_back({window, route, e.query, e.session});
+  if (k.recent.size() > kRecentPerKey) k.recent.pop_front();
+}
+
+void Observe(DetectorState* s, const SignalEvent& e, const Encoder& encoder) {
+  if (e.type != "query") return;
+  const int64_t window = e.ts / kWindowMs;
+  if (s->first_window < 0) {
+    s->first_window = window;
+    s->next_window = window;
+  }
+  // Too late to matter for a spike: its windows have been judged.
+  if (window < s->next_window - kSpan) return;
+  const std::string route = RouteOf(e);
+  if (!e.query.empty()) {
+    const std::vector<float> v = QueryClusters::Embed(encoder, e.query);
+    if (!v.empty()) {
+      int64_t id = s->clusters.Nearest(v);
+      if (!id) MakeRoom(s, "c:", kMaxClusterKeys);
+      id = s->clusters.Add(id, v);
+      Count(s, "c:" + std::to_string(id), window, e, route);
+    }
+  }
+  if (!route.empty()) {
+    if (!s->keys.count("r:" + route)) MakeRoom(s, "r:", kMaxRouteKeys);
+    Count(s, "r:" + route, window, e, route);
+  }
+}
+
+void MergeKeys(DetectorState* s, int64_t from, int64_t into) {
+  auto f = s->keys.find("c:" + std::to_string(from));
+  if (f == s->keys.end()) return;
+  KeyState& a = s->keys["c:" + std::to_string(into)];
+  KeyState& b = f->second;
+  a.born = a.born ? std::min(a.born, b.born) : b.born;
+  for (const auto& [w, c] : b.counts) a.counts[w] += c;
+  for (int h = 0; h < 24; ++h) {
+    a.slot[h] += b.slot[h];
+    a.slot_n[h] = std::max(a.slot_n[h], b.slot_n[h]);
+  }
+  a.level += b.level;
+  a.level_n = std::max(a.level_n, b.level_n);
+  if (!a.incident) a.incident = b.incident;
+  for (const Recent& r : b.recent) a.recent.push_back(r);
+  std::stable_sort(a.recent.begin(), a.recent.end(),
+                   [](const Recent& x, const Recent& y) { return x.window < y.window; });
+  while (a.recent.size() > kRecentPerKey) a.recent.pop_front();
+  s->keys.erase(f);
+}
+
+// Examples (distinct texts, newest first) and pages of a key's questions since `from_window`.
+void Describe(const KeyState& k, int64_t from_window, Incident* incident) {
+  std::map<std::string, int64_t> pages;
+  std::vector<std::string> examples;
+  for (auto it = k.recent.rbegin(); it != k.recent.rend(); ++it) {
+    if (it->window < from_window) break;
+    if (!it->route.empty()) ++pages[it->route];
+    if (!it->text.empty() && examples.size() < 5 &&
+        std::find(examples.begin(), examples.end(), it->text) == examples.end()) {
+      examples.push_back(it->text);
+    }
+  }
+  incident->examples = examples;
+  incident->pages.clear();
+  for (const auto& [route, count] : pages) incident->pages.push_back({route, count});
+  std::stable_sort(incident->pages.begin(), incident->pages.end(),
+                   [](const GapPage& a, const GapPage& b) { return a.count > b.count; });
+  if (incident->pages.size() > 10) incident->pages.resize(10);
+}
+
+// The most central recent question of a cluster key.
+std::string ClusterLabel(const DetectorState& s, int64_t cluster, const Incident& incident,
+                         const Encoder& encoder) {
+  std::string best_text = incident.examples.empty() ? "" : incident.examples.front();
+  float best = -2;
+  for (const std::string& text : incident.examples) {
+    const float sim = s.clusters.Similarity(cluster, QueryClusters::Embed(encoder, text));
+    if (sim > best) {
+      best = sim;
+      best_text = text;
+    }
+  }
+  return best_text;
+}
+
+// Tests a key at the close of `window`; opens an incident when it spikes.
+void Test(DetectorState* s, const std::string& name, KeyState* k, int64_t window,
+          const Encoder& encoder, std::vector<Incident>* opened) {
+  // Keys the site had in its first day wait for a day of baseline.
+  if (k->born < s->first_window + kWindowsPerDay && window < s->first_window + kWindowsPerDay) {
+    return;
+  }
+  int64_t observed = 0;
+  double expected = 0;
+  for (int span = 1, t = 0; span <= kSpan; ++span) {
+    observed += k->Count(window - span + 1);
+    expected += k->Expected(window - span + 1);
+    if (span != kTestSpans[t]) continue;
+    ++t;
+    if (observed < kMinCount || observed < kMinRatio * expected) continue;
+    if (PoissonUpperTail(observed, expected * kOverdispersion) > kMaxTail) continue;
+    const bool route_key = name.compare(0, 2, "r:") == 0;
+    if (route_key) {
+      // A cluster incident already names this page.
+      for (const Incident& i : s->incidents) {
+        if (i.status == "open" && i.route == name.substr(2)) return;
+      }
+    }
+    Incident incident;
+    incident.id = s->next_incident++;
+    incident.status = "open";
+    incident.count = observed;
+    incident.baseline = std::round(expected * 100) / 100;
+    const int64_t from = window - span + 1;
+    incident.first_seen_ms = from * kWindowMs;
+    for (const Recent& r : k->recent) {
+      if (r.window >= from) {
+        incident.first_seen_ms = std::max(incident.first_seen_ms, r.window * kWindowMs);
+        break;
+      }
+    }
+    incident.last_seen_ms = (window + 1) * kWindowMs;
+    Describe(*k, from, &incident);
+    if (route_key) {
+      incident.route = name.substr(2);
+      incident.label = "Questions on " + incident.route;
+    } else {
+      incident.route = incident.pages.empty() ? "" : incident.pages.front().route;
+      incident.label = ClusterLabel(*s, std::stoll(name.substr(2)), incident, encoder);
+    }
+    k->incident = incident.id;
+    s->incidents.push_back(incident);
+    opened->push_back(incident);
+    return;
+  }
+}
+
+// While open: follow the incident's size; resolve once the last half hour is near baseline.
+void Follow(DetectorState* s, KeyState* k, int64_t window) {
+  Incident* incident = FindIncident(s, k->incident);
+  if (!incident || incident->status != "open") {
+    k->incident = 0;
+    return;
+  }
+  int64_t observed = 0;
+  double expected = 0;
+  for (int span = 1; span <= 6; ++span) {
+    observed += k->Count(window - span + 1);
+    expected += k->Expected(window - span + 1);
+  }
+  if (k->Count(window) > 0) incident->last_seen_ms = (window + 1) * kWindowMs;
+  int64_t hour = 0;
+  for (int span = 1; span <= kSpan; ++span) hour += k->Count(window - span + 1);
+  incident->count = std::max(incident->count, hour);
+  if (observed <= kResolveRatio * expected + kResolveSlack) {
+    incident->status = "resolved";
+    incident->resolved_ms = (window + 1) * kWindowMs;
+    k->incident = 0;
+  }
+}
+
+void Learn(KeyState* k, int64_t window) {
+  const double c = static_cast<double>(k->Count(window));
+  const double rate = k->incident ? kOpenLearning : 1.0;
+  const int hour = static_cast<int>((window % kWindowsPerDay) / 12);
+  int64_t& n = k->slot_n[hour];
+  const double slot_alpha = n < 1.0 / kSlotAlpha ? 1.0 / static_cast<double>(n + 1) : kSlotAlpha;
+  k->slot[hour] += rate * slot_alpha * (c - k->slot[hour]);
+  ++n;
+  const double level_alpha =
+      k->level_n < kWindowsPerDay ? 1.0 / static_cast<double>(k->level_n + 1) : kLevelAlpha;
+  k->level += rate * level_alpha * (c - k->level);
+  ++k->level_n;
+}
+
+void CloseWindow(DetectorState* s, int64_t window, const Encoder& encoder,
+                 std::vector<Incident>* opened) {
+  // Cluster keys first, so a spike in one kind of question is named by its cluster, not its page.
+  for (const char* prefix : {"c:", "r:"}) {
+    for (auto& [name, k] : s->keys) {
+      if (name.compare(0, 2, prefix) != 0 || k.born > window) continue;
+      if (k.incident) {
+        Follow(s, &k, window);
+      } else {
+        Test(s, name, &k, window, encoder, opened);
+      }
+    }
+  }
+  for (auto& [name, k] : s->keys) {
+    if (k.born > window) continue;
+    Learn(&k, window);
+    k.counts.erase(k.counts.begin(), k.counts.lower_bound(window - kSpan + 1));
+  }
+}
+
+}  // namespace
+
+Result<std::vector<Incident>> UpdateIncidents(Store* store, const std::string& site,
+                                              const Engine& engine, int64_t now_ms) {
+  auto loaded = Load(store, site);
+  if (!loaded.ok()) return loaded.status();
+  DetectorState s = loaded.take();
+  const Encoder& encoder = engine.parts().encoder;
+  const std::vector<float> fingerprint = EncoderFingerprint(encoder);
+  if (!SameFingerprint(fingerprint, s.fingerprint)) {
+    // A new encoder moves every question: start the clusters afresh from their recent questions
+    // rather than compare new vectors with old centroids.
+    for (const int64_t id : s.clusters.ids()) {
+      auto k = s.keys.find("c:" + std::to_string(id));
+      std::vector<float> mean;
+      if (k != s.keys.end()) {
+        for (const Recent& r : k->second.recent) {
+          const std::vector<float> v = QueryClusters::Embed(encoder, r.text);
+          if (v.empty()) continue;
+          if (mean.empty()) mean.assign(v.size(), 0.0f);
+          for (size_t i = 0; i < v.size(); ++i) mean[i] += v[i];
+        }
+      }
+      double norm = 0;
+      for (float x : mean) norm += static_cast<double>(x) * x;
+      if (norm < 1e-12) continue;
+      for (float& x : mean) x = static_cast<float>(x / std::sqrt(norm));
+      s.clusters.Reset(id, mean);
+    }
+    s.fingerprint = fingerprint;
+  }
+  std::vector<Incident> opened;
+  for (;;) {
+    auto signals = store->SignalsAfter(site, s.cursor, kReadBatch);
+    if (!signals.ok()) return signals.status();
+    for (const StoredSignal& signal : signals.value()) {
+      // Close the windows this signal's time has passed, so they are judged before it counts.
+      const int64_t until = std::min(signal.event.ts, now_ms) / kWindowMs;
+      while (s.next_window >= 0 && s.next_window < until) {
+        CloseWindow(&s, s.next_window++, encoder, &opened);
+      }
+      Observe(&s, signal.event, encoder);
+      s.cursor = signal.id;
+    }
+    for (const auto& [from, into] : s.clusters.MergeClose()) MergeKeys(&s, from, into);
+    if (signals.value().size() < kReadBatch) break;
+  }
+  while (s.next_window >= 0 && (s.next_window + 1) * kWindowMs <= now_ms) {
+    CloseWindow(&s, s.next_window++, encoder, &opened);
+  }
+  // Keep the open incidents and the newest resolved ones.
+  while (s.incidents.size() > kMaxIncidents) {
+    auto oldest = std::find_if(s.incidents.begin(), s.incidents.end(),
+                               [](const Incident& i) { return i.status != "open"; });
+    if (oldest == s.incidents.end()) break;
+    s.incidents.erase(oldest);
+  }
+  if (Status st = store->PutDocument(site, kDocument, ToJson(s).dump()); !st.ok()) return st;
+  return opened;
+}
+
+Result<std::vector<Incident>> ListIncidents(Store* store, const std::string& site) {
+  auto loaded = Load(store, site);
+  if (!loaded.ok()) return loaded.status();
+  std::vector<Incident> out = loaded.value().incidents;
+  std::stable_sort(out.begin(), out.end(), [](const Incident& a, const Incident& b) {
+    if ((a.status == "open") != (b.status == "open")) return a.status == "open";
+    return a.id > b.id;
+  });
+  return out;
+}
+
+nlohmann::json IncidentJson(const Incident& incident) {
+  json pages = json::array();
+  for (const GapPage& p : incident.pages) pages.push_back({{"route", p.route}, {"count", p.count}});
+  return {{"id", incident.id},
+          {"status", incident.status},
+          {"label", incident.label},
+          {"route", incident.route},
+          {"count", incident.count},
+          {"baseline", incident.baseline},
+          {"first_seen", IsoTime(incident.first_seen_ms)},
+          {"last_seen", IsoTime(incident.last_seen_ms)},
+          {"resolved_at", incident.resolved_ms ? json(IsoTime(incident.resolved_ms)) : json()},
+          {"examples", incident.examples},
+          {"pages", pages}};
+}
+
+}  // namespace loopwise

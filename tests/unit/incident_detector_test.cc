@@ -1,0 +1,160 @@
+#include "incident_detector.h"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+
+#include "signal_log.h"
+
+using namespace loopwise;
+using namespace loopwise::testing;
+
+namespace {
+
+struct Kind {
+  std::string route;
+  std::vector<std::string> questions;
+};
+
+const std::vector<Kind> kKinds = {
+    {"/login", {"i forgot my password", "can not log in", "locked out of my account"}},
+    {"/billing", {"refund my payment", "wrong charge on my card", "money back please"}},
+    {"/settings/security", {"lost my authenticator phone", "2fa code not working"}},
+    {"/reports", {"export my data as csv", "download a spreadsheet report", "export file"}},
+    {"/projects", {"delete my project", "remove a team member", "cancel the project"}},
+};
+
+// Simulated traffic: each kind's questions arrive as a Poisson process whose rate follows the
+// day (lowest at 03:00 UTC, highest at 15:00), multiplied by `boost(kind, ts)`.
+class Traffic {
+ public:
+  explicit Traffic(double per_kind_hourly) : hourly_(per_kind_hourly) {}
+
+  template <typename Boost>
+  void Window(SignalLog* log, int64_t start, Boost boost) {
+    const double hour = static_cast<double>(start % kDay) / kHour;
+    const double season = 1 + 0.6 * std::sin(2 * M_PI * (hour - 9) / 24);
+    for (size_t k = 0; k < kKinds.size(); ++k) {
+      std::poisson_distribution<int> arrivals(hourly_ / 12 * season * boost(k, start));
+      const int n = arrivals(rng_);
+      for (int i = 0; i < n; ++i) {
+        const std::string id = "q" + std::to_string(next_++);
+        const auto& qs = kKinds[k].questions;
+        const std::string& text = qs[rng_() % qs.size()];
+        const int64_t ts = start + static_cast<int64_t>(rng_() % (5 * kMinute));
+        log->Add("query", ts, id, text, kKinds[k].route);
+        log->Add("shown", ts, id, text, kKinds[k].route, "[\"x\"]");
+      }
+    }
+    log->Flush();
+  }
+
+ private:
+  double hourly_;
+  std::mt19937 rng_{7};
+  int64_t next_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("steady seasonal traffic raises nothing; a 6x burst of one kind raises one incident") {
+  const Engine engine = ToyEngine();
+  SignalLog log;
+  Traffic traffic(12);  // each kind: 12 questions an hour on average, 5 to 19 over the day
+  const int64_t burst_start = kDay0 + 3 * kDay + 14 * kHour;
+  const int64_t burst_end = burst_start + kHour;
+  auto boost = [&](size_t kind, int64_t ts) {
+    return kind == 3 && ts >= burst_start && ts < burst_end ? 6.0 : 1.0;
+  };
+  std::vector<Incident> before, during;
+  int64_t detected_at = 0;
+  for (int64_t t = kDay0; t < kDay0 + 3 * kDay + 18 * kHour; t += 5 * kMinute) {
+    traffic.Window(&log, t, boost);
+    auto opened = UpdateIncidents(log.store(), "acme", engine, t + 5 * kMinute);
+    REQUIRE(opened.ok());
+    for (const Incident& i : opened.value()) {
+      if (t + 5 * kMinute <= burst_start) {
+        before.push_back(i);
+      } else {
+        during.push_back(i);
+        if (!detected_at) detected_at = t + 5 * kMinute;
+      }
+    }
+  }
+  CHECK(before.empty());
+  REQUIRE(during.size() == 1);
+  CHECK(detected_at - burst_start <= 15 * kMinute);
+  const Incident& i = during[0];
+  CHECK(i.route == "/reports");
+  CHECK((i.label.find("export") != std::string::npos ||
+         i.label.find("download") != std::string::npos));
+  CHECK(i.count >= 4 * i.baseline);
+  CHECK(!i.examples.empty());
+  REQUIRE(!i.pages.empty());
+  CHECK(i.pages[0].route == "/reports");
+  CHECK(i.first_seen_ms >= burst_start - 5 * kMinute);
+  CHECK(i.first_seen_ms < detected_at);
+
+  // Back to normal after the burst: resolved, with its time.
+  auto listed = ListIncidents(log.store(), "acme");
+  REQUIRE(listed.ok());
+  REQUIRE(listed.value().size() == 1);
+  CHECK(listed.value()[0].status == "resolved");
+  CHECK(listed.value()[0].resolved_ms > burst_end);
+  CHECK(listed.value()[0].resolved_ms <= burst_end + 2 * kHour);
+  const nlohmann::json j = IncidentJson(listed.value()[0]);
+  for (const char* field : {"id", "status", "label", "route", "count", "baseline", "first_seen",
+                            "last_seen", "examples", "pages"}) {
+    CHECK(j.contains(field));
+  }
+}
+
+TEST_CASE("a new kind of question bursting raises an incident; a trickle does not") {
+  const Engine engine = ToyEngine();
+  SignalLog log;
+  Traffic traffic(12);
+  // Kind 3 (exports) does not exist for two days, then trickles (2 an hour), then bursts.
+  auto boost = [&](size_t kind, int64_t ts) {
+    if (kind != 3) return 1.0;
+    if (ts < kDay0 + 2 * kDay) return 0.0;
+    if (ts < kDay0 + 2 * kDay + 10 * kHour) return 2.0 / 12;
+    return 5.0;  // 60 an hour
+  };
+  int64_t detected_at = 0;
+  for (int64_t t = kDay0; t < kDay0 + 2 * kDay + 11 * kHour; t += 5 * kMinute) {
+    traffic.Window(&log, t, boost);
+    auto opened = UpdateIncidents(log.store(), "acme", engine, t + 5 * kMinute);
+    REQUIRE(opened.ok());
+    if (!opened.value().empty()) {
+      CHECK(t + 5 * kMinute > kDay0 + 2 * kDay + 10 * kHour);
+      if (!detected_at) detected_at = t + 5 * kMinute;
+    }
+  }
+  CHECK(detected_at > 0);
+  CHECK(detected_at - (kDay0 + 2 * kDay + 10 * kHour) <= 15 * kMinute);
+}
+
+TEST_CASE("the detector runs on signal time: late calls catch up, early ones wait") {
+  const Engine engine = ToyEngine();
+  SignalLog log;
+  // Nothing is judged before a day of baseline, whenever the detector is called.
+  for (int i = 0; i < 40; ++i)
+    log.Add("query", kDay0 + i * 1000, "x" + std::to_string(i), "export file", "/reports");
+  log.Flush();
+  auto opened = UpdateIncidents(log.store(), "acme", engine, kDay0 + 5 * kMinute);
+  REQUIRE(opened.ok());
+  CHECK(opened.value().empty());
+  auto listed = ListIncidents(log.store(), "acme");
+  REQUIRE(listed.ok());
+  CHECK(listed.value().empty());
+}
+
+TEST_CASE("stored state this code cannot read is an error naming the site") {
+  const Engine engine = ToyEngine();
+  SignalLog log;
+  REQUIRE(log.store()->PutDocument("acme", "incidents", "{\"format\": 9}").ok());
+  auto opened = UpdateIncidents(log.store(), "acme", engine, kDay0);
+  REQUIRE(!opened.ok());
+  CHECK(opened.status().message().find("\"acme\"") != std::string::npos);
+}

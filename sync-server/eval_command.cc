@@ -12,6 +12,7 @@
 #include "engine/bundle.h"
 #include "engine/engine.h"
 #include "knowledge_files.h"
+#include "ranker_model.h"
 
 namespace loopwise {
 namespace {
@@ -80,6 +81,8 @@ int EvalCommand(int argc, char** argv) {
 
   const auto build_start = Clock::now();
   auto bundle = Bundle::Build(articles.value(), history.value(), vectors.value(), BundleOptions{});
+  if (!bundle.ok()) return cli::Fail(bundle.status().message());
+  bundle = WithDefaultRankerModel(bundle.value());  // as publish does
   if (!bundle.ok()) return cli::Fail(bundle.status().message());
   const double build_ms =
       std::chrono::duration<double, std::milli>(Clock::now() - build_start).count();

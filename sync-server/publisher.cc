@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "engine/bundle.h"
+#include "ranker_model.h"
 
 namespace loopwise {
 
@@ -46,6 +47,8 @@ Result<Publication> Publisher::Publish(const std::string& site) {
 
   const auto start = std::chrono::steady_clock::now();
   auto bundle = Bundle::Build(articles.value(), exemplars, *vectors.value(), BundleOptions{});
+  if (!bundle.ok()) return Status::Error("cannot build the bundle: " + bundle.status().message());
+  bundle = WithDefaultRankerModel(bundle.value());  // ranker.onnx, for the widget's re-ranking
   if (!bundle.ok()) return Status::Error("cannot build the bundle: " + bundle.status().message());
   p.build_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

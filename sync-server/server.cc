@@ -248,7 +248,7 @@ void Server::Impl::Install() {
   Route("GET", "/v1/sites/{site}/gaps", site + "/gaps", &Impl::Gaps);
   Route("GET", "/v1/sites/{site}/incidents", site + "/incidents", &Impl::Incidents);
   Route("GET", "/v1/sites/{site}/analytics", site + "/analytics", &Impl::Analytics);
-  Route("GET", "/widget/{file}", "/widget/([^/]+)", &Impl::WidgetFile);
+  Route("GET", "/widget/{file}", "/widget/((?:ort/)?[^/]+)", &Impl::WidgetFile);
   Route("GET", "/admin/{file}", "/admin(/[^/]*)?", &Impl::AdminFile);
   Route("GET", "/healthz", "/healthz", &Impl::Healthz);
   Route("GET", "/metrics", "/metrics", &Impl::Prometheus);
@@ -407,11 +407,13 @@ void Server::Impl::BundleBytes(const Request& req, Response& res) {
 }
 
 // The widget's static files. Only plain names ([A-Za-z0-9._-], not starting with a dot) are
-// looked up, so no request reaches outside the widget directory.
+// looked up, directly in the widget directory or in its "ort" folder (ONNX Runtime Web, which the
+// ranker worker loads), so no request reaches outside them.
 void Server::Impl::WidgetFile(const Request& req, Response& res) {
   const std::string name = req.matches[1];
-  bool plain = !name.empty() && name.size() <= 128 && name[0] != '.';
-  for (char c : name) {
+  const size_t folder = name.compare(0, 4, "ort/") == 0 ? 4 : 0;
+  bool plain = name.size() > folder && name.size() <= 128 && name[folder] != '.';
+  for (char c : name.substr(folder)) {
     plain =
         plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-');
   }

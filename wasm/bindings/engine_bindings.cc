@@ -49,7 +49,8 @@ class EngineHandle {
     return std::unique_ptr<EngineHandle>(new EngineHandle(engine.take()));
   }
 
-  // {ranked: [{article, title, score}], confidence, gap, micros}
+  // {ranked: [{article, title, score, features}], confidence, gap, micros}; `features` is the
+  // candidate's signal vector in the ranker model's input order.
   val Search(const std::string& query, const std::string& context_json, int k) const {
     const loopwise::SearchContext context = ParseContext(context_json);
     const double start = emscripten_get_now();
@@ -65,6 +66,9 @@ class EngineHandle {
       item.set("article", a.id);
       item.set("title", a.title);
       item.set("score", hit.score);
+      val features = val::array();
+      for (float f : hit.signal) features.call<void>("push", f);
+      item.set("features", features);
       ranked.call<void>("push", item);
     }
     val out = val::object();
@@ -73,6 +77,15 @@ class EngineHandle {
     out.set("gap", r.gap);
     out.set("micros", micros);
     return out;
+  }
+
+  // The bundle's ranker model (ONNX bytes) as a Uint8Array, or null when it has none.
+  val RankerModel() const {
+    const std::vector<uint8_t>& model = engine_.parts().ranker_model;
+    if (model.empty()) return val::null();
+    // A copy: the view into the module's memory would go stale when the memory grows.
+    return val::global("Uint8Array")
+        .new_(emscripten::typed_memory_view(model.size(), model.data()));
   }
 
   // [{id, title, body, tags, pages}], in bundle order.
@@ -110,7 +123,8 @@ EMSCRIPTEN_BINDINGS(loopwise_engine) {
   emscripten::class_<EngineHandle>("Engine")
       .class_function("create", &EngineHandle::Create)
       .function("search", &EngineHandle::Search)
-      .function("articles", &EngineHandle::Articles);
+      .function("articles", &EngineHandle::Articles)
+      .function("rankerModel", &EngineHandle::RankerModel);
   emscripten::function("foldRoute", &FoldRoute);
   emscripten::function("scrub", &Scrub);
 }

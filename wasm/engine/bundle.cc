@@ -1,5 +1,6 @@
 #include "engine/bundle.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -79,6 +80,30 @@ Result<Bundle> Bundle::Open(const uint8_t* data, size_t size) {
     }
   }
   return bundle;
+}
+
+Result<std::vector<uint8_t>> Bundle::WithSection(const uint8_t* data, size_t size, Section tag,
+                                                 std::vector<uint8_t> bytes) {
+  auto opened = Open(data, size);
+  if (!opened.ok()) return opened.status();
+  // Sections in their order in the file, so a rewritten bundle differs only where it must.
+  std::vector<std::pair<uint32_t, Entry>> sections(opened.value().sections_.begin(),
+                                                   opened.value().sections_.end());
+  std::sort(sections.begin(), sections.end(),
+            [](const auto& a, const auto& b) { return a.second.data < b.second.data; });
+  BundleWriter writer;
+  bool replaced = false;
+  for (const auto& [t, entry] : sections) {
+    if (t == static_cast<uint32_t>(tag)) {
+      writer.Add(tag, std::move(bytes));
+      replaced = true;
+    } else {
+      writer.Add(static_cast<Section>(t),
+                 std::vector<uint8_t>(entry.data, entry.data + entry.size));
+    }
+  }
+  if (!replaced) writer.Add(tag, std::move(bytes));
+  return writer.Finish();
 }
 
 Result<ByteReader> Bundle::Read(Section tag) const {

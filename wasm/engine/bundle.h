@@ -21,7 +21,7 @@
 
 namespace loopwise {
 
-constexpr uint32_t kBundleFormatVersion = 1;
+constexpr uint32_t kBundleFormatVersion = 2;
 
 // Section tags, as four ASCII characters.
 enum class Section : uint32_t {
@@ -33,6 +33,10 @@ enum class Section : uint32_t {
   kVectorIndex = 0x58444956,   // "VIDX"
   kLexicalIndex = 0x5845584C,  // "LEXX"
   kRanker = 0x4B4E4152,        // "RANK"
+  // The ranker as an ONNX model (raw ModelProto bytes) for the widget's ONNX Runtime Web worker;
+  // added after Build by the server (protobuf stays out of the engine). Optional: bundles made
+  // before it still load.
+  kRankerModel = 0x584E4E4F,  // "ONNX"
 };
 
 struct BundleOptions {
@@ -60,6 +64,13 @@ class Bundle {
 
   // A reader over one section's bytes; fails if the bundle has no such section.
   Result<ByteReader> Read(Section tag) const;
+  bool Has(Section tag) const { return sections_.count(static_cast<uint32_t>(tag)) != 0; }
+
+  // The bundle `data` with section `tag` set to `bytes` (added last, or replacing a section with
+  // that tag in place); every other section is kept byte for byte. Fails as Open does on bytes
+  // that are not a valid bundle.
+  static Result<std::vector<uint8_t>> WithSection(const uint8_t* data, size_t size, Section tag,
+                                                  std::vector<uint8_t> bytes);
 
  private:
   struct Entry {

@@ -81,6 +81,7 @@ std::vector<uint8_t> Engine::ToBundle() const {
   section(Section::kVectorIndex, [&](ByteWriter* w) { parts_.exemplar_index.Serialize(w); });
   section(Section::kLexicalIndex, [&](ByteWriter* w) { parts_.lexical.Serialize(w); });
   section(Section::kRanker, [&](ByteWriter* w) { parts_.ranker.Serialize(w); });
+  if (!parts_.ranker_model.empty()) writer.Add(Section::kRankerModel, parts_.ranker_model);
   return writer.Finish();
 }
 
@@ -131,6 +132,12 @@ Result<Engine> Engine::Load(const uint8_t* data, size_t size) {
     p.lexical = lex.take();
   }
   if (s.ok()) s = ReadSection<Ranker>(bundle, Section::kRanker, &p.ranker, Ranker::Deserialize);
+  if (s.ok() && bundle.Has(Section::kRankerModel)) {
+    ByteReader model = bundle.Read(Section::kRankerModel).take();
+    const size_t n = model.remaining();
+    const uint8_t* bytes = model.raw(n);
+    p.ranker_model.assign(bytes, bytes + n);
+  }
   if (!s.ok()) return s;
   return Engine(std::move(p));
 }
@@ -216,7 +223,8 @@ SearchResult Engine::Search(std::string_view query, const SearchContext& context
   float sum = 0;
   for (const Candidate& c : candidates) sum += std::exp(c.score - top);
   for (size_t i = 0; i < candidates.size() && i < k; ++i) {
-    result.ranked.push_back({candidates[i].article, std::exp(candidates[i].score - top) / sum});
+    result.ranked.push_back(
+        {candidates[i].article, std::exp(candidates[i].score - top) / sum, candidates[i].signal});
   }
   return result;
 }

@@ -22,6 +22,9 @@ namespace loopwise {
 struct RankedArticle {
   uint32_t article;  // index into Engine::articles()
   float score;       // in [0, 1], higher is better; comparable within one answer
+  // The candidate's signals (see ranker.h, in Signal order): the ranker model's input row, so the
+  // widget can re-score the ranked articles.
+  std::array<float, kNumSignals> signal;
 };
 
 struct SearchResult {
@@ -40,6 +43,9 @@ struct EngineParts {
   std::vector<uint32_t> exemplar_article;  // article of each vector in exemplar_index
   LexicalIndex lexical;
   Ranker ranker;
+  // The ranker as ONNX bytes (Section::kRankerModel), for ONNX Runtime Web; empty when the bundle
+  // has none. The engine itself ranks with `ranker`.
+  std::vector<uint8_t> ranker_model;
 };
 
 class Engine {

@@ -7,6 +7,8 @@ export interface RankedArticle {
   article: string;
   title: string;
   score: number;
+  // Its signals, in the ranker model's input order (see rankerModel()).
+  features?: number[];
 }
 
 export interface SearchResult {
@@ -27,6 +29,7 @@ export interface ArticleRecord {
 interface EngineHandle {
   search(query: string, contextJson: string, k: number): SearchResult;
   articles(): ArticleRecord[];
+  rankerModel(): Uint8Array | null;
 }
 
 interface EngineModule {
@@ -52,6 +55,9 @@ export interface Answerer {
   scrub(text: string): string;
   // The route with ids and tokens folded to :id.
   foldRoute(route: string): string;
+  // The bundle's ranker.onnx (null in bundles without one); each ranked article's `features` are
+  // its input row.
+  rankerModel(): Uint8Array | null;
 }
 
 async function fetchOk(url: string, init?: RequestInit): Promise<Response> {
@@ -178,5 +184,6 @@ export async function loadAnswerer(config: WidgetConfig): Promise<Answerer> {
     article: (id) => byId.get(id),
     scrub: (text) => module.scrub(text),
     foldRoute: (route) => module.foldRoute(route),
+    rankerModel: () => engine.rankerModel(),
   };
 }

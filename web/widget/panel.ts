@@ -15,6 +15,7 @@ import type { MountPanel, Panel, PanelHost } from "./contract";
 import { searchContext, signalContext, type ContextValue, type SearchContext } from "./context";
 import { loadAnswerer, type Answerer, type RankedArticle, type SearchResult } from "./engine";
 import { bestPassage, markedText, queryStems } from "./passage";
+import { rerank } from "./reranker";
 import { createSignals, uuid } from "./signals";
 import { format, type StringKey } from "./strings";
 import { recordQuestion } from "./trail";
@@ -364,6 +365,21 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
           confidence: result.confidence,
           gap: result.gap,
         });
+        // The bundle's ranker.onnx re-scores the answer in a worker (reranker.ts); the answer above
+        // never waits for it. The cards are re-drawn only if the model orders them differently
+        // and the customer has not acted on them (nor moved focus into them) yet.
+        const line = transcript[transcript.length - 1];
+        const drawn = listView;
+        if (!result.gap) {
+          void rerank(host.config.assets, a.rankerModel(), result.ranked).then((ranked) => {
+            const untouched = listView === drawn && drawn.length > 0 && drawn[0].isConnected && !line.outcome &&
+              transcript[transcript.length - 1] === line && !answers.contains(host.root.activeElement);
+            if (!ranked || !untouched) return;
+            transcript.pop();
+            q.shown = ranked.slice(0, SHOWN).map((r) => r.article);
+            render(q, a, { ...result, ranked });
+          });
+        }
       },
       (e: unknown) => {
         console.warn("Loopwise: help search could not load.", e);

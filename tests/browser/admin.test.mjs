@@ -302,6 +302,17 @@ test("Versions lists what is kept and rolls back after a confirmation", async ()
     ? versions.body.versions.filter((v) => v.version < newest).map((v) => v.version).sort((a, b) => b - a)[0]
     : newest - 1;
   await rollBackInConsole(target, newest);
+  await page.screenshot({ path: path.join(artifacts, "admin-versions.png"), fullPage: true });
+  if (versions.status !== 200) return;
+
+  // And forward again: the newer version is offered as "make current", not as a rollback.
+  const panel = page.getByRole("tabpanel", { name: "Versions" });
+  await panel.getByRole("button", { name: `Make v${newest} current` }).click();
+  await page.getByRole("dialog", { name: `Make version ${newest} current again?` })
+    .getByRole("button", { name: "Make current" }).click();
+  await page.getByRole("status").filter({ hasText: `Restored: version ${newest} is current` }).waitFor();
+  assert.equal(await currentVersion(), newest);
+  await panel.locator("tr.current th").filter({ hasText: `v${newest}` }).waitFor();
 });
 
 // On the Versions page (or, on a server without GET .../versions, its fallback): cancelling the

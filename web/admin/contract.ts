@@ -77,6 +77,8 @@ export interface Change {
   evidence?: Evidence;
   created_at?: string | number | null;
   decided_at?: string | number | null;
+  note?: string | null; // what the guardrails or the replay said about it
+  version?: number | null; // the version that published it
 }
 
 export interface Changes {

@@ -92,8 +92,14 @@ export async function renderOverview(panel: HTMLElement, ctx: ConsoleContext): P
     facts([
       ["Signals received", formatCount(finite(analytics.signals))],
       ["Questions", formatCount(finite(all?.queries) ?? total(days, (d) => d.queries))],
-      ["Resolution rate", formatRate(all ? all.resolution : overallRate(days, (d) => d.resolution))],
-      ["Escalation rate", formatRate(all ? all.escalation : overallRate(days, (d) => d.escalation))],
+      [
+        "Resolution rate",
+        formatRate(all ? all.resolution : overallRate(days, (d) => d.resolution)),
+      ],
+      [
+        "Escalation rate",
+        formatRate(all ? all.escalation : overallRate(days, (d) => d.escalation)),
+      ],
       ["Gap rate", formatRate(all ? all.gap : overallRate(days, (d) => d.gap))],
       ["Published version", analytics.version ? `v${analytics.version}` : "none yet"],
     ]),
@@ -212,7 +218,12 @@ function breakdowns(a: Analytics): HTMLElement[] {
         "The pages with the most questions",
         ["Page", ...RATE_COLUMNS],
         routes.map((r) =>
-          h("tr", {}, h("th", { scope: "row" }, h("code", {}, r.route ?? MISSING)), ...rateCells(r)),
+          h(
+            "tr",
+            {},
+            h("th", { scope: "row" }, h("code", {}, r.route ?? MISSING)),
+            ...rateCells(r),
+          ),
         ),
       ),
     );

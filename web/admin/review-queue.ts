@@ -41,6 +41,7 @@ function changeCard(change: Change, decide: (c: Change, d: Decision) => void): H
     ["Proposed", formatTime(change.created_at)],
   ];
   if (!pending) meta.push(["Decided", formatTime(change.decided_at)]);
+  if (change.version) meta.push(["Published in", `v${change.version}`]);
   return h(
     "article",
     { class: "card change", "aria-labelledby": titleId },
@@ -52,6 +53,7 @@ function changeCard(change: Change, decide: (c: Change, d: Decision) => void): H
     ),
     h("h3", { id: titleId, class: "explanation" }, change.summary || "(no explanation given)"),
     facts(meta),
+    change.note ? h("p", { class: "muted note" }, change.note) : null,
     examplesList(change.examples, "Questions like"),
     pending
       ? h(

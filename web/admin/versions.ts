@@ -22,13 +22,16 @@ async function rollBack(
   panel: HTMLElement,
   slot: HTMLElement,
   version: number | null,
+  newer = false, // a version newer than the current one: going forward again
 ): Promise<void> {
   const which = version === null ? "the previous version" : `version ${version}`;
   const ok = await confirmAction({
-    title: `Roll back to ${which}?`,
-    message: `${which[0].toUpperCase()}${which.slice(1)} becomes current again; widgets switch to it the next time they check the manifest. Newer versions are kept, so you can come back.`,
-    confirmLabel: "Roll back",
-    danger: true,
+    title: newer ? `Make ${which} current again?` : `Roll back to ${which}?`,
+    message:
+      `${which[0].toUpperCase()}${which.slice(1)} becomes current; widgets switch to it the next ` +
+      "time they check the manifest. The other versions are kept, so you can come back.",
+    confirmLabel: newer ? "Make current" : "Roll back",
+    danger: !newer,
   });
   if (!ok) return;
   panel.setAttribute("aria-busy", "true");
@@ -37,7 +40,8 @@ async function rollBack(
       "/rollback",
       version === null ? undefined : { version },
     );
-    ctx.announce(`Rolled back: version ${answer?.version ?? version ?? ""} is current.`);
+    const now = answer?.version ?? version ?? "";
+    ctx.announce(`${newer ? "Restored" : "Rolled back"}: version ${now} is current.`);
     await Promise.all([renderVersions(panel, ctx), ctx.refreshSite()]);
   } catch (e) {
     panel.removeAttribute("aria-busy");
@@ -45,7 +49,11 @@ async function rollBack(
   }
 }
 
-function versionsTable(versions: Version[], rollback: (v: number) => void): HTMLElement {
+function versionsTable(
+  versions: Version[],
+  rollback: (v: number, newer: boolean) => void,
+): HTMLElement {
+  const current = versions.find((v) => v.current)?.version ?? Infinity;
   const rows = versions.map((v) =>
     h(
       "tr",
@@ -62,8 +70,12 @@ function versionsTable(versions: Version[], rollback: (v: number) => void): HTML
           ? h("span", { class: "badge badge-current" }, "current")
           : h(
               "button",
-              { type: "button", class: "button small", onclick: () => rollback(v.version) },
-              `Roll back to v${v.version}`,
+              {
+                type: "button",
+                class: "button small",
+                onclick: () => rollback(v.version, v.version > current),
+              },
+              v.version > current ? `Make v${v.version} current` : `Roll back to v${v.version}`,
             ),
       ),
     ),
@@ -148,5 +160,7 @@ export async function renderVersions(panel: HTMLElement, ctx: ConsoleContext): P
     );
     return;
   }
-  panel.appendChild(versionsTable(versions, (v) => void rollBack(ctx, panel, slot, v)));
+  panel.appendChild(
+    versionsTable(versions, (v, newer) => void rollBack(ctx, panel, slot, v, newer)),
+  );
 }

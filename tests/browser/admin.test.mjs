@@ -54,6 +54,17 @@ function outcome(session, n, ts, query, article, ending) {
   return events;
 }
 
+// axe-core's WCAG 2.1 A and AA rules on the page as it is now (evaluated through the DevTools
+// protocol, which the page's Content-Security-Policy does not govern).
+const axeSource = fs.readFileSync(path.join(repoRoot, "node_modules/axe-core/axe.min.js"), "utf8");
+async function accessibilityViolations(where) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(axeSource);
+  const found = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+  }).then((r) => r.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`)));
+  return found.map((v) => `${where}: ${v}`);
+}
+
 function withProblems(e) {
   return new Error(`${e.message}\nbrowser problems:\n${problems.join("\n")}`);
 }
@@ -215,6 +226,17 @@ test("gaps and incidents show what the server found, or say plainly that there i
   }
 });
 
+test("every page passes axe's WCAG 2.1 AA checks (contrast, labels, roles)", async () => {
+  const violations = [];
+  for (const tab of ["Overview", "Review queue", "Gaps", "Incidents", "Versions"]) {
+    await page.getByRole("tab", { name: tab }).click();
+    await page.getByRole("tabpanel", { name: tab }).getByRole("heading", { level: 2 }).waitFor();
+    await page.waitForFunction(() => !document.querySelector("[aria-busy=true]"));
+    violations.push(...(await accessibilityViolations(tab)));
+  }
+  assert.deepEqual(violations, []);
+});
+
 test("the tabs work by keyboard", async () => {
   const overview = page.getByRole("tab", { name: "Overview" });
   await overview.click();
@@ -339,6 +361,7 @@ async function rollBackInConsole(target, from) {
   const dialog = page.getByRole("dialog");
   await dialog.waitFor();
   assert.match(await dialog.textContent(), /Roll back to/);
+  assert.deepEqual(await accessibilityViolations("the rollback dialog"), []);
   await dialog.getByRole("button", { name: "Cancel" }).click();
   await dialog.waitFor({ state: "detached" });
   assert.equal(await currentVersion(), from, "cancel changes nothing");
@@ -368,4 +391,5 @@ test("a refused token on a later call signs out with a clear message", async () 
   await page.reload();
   await page.locator("#signin-error").filter({ hasText: "not valid for the site \u201cacme\u201d" }).waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem("loopwise-admin")), null);
+  assert.deepEqual(await accessibilityViolations("sign-in"), []);
 });

@@ -8,5 +8,7 @@ int ServeCommand(int argc, char** argv);
 int SiteCommand(int argc, char** argv);
 int ImportCommand(int argc, char** argv);
 int PublishCommand(int argc, char** argv);
+int TrainCommand(int argc, char** argv);
+int SimulateCommand(int argc, char** argv);
 
 }  // namespace loopwise

@@ -16,6 +16,8 @@ Commands:
   site       create a site: its public key and admin token
   import     load articles or resolved history into a site
   publish    build a site's bundle and make it the current version
+  train      run a site's learning pipeline now (learn, guard, replay, publish or stage)
+  simulate   run the learning loop end to end in simulated days and report each day
 
 Run `loopwise <command> --help` for a command's options.
 )";
@@ -31,6 +33,8 @@ constexpr Command kCommands[] = {
     {"site", loopwise::SiteCommand},
     {"import", loopwise::ImportCommand},
     {"publish", loopwise::PublishCommand},
+    {"train", loopwise::TrainCommand},
+    {"simulate", loopwise::SimulateCommand},
 };
 
 }  // namespace

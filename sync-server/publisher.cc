@@ -1,6 +1,7 @@
 #include "publisher.h"
 
 #include <chrono>
+#include <nlohmann/json.hpp>
 #include <unordered_map>
 
 #include "cli.h"
@@ -19,7 +20,14 @@ Result<const WordVectors*> Publisher::Vectors() {
 }
 
 Result<Publication> Publisher::Publish(const std::string& site) {
-  std::lock_guard<std::mutex> lock(mu_);
+  auto built = Build(site, {}, {});
+  if (!built.ok()) return built.status();
+  return PublishBuilt(site, built.value());
+}
+
+Result<BuiltBundle> Publisher::Build(const std::string& site,
+                                     const std::vector<ResolvedQuery>& extra,
+                                     const std::vector<float>& extra_weights) {
   auto articles = store_->Articles(site);
   if (!articles.ok()) return articles.status();
   if (articles.value().empty()) {
@@ -27,35 +35,72 @@ Result<Publication> Publisher::Publish(const std::string& site) {
   }
   auto history = store_->History(site);
   if (!history.ok()) return history.status();
-  auto vectors = Vectors();
-  if (!vectors.ok()) return vectors.status();
+  auto changes = store_->Changes(site);
+  if (!changes.ok()) return changes.status();
+  const WordVectors* vectors = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto loaded = Vectors();
+    if (!loaded.ok()) return loaded.status();
+    vectors = loaded.value();
+  }
 
-  Publication p;
-  p.articles = articles.value().size();
+  BuiltBundle b;
+  b.articles = articles.value().size();
   std::unordered_map<std::string, uint32_t> index;
   for (uint32_t i = 0; i < articles.value().size(); ++i) index.emplace(articles.value()[i].id, i);
   std::vector<Exemplar> exemplars;
-  for (const ResolvedQuery& t : history.value()) {
-    auto it = t.article ? index.find(*t.article) : index.end();
+  auto add = [&](const std::string& text, const std::optional<std::string>& article, float weight,
+                 bool count_skipped) {
+    auto it = article ? index.find(*article) : index.end();
     if (it == index.end()) {
-      ++p.skipped_history;
-      continue;
+      if (count_skipped) ++b.skipped_history;
+      return;
     }
-    exemplars.push_back({t.text, it->second, 1.0f});
+    exemplars.push_back({text, it->second, weight});
+  };
+  for (const ResolvedQuery& t : history.value()) add(t.text, t.article, 1.0f, true);
+  // Published learned changes, oldest first, so the bundle does not depend on listing order.
+  for (auto it = changes.value().rbegin(); it != changes.value().rend(); ++it) {
+    if (it->status != "published") continue;
+    const auto list = nlohmann::json::parse(it->exemplars_json, nullptr, false);
+    if (!list.is_array()) continue;
+    for (const auto& e : list) {
+      if (!e.is_object() || !e.value("text", nlohmann::json()).is_string() ||
+          !e.value("article", nlohmann::json()).is_string()) {
+        continue;
+      }
+      add(e["text"].get<std::string>(), e["article"].get<std::string>(),
+          e.value("weight", 1.0f), false);
+    }
   }
-  p.exemplars = exemplars.size();
+  for (size_t i = 0; i < extra.size(); ++i) {
+    add(extra[i].text, extra[i].article, i < extra_weights.size() ? extra_weights[i] : 1.0f,
+        false);
+  }
+  b.exemplars = exemplars.size();
 
   const auto start = std::chrono::steady_clock::now();
-  auto bundle = Bundle::Build(articles.value(), exemplars, *vectors.value(), BundleOptions{});
+  auto bundle = Bundle::Build(articles.value(), exemplars, *vectors, BundleOptions{});
   if (!bundle.ok()) return Status::Error("cannot build the bundle: " + bundle.status().message());
   bundle = WithDefaultRankerModel(bundle.value());  // ranker.onnx, for the widget's re-ranking
   if (!bundle.ok()) return Status::Error("cannot build the bundle: " + bundle.status().message());
-  p.build_ms =
+  b.build_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  b.bytes = bundle.take();
+  return b;
+}
 
-  auto sha = files_->Put(bundle.value());
+Result<Publication> Publisher::PublishBuilt(const std::string& site, const BuiltBundle& built) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Publication p;
+  p.articles = built.articles;
+  p.exemplars = built.exemplars;
+  p.skipped_history = built.skipped_history;
+  p.build_ms = built.build_ms;
+  auto sha = files_->Put(built.bytes);
   if (!sha.ok()) return sha.status();
-  auto version = store_->AddVersion(site, sha.value(), static_cast<int64_t>(bundle.value().size()),
+  auto version = store_->AddVersion(site, sha.value(), static_cast<int64_t>(built.bytes.size()),
                                     options_.keep_versions);
   if (!version.ok()) return version.status();
   p.version = version.value();

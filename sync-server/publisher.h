@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bundle_files.h"
 #include "engine/word_vectors.h"
@@ -26,6 +27,15 @@ struct Publication {
   double build_ms = 0;
 };
 
+// A bundle built but not yet published: what the learning pipeline replay-evaluates.
+struct BuiltBundle {
+  std::vector<uint8_t> bytes;
+  size_t articles = 0;
+  size_t exemplars = 0;
+  size_t skipped_history = 0;
+  double build_ms = 0;
+};
+
 class Publisher {
  public:
   Publisher(Store* store, BundleFiles* files, PublishOptions options = {})
@@ -33,8 +43,16 @@ class Publisher {
 
   // Builds and publishes `site`'s bundle; returns the new current version. Fails with a sentence
   // (no articles, unreadable word vectors, a store or disk error) leaving the current version as
-  // it was. Publishes run one at a time.
+  // it was. Builds may run side by side; the version swaps run one at a time.
   Result<Publication> Publish(const std::string& site);
+
+  // Builds `site`'s bundle from its articles, its history, the exemplars of its published learned
+  // changes and `extra` (text, article id, weight; entries naming a deleted article are skipped),
+  // without publishing it.
+  Result<BuiltBundle> Build(const std::string& site, const std::vector<ResolvedQuery>& extra,
+                            const std::vector<float>& extra_weights);
+  // Stores a built bundle and makes it the current version.
+  Result<Publication> PublishBuilt(const std::string& site, const BuiltBundle& built);
 
   // Makes an earlier kept version current again: `version`, or the one before the current one.
   Result<Version> Rollback(const std::string& site, std::optional<int64_t> version);

@@ -35,6 +35,9 @@ struct ServerOptions {
   // A static demo site served at / (GET /a/b -> DIR/a/b.html or DIR/a/b/index.html, / -> the
   // dashboard); empty (the default): no demo pages.
   std::string demo_dir;
+  // Seconds between the periodic learning runs over every published site; 0: only on request
+  // (POST /v1/sites/{site}/train).
+  int learn_every_seconds = 3600;
 };
 
 class Server {

@@ -98,6 +98,49 @@ CREATE TABLE documents (
   PRIMARY KEY (site, name)
 );
 )sql",
+    R"sql(
+CREATE TABLE learning_cursors (
+  site TEXT PRIMARY KEY,
+  signals INTEGER NOT NULL,
+  resolutions INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE TABLE learning_outcomes (
+  site TEXT NOT NULL,
+  query_id TEXT NOT NULL,
+  session TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  data TEXT NOT NULL,
+  PRIMARY KEY (site, query_id)
+);
+CREATE TABLE changes (
+  id INTEGER PRIMARY KEY,
+  site TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  status TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  article TEXT NOT NULL,
+  examples TEXT NOT NULL,
+  exemplars TEXT NOT NULL,
+  sessions INTEGER NOT NULL,
+  resolved INTEGER NOT NULL,
+  not_helpful INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  decided_at INTEGER NOT NULL DEFAULT 0,
+  version INTEGER NOT NULL DEFAULT 0,
+  note TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX changes_by_site ON changes(site, id);
+CREATE TABLE learning_rules (
+  id INTEGER PRIMARY KEY,
+  site TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('pin', 'block')),
+  pattern TEXT NOT NULL,
+  article TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -647,6 +690,163 @@ Status SqliteStore::PutDocument(const std::string& site, const std::string& name
                "INSERT OR REPLACE INTO documents (site, name, body, updated_at) VALUES (?, ?, ?, ?)");
   st.Bind(1, site).Bind(2, name).Bind(3, body).Bind(4, NowMs());
   return Done(st, db_, ("storing the " + name + " document").c_str());
+}
+
+Result<std::vector<StoredResolution>> SqliteStore::ResolutionsAfter(const std::string& site,
+                                                                    int64_t after_id,
+                                                                    size_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_,
+               "SELECT id, query_id, text, article FROM resolutions WHERE site = ? AND id > ? "
+               "ORDER BY id LIMIT ?");
+  st.Bind(1, site).Bind(2, after_id).Bind(3, static_cast<int64_t>(limit));
+  std::vector<StoredResolution> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    StoredResolution r;
+    r.id = st.Int(0);
+    r.resolution.query_id = st.Text(1);
+    r.resolution.text = st.Text(2);
+    if (!st.IsNull(3)) r.resolution.article = st.Text(3);
+    out.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) return Error(db_, "reading resolutions");
+  return out;
+}
+
+Result<LearningCursor> SqliteStore::GetLearningCursor(const std::string& site) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_, "SELECT signals, resolutions FROM learning_cursors WHERE site = ?");
+  st.Bind(1, site);
+  const int rc = st.Step();
+  LearningCursor c;
+  if (rc == SQLITE_ROW) {
+    c.signals = st.Int(0);
+    c.resolutions = st.Int(1);
+  } else if (rc != SQLITE_DONE) {
+    return Error(db_, "reading the learning cursor");
+  }
+  return c;
+}
+
+Status SqliteStore::SaveLearning(const std::string& site, const LearningCursor& cursor,
+                                 const std::vector<LearningOutcome>& outcomes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return Transaction(db_, [&]() -> Status {
+    Statement put(db_,
+                  "INSERT OR REPLACE INTO learning_outcomes (site, query_id, session, ts, status, "
+                  "data) VALUES (?, ?, ?, ?, ?, ?)");
+    for (const LearningOutcome& o : outcomes) {
+      put.Bind(1, site).Bind(2, o.query_id).Bind(3, o.session).Bind(4, o.ts).Bind(5, o.status);
+      put.Bind(6, o.data_json);
+      if (Status s = Done(put, db_, "storing learning outcomes"); !s.ok()) return s;
+      put.Reset();
+    }
+    Statement cur(db_,
+                  "INSERT OR REPLACE INTO learning_cursors (site, signals, resolutions, updated_at) "
+                  "VALUES (?, ?, ?, ?)");
+    cur.Bind(1, site).Bind(2, cursor.signals).Bind(3, cursor.resolutions).Bind(4, NowMs());
+    return Done(cur, db_, "storing the learning cursor");
+  });
+}
+
+Result<std::vector<LearningOutcome>> SqliteStore::LearningOutcomes(const std::string& site) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_,
+               "SELECT query_id, session, ts, status, data FROM learning_outcomes WHERE site = ? "
+               "ORDER BY ts, query_id");
+  st.Bind(1, site);
+  std::vector<LearningOutcome> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    out.push_back({st.Text(0), st.Text(1), st.Int(2), st.Text(3), st.Text(4)});
+  }
+  if (rc != SQLITE_DONE) return Error(db_, "reading learning outcomes");
+  return out;
+}
+
+Result<int64_t> SqliteStore::AddChange(const std::string& site, const LearnedChange& c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_,
+               "INSERT INTO changes (site, kind, status, summary, article, examples, exemplars, "
+               "sessions, resolved, not_helpful, created_at, decided_at, version, note) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  st.Bind(1, site).Bind(2, c.kind).Bind(3, c.status).Bind(4, c.summary).Bind(5, c.article);
+  st.Bind(6, c.examples_json).Bind(7, c.exemplars_json).Bind(8, c.sessions).Bind(9, c.resolved);
+  st.Bind(10, c.not_helpful).Bind(11, c.created_at_ms).Bind(12, c.decided_at_ms);
+  st.Bind(13, c.version).Bind(14, c.note);
+  if (Status s = Done(st, db_, "storing a change"); !s.ok()) return s;
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+}
+
+Result<std::vector<LearnedChange>> SqliteStore::Changes(const std::string& site) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_,
+               "SELECT id, kind, status, summary, article, examples, exemplars, sessions, "
+               "resolved, not_helpful, created_at, decided_at, version, note FROM changes "
+               "WHERE site = ? ORDER BY id DESC");
+  st.Bind(1, site);
+  std::vector<LearnedChange> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    LearnedChange c;
+    c.id = st.Int(0);
+    c.kind = st.Text(1);
+    c.status = st.Text(2);
+    c.summary = st.Text(3);
+    c.article = st.Text(4);
+    c.examples_json = st.Text(5);
+    c.exemplars_json = st.Text(6);
+    c.sessions = st.Int(7);
+    c.resolved = st.Int(8);
+    c.not_helpful = st.Int(9);
+    c.created_at_ms = st.Int(10);
+    c.decided_at_ms = st.Int(11);
+    c.version = st.Int(12);
+    c.note = st.Text(13);
+    out.push_back(std::move(c));
+  }
+  if (rc != SQLITE_DONE) return Error(db_, "reading changes");
+  return out;
+}
+
+Status SqliteStore::UpdateChange(const std::string& site, const LearnedChange& c) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_,
+               "UPDATE changes SET status = ?, decided_at = ?, version = ?, note = ? "
+               "WHERE site = ? AND id = ?");
+  st.Bind(1, c.status).Bind(2, c.decided_at_ms).Bind(3, c.version).Bind(4, c.note);
+  st.Bind(5, site).Bind(6, c.id);
+  if (Status s = Done(st, db_, "updating a change"); !s.ok()) return s;
+  if (sqlite3_changes(db_) == 0) {
+    return Status::Error("change " + std::to_string(c.id) + " of site \"" + site +
+                         "\" does not exist");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<LearningRule>> SqliteStore::LearningRules(const std::string& site) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_,
+               "SELECT id, kind, pattern, article FROM learning_rules WHERE site = ? ORDER BY id");
+  st.Bind(1, site);
+  std::vector<LearningRule> out;
+  int rc;
+  while ((rc = st.Step()) == SQLITE_ROW) {
+    out.push_back({st.Int(0), st.Text(1), st.Text(2), st.Text(3)});
+  }
+  if (rc != SQLITE_DONE) return Error(db_, "reading learning rules");
+  return out;
+}
+
+Result<int64_t> SqliteStore::AddLearningRule(const std::string& site, const LearningRule& rule) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_,
+               "INSERT INTO learning_rules (site, kind, pattern, article, created_at) "
+               "VALUES (?, ?, ?, ?, ?)");
+  st.Bind(1, site).Bind(2, rule.kind).Bind(3, rule.pattern).Bind(4, rule.article).Bind(5, NowMs());
+  if (Status s = Done(st, db_, "storing a learning rule"); !s.ok()) return s;
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
 }
 
 Result<Version> SqliteStore::AddVersion(const std::string& site, const std::string& sha256,

@@ -56,6 +56,18 @@ class SqliteStore : public Store {
   Status PutDocument(const std::string& site, const std::string& name,
                      const std::string& body) override;
 
+  Result<std::vector<StoredResolution>> ResolutionsAfter(const std::string& site, int64_t after_id,
+                                                         size_t limit) override;
+  Result<LearningCursor> GetLearningCursor(const std::string& site) override;
+  Status SaveLearning(const std::string& site, const LearningCursor& cursor,
+                      const std::vector<LearningOutcome>& outcomes) override;
+  Result<std::vector<LearningOutcome>> LearningOutcomes(const std::string& site) override;
+  Result<int64_t> AddChange(const std::string& site, const LearnedChange& change) override;
+  Result<std::vector<LearnedChange>> Changes(const std::string& site) override;
+  Status UpdateChange(const std::string& site, const LearnedChange& change) override;
+  Result<std::vector<LearningRule>> LearningRules(const std::string& site) override;
+  Result<int64_t> AddLearningRule(const std::string& site, const LearningRule& rule) override;
+
   Result<Version> AddVersion(const std::string& site, const std::string& sha256, int64_t bytes,
                              int keep) override;
   Status SetCurrent(const std::string& site, int64_t version) override;

@@ -84,6 +84,54 @@ struct QueryOutcome {
   bool escalated = false;
 };
 
+// Learning (learning.h) keeps its state in the store: where it has read the signal log and the
+// helpdesk resolutions up to, what became of each question it has seen, and the changes it
+// proposed.
+struct LearningCursor {
+  int64_t signals = 0;      // last signal id read
+  int64_t resolutions = 0;  // last resolution id read
+};
+
+// A resolution from a helpdesk, with its position in the site's resolutions table.
+struct StoredResolution {
+  int64_t id = 0;
+  ResolvedQuery resolution;
+};
+
+// One question as the learning pipeline joined it; `data_json` is the learner's own record.
+struct LearningOutcome {
+  std::string query_id;
+  std::string session;
+  int64_t ts = 0;
+  std::string status;  // "open", "accepted" or "rejected"
+  std::string data_json = "{}";
+};
+
+// A learned change staged for review or published.
+struct LearnedChange {
+  int64_t id = 0;
+  std::string kind;    // "exemplars"
+  std::string status;  // pending, approved, rejected, published, rolled_back
+  std::string summary;
+  std::string article;
+  std::string examples_json = "[]";   // a few of the customers' questions, scrubbed
+  std::string exemplars_json = "[]";  // [{"text","article","weight"}]: what it adds to the bundle
+  int64_t sessions = 0, resolved = 0, not_helpful = 0;
+  int64_t created_at_ms = 0;
+  int64_t decided_at_ms = 0;  // 0 while pending
+  int64_t version = 0;        // the version that published it, 0 when none did
+  std::string note;           // why the guardrails decided as they did, when they decided
+};
+
+// An operator's rule, which always wins over learning: "pin" sends questions containing
+// `pattern` to `article`; "block" keeps learning from ever pointing at `article`.
+struct LearningRule {
+  int64_t id = 0;
+  std::string kind;
+  std::string pattern;
+  std::string article;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -122,6 +170,23 @@ class Store {
                                                       const std::string& name) = 0;
   virtual Status PutDocument(const std::string& site, const std::string& name,
                              const std::string& body) = 0;
+
+  // Learning. SaveLearning stores the outcomes (replacing by query_id) and the cursor in one
+  // transaction, so a crash never leaves the cursor past outcomes that were not kept.
+  virtual Result<std::vector<StoredResolution>> ResolutionsAfter(const std::string& site,
+                                                                 int64_t after_id,
+                                                                 size_t limit) = 0;
+  virtual Result<LearningCursor> GetLearningCursor(const std::string& site) = 0;
+  virtual Status SaveLearning(const std::string& site, const LearningCursor& cursor,
+                              const std::vector<LearningOutcome>& outcomes) = 0;
+  virtual Result<std::vector<LearningOutcome>> LearningOutcomes(const std::string& site) = 0;
+  // Changes, newest first. AddChange returns the new change's id.
+  virtual Result<int64_t> AddChange(const std::string& site, const LearnedChange& change) = 0;
+  virtual Result<std::vector<LearnedChange>> Changes(const std::string& site) = 0;
+  // Sets status, decided_at_ms, version and note of change `change.id`; fails when there is none.
+  virtual Status UpdateChange(const std::string& site, const LearnedChange& change) = 0;
+  virtual Result<std::vector<LearningRule>> LearningRules(const std::string& site) = 0;
+  virtual Result<int64_t> AddLearningRule(const std::string& site, const LearningRule& rule) = 0;
 
   // Versions. AddVersion records a published bundle as the site's next, current version and
   // forgets all but the newest `keep` versions. SetCurrent makes an existing version current.

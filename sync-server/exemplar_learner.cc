@@ -1,0 +1,201 @@
+#include "exemplar_learner.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+namespace loopwise {
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+float Dot(const std::vector<float>& a, const std::vector<float>& b) {
+  float s = 0;
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; ++i) s += a[i] * b[i];
+  return s;
+}
+
+}  // namespace
+
+Label LabelOf(const Observation& o, const std::vector<LearningRule>& rules) {
+  const std::string text = Lower(o.text);
+  for (const LearningRule& r : rules) {
+    if (r.kind == "pin" && !r.pattern.empty() && text.find(Lower(r.pattern)) != std::string::npos) {
+      return {r.article, true};
+    }
+  }
+  if (o.agent) return {o.agent_article.value_or(""), true};
+  return {o.resolved, false};
+}
+
+Selection SelectExemplars(std::vector<Observation>* observations,
+                          const std::vector<std::vector<float>>& vectors,
+                          const std::vector<uint8_t>& held_out,
+                          const std::vector<LearningRule>& rules, const GuardrailOptions& options) {
+  std::vector<Observation>& obs = *observations;
+  const size_t n = obs.size();
+  std::set<std::string> blocked;
+  for (const LearningRule& r : rules) {
+    if (r.kind == "block") blocked.insert(r.article);
+  }
+
+  std::vector<Label> labels(n);
+  std::unordered_map<std::string, int> labelled_per_session;  // customers' labels only
+  std::unordered_map<std::string, int> accepted_per_session;
+  std::unordered_map<std::string, size_t> accepted_per_article;
+  for (size_t i = 0; i < n; ++i) {
+    labels[i] = LabelOf(obs[i], rules);
+    if (!labels[i].article.empty() && !labels[i].trusted) ++labelled_per_session[obs[i].session];
+    if (obs[i].status == "accepted") {
+      ++accepted_per_session[obs[i].session];
+      ++accepted_per_article[obs[i].article];
+    }
+  }
+  // A session's say in agreement: 1, or burst/n for a session with n > burst labelled questions.
+  auto vote = [&](size_t i) -> double {
+    if (labels[i].trusted) return 1.0;
+    const int k = labelled_per_session[obs[i].session];
+    return k > options.burst_questions ? static_cast<double>(options.burst_questions) / k : 1.0;
+  };
+
+  Selection out;
+  std::vector<size_t> order;
+  for (size_t i = 0; i < n; ++i) {
+    if (obs[i].status == "open" && !(i < held_out.size() && held_out[i])) order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return obs[a].ts != obs[b].ts ? obs[a].ts < obs[b].ts : obs[a].query_id < obs[b].query_id;
+  });
+
+  // Accepted exemplars per article (earlier runs' and this run's), for merging near-duplicates.
+  std::map<std::string, std::vector<size_t>> exemplars_of;
+  for (size_t i = 0; i < n; ++i) {
+    if (obs[i].status == "accepted") exemplars_of[obs[i].article].push_back(i);
+  }
+  std::unordered_map<size_t, size_t> decision_of;  // observation -> index in out.accepted
+
+  auto reject = [&](size_t i, std::string note) {
+    obs[i].status = "rejected";
+    obs[i].note = std::move(note);
+    out.rejected.push_back(i);
+  };
+
+  for (size_t c : order) {
+    const Label& label = labels[c];
+    if (label.article.empty()) {
+      // Nothing to learn from yet; an escalated question with no agent label may still get one.
+      continue;
+    }
+    if (blocked.count(label.article)) {
+      reject(c, "the operator blocked article \"" + label.article + "\"");
+      continue;
+    }
+    const bool confirms = !obs[c].shown.empty() && obs[c].shown[0] == label.article;
+    if (!label.trusted &&
+        std::find(obs[c].shown.begin(), obs[c].shown.end(), label.article) == obs[c].shown.end()) {
+      // The widget only lets a customer resolve with an article it showed.
+      reject(c, "marked resolved with an article that was not shown");
+      continue;
+    }
+    if (!label.trusted) {
+      // Distinct sessions among the question's nearest labelled neighbours that agree, and
+      // that disagree (another article, or this one found not helpful).
+      std::vector<std::pair<float, size_t>> near;
+      for (size_t j = 0; j < n; ++j) {
+        if (j == c) continue;
+        const bool informative = !labels[j].article.empty() || !obs[j].not_helpful.empty();
+        if (!informative) continue;
+        const float sim = Dot(vectors[c], vectors[j]);
+        if (sim >= options.near_cosine) near.emplace_back(sim, j);
+      }
+      const size_t k = std::min(near.size(), options.neighbours);
+      std::partial_sort(near.begin(), near.begin() + k, near.end(),
+                        [](const auto& a, const auto& b) {
+                          return a.first != b.first ? a.first > b.first : a.second < b.second;
+                        });
+      std::map<std::string, double> agree, disagree;
+      agree[obs[c].session] = vote(c);
+      for (size_t r = 0; r < k; ++r) {
+        const size_t j = near[r].second;
+        const std::string& other = labels[j].article;
+        const std::string who = labels[j].trusted ? "agent:" + obs[j].query_id : obs[j].session;
+        if (other == label.article) {
+          double& slot = agree[who];
+          slot = std::max(slot, vote(j));
+        } else if (!other.empty() || std::find(obs[j].not_helpful.begin(), obs[j].not_helpful.end(),
+                                               label.article) != obs[j].not_helpful.end()) {
+          double& slot = disagree[who];
+          slot = std::max(slot, vote(j));
+        }
+      }
+      double yes = 0, no = 0;
+      for (const auto& [who, v] : agree) yes += v;
+      for (const auto& [who, v] : disagree) no += v;
+      const bool contradicted = no >= std::max<double>(options.min_sessions, 2 * yes);
+      if (contradicted) {
+        reject(c, "contradicted by " + std::to_string(static_cast<int>(no + 0.5)) +
+                      " sessions around it");
+        continue;
+      }
+      if (!confirms && !(yes >= options.min_sessions && yes > no)) {
+        obs[c].note = "waiting for " + std::to_string(options.min_sessions) +
+                      " sessions to agree (" + std::to_string(static_cast<int>(yes)) + " so far)";
+        out.waiting.push_back(c);
+        continue;
+      }
+      if (accepted_per_session[obs[c].session] >= options.max_exemplars_per_session) {
+        reject(c, "its session already gave " + std::to_string(options.max_exemplars_per_session) +
+                      " exemplars");
+        continue;
+      }
+    }
+
+    // Merge into an almost identical exemplar of the same article.
+    std::vector<size_t>& same = exemplars_of[label.article];
+    size_t twin = n;
+    float best = options.duplicate_cosine;
+    for (size_t j : same) {
+      const float s = Dot(vectors[c], vectors[j]);
+      if (s >= best) {
+        best = s;
+        twin = j;
+      }
+    }
+    const float weight =
+        label.trusted ? 1.0f : 1.0f / std::max(1, labelled_per_session[obs[c].session]);
+    if (twin < n) {
+      obs[c].status = "merged";
+      obs[c].article = label.article;
+      obs[c].note = "merged into a near-identical exemplar";
+      if (auto it = decision_of.find(twin); it != decision_of.end()) {
+        float& w = out.accepted[it->second].weight;
+        w = std::min(options.max_weight, w + weight);
+      }
+      out.merged.push_back(c);
+      continue;
+    }
+    if (accepted_per_article[label.article] >= options.max_exemplars_per_article) {
+      reject(c, "article \"" + label.article + "\" already has " +
+                    std::to_string(options.max_exemplars_per_article) + " learned exemplars");
+      continue;
+    }
+    obs[c].status = "accepted";
+    obs[c].article = label.article;
+    obs[c].note = label.trusted ? "labelled by the operator's side"
+                                : (confirms ? "confirms the first answer" : "sessions agree");
+    ++accepted_per_session[obs[c].session];
+    ++accepted_per_article[label.article];
+    same.push_back(c);
+    decision_of[c] = out.accepted.size();
+    out.accepted.push_back({c, label.article, weight, label.trusted});
+  }
+  return out;
+}
+
+}  // namespace loopwise

@@ -1,0 +1,97 @@
+#pragma once
+// Cross-interaction learning with guardrails: which customers' questions become exemplars of which
+// article. Pure: observations and their sentence vectors in, decisions out; the learning pipeline
+// (learning.h) reads the observations from the store and publishes what is accepted.
+//
+// An observation is one question (the signals sharing a query_id) with what became of it. Its
+// label is, in order of trust: an operator's pin matching its text; the article a helpdesk agent
+// resolved it with (trusted as the operator's own word); the article the customer marked resolved.
+// The guardrails:
+// - blocked articles never receive learned exemplars, whatever the label says;
+// - a customer can only resolve with an article the widget showed; any other label is refused;
+// - a customer's label that confirms the answer shown first is accepted unless the neighbourhood
+//   (the nearest labelled questions) strongly contradicts it;
+// - a customer's label that makes a new association (an article the engine did not rank first)
+//   applies only once at least `min_sessions` distinct sessions in the neighbourhood agree and
+//   they outnumber the sessions that resolved those questions otherwise or found the article not
+//   helpful; until then it waits, and it is rejected once strongly contradicted;
+// - each session's weight is capped: a session with n labelled questions gives each exemplar 1/n
+//   weight, at most `max_exemplars_per_session` of its questions become exemplars, and a session
+//   with more than `burst_questions` labelled questions counts as only burst_questions/n of a
+//   session when agreement is counted, so bursts from few sessions are discounted;
+// - a question almost identical (cosine >= `duplicate_cosine`) to an accepted exemplar of the same
+//   article is merged into it (the kept one gains its weight, up to `max_weight`), and each
+//   article keeps at most `max_exemplars_per_article` learned exemplars.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store.h"
+
+namespace loopwise {
+
+struct GuardrailOptions {
+  int min_sessions = 3;
+  // The neighbourhood of a question: its `neighbours` nearest labelled questions with at least
+  // `near_cosine` similarity.
+  float near_cosine = 0.7f;
+  size_t neighbours = 10;
+  int max_exemplars_per_session = 3;
+  int burst_questions = 3;
+  float duplicate_cosine = 0.97f;
+  float max_weight = 3.0f;
+  size_t max_exemplars_per_article = 2000;
+};
+
+// One question and its outcome, joined from the signal log and the helpdesk resolutions.
+struct Observation {
+  std::string query_id;
+  std::string session;
+  int64_t ts = 0;
+  std::string text;
+  std::string route;   // folded
+  std::string bundle;  // the version that answered it
+  std::vector<std::string> shown;
+  std::string resolved;  // the article the customer marked resolved; empty: none
+  std::vector<std::string> not_helpful;
+  bool escalated = false;
+  bool agent = false;                        // a helpdesk agent resolved it ...
+  std::optional<std::string> agent_article;  // ... with this article (nullopt: no article fits)
+  std::string status = "open";               // open, accepted, merged, rejected
+  std::string article;                       // the learned label once accepted
+  std::string note;                          // why it was decided so
+};
+
+// The label an observation carries (empty: none) and whether it comes from the operator's side.
+struct Label {
+  std::string article;
+  bool trusted = false;
+};
+Label LabelOf(const Observation& o, const std::vector<LearningRule>& rules);
+
+// What became of the open observations this time.
+struct ExemplarDecision {
+  size_t observation = 0;  // index into the observations
+  std::string article;
+  float weight = 1.0f;
+  bool trusted = false;
+};
+struct Selection {
+  std::vector<ExemplarDecision> accepted;  // new exemplars
+  std::vector<size_t> merged;              // folded into an accepted exemplar
+  std::vector<size_t> rejected;
+  std::vector<size_t> waiting;  // new associations still short of agreement
+};
+
+// Decides every observation whose status is "open" and whose index is not in `held_out`; the
+// others (accepted, merged, rejected, held out) count as evidence only. `vectors[i]` is the unit
+// sentence vector of observations[i].text (or all zeros). Sets status, article and note of each
+// decided observation.
+Selection SelectExemplars(std::vector<Observation>* observations,
+                          const std::vector<std::vector<float>>& vectors,
+                          const std::vector<uint8_t>& held_out,
+                          const std::vector<LearningRule>& rules, const GuardrailOptions& options);
+
+}  // namespace loopwise

@@ -1,0 +1,556 @@
+#include "learning.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "engine/context.h"
+#include "engine/tokenizer.h"
+#include "logger.h"
+
+#if __has_include("gap_finder.h") && __has_include("incident_detector.h")
+#include "gap_finder.h"
+#include "incident_detector.h"
+#define LOOPWISE_HAS_OPERATIONS 1
+#endif
+
+namespace loopwise {
+namespace {
+
+using nlohmann::json;
+constexpr size_t kSignalPage = 20000;
+constexpr size_t kExamplesPerChange = 3;
+
+std::string IsoOrNull(int64_t ms) {
+  return ms ? IsoTime(ms) : std::string();
+}
+
+json ObservationJson(const Observation& o) {
+  json j = {{"text", o.text},           {"route", o.route},
+            {"bundle", o.bundle},       {"shown", o.shown},
+            {"resolved", o.resolved},   {"not_helpful", o.not_helpful},
+            {"escalated", o.escalated}, {"agent", o.agent},
+            {"article", o.article},     {"note", o.note}};
+  j["agent_article"] = o.agent_article ? json(*o.agent_article) : json(nullptr);
+  return j;
+}
+
+Observation ParseObservation(const LearningOutcome& row) {
+  Observation o;
+  o.query_id = row.query_id;
+  o.session = row.session;
+  o.ts = row.ts;
+  o.status = row.status;
+  const json j = json::parse(row.data_json, nullptr, false);
+  if (!j.is_object()) return o;
+  auto str = [&](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto list = [&](const char* key) {
+    std::vector<std::string> out;
+    auto it = j.find(key);
+    if (it != j.end() && it->is_array()) {
+      for (const auto& v : *it) {
+        if (v.is_string()) out.push_back(v.get<std::string>());
+      }
+    }
+    return out;
+  };
+  o.text = str("text");
+  o.route = str("route");
+  o.bundle = str("bundle");
+  o.shown = list("shown");
+  o.resolved = str("resolved");
+  o.not_helpful = list("not_helpful");
+  o.escalated = j.value("escalated", false);
+  o.agent = j.value("agent", false);
+  if (auto it = j.find("agent_article"); it != j.end() && it->is_string()) {
+    o.agent_article = it->get<std::string>();
+  }
+  o.article = str("article");
+  o.note = str("note");
+  return o;
+}
+
+// Folds one signal into its question's observation.
+void Apply(const SignalEvent& e, Observation* o) {
+  if (o->session.empty()) o->session = e.session;
+  if (o->ts == 0) o->ts = e.ts;
+  if (o->text.empty() && !e.query.empty()) o->text = e.query;
+  if (o->bundle.empty() && !e.bundle.empty()) o->bundle = e.bundle;
+  if (o->route.empty()) {
+    const json context = json::parse(e.context_json, nullptr, false);
+    if (context.is_object()) {
+      auto it = context.find("route");
+      if (it != context.end() && it->is_string()) o->route = FoldRoute(it->get<std::string>());
+    }
+  }
+  if (e.type == "shown") {
+    const json shown = json::parse(e.shown_json, nullptr, false);
+    if (shown.is_array()) {
+      o->shown.clear();
+      for (const auto& s : shown) {
+        if (s.is_string()) o->shown.push_back(s.get<std::string>());
+      }
+    }
+  } else if (e.type == "resolved" && !e.article.empty()) {
+    o->resolved = e.article;
+  } else if (e.type == "not_helpful" && !e.article.empty()) {
+    if (std::find(o->not_helpful.begin(), o->not_helpful.end(), e.article) == o->not_helpful.end())
+      o->not_helpful.push_back(e.article);
+  } else if (e.type == "escalated") {
+    o->escalated = true;
+  }
+}
+
+uint64_t Fnv(const std::string& s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+std::string Quote(const std::string& text, size_t max = 80) {
+  std::string t = text.size() > max ? text.substr(0, max) + "..." : text;
+  return "'" + t + "'";
+}
+
+}  // namespace
+
+bool LiveDrop(const VersionRate& current, const VersionRate& previous,
+              const LearningOptions& options) {
+  if (current.questions < options.rollback_min_questions ||
+      previous.questions < options.rollback_min_questions) {
+    return false;
+  }
+  return current.rate() < previous.rate() - options.rollback_drop;
+}
+
+json LearningReport::ToJson() const {
+  json j = {{"trained", true},
+            {"outcome", outcome},
+            {"signals", signals},
+            {"resolutions", resolutions},
+            {"questions", questions},
+            {"accepted", accepted},
+            {"merged", merged},
+            {"rejected", rejected},
+            {"waiting", waiting},
+            {"changes", changes},
+            {"build_ms", static_cast<int64_t>(build_ms)},
+            {"total_ms", static_cast<int64_t>(total_ms)},
+            {"operations", operations}};
+  j["replay"] = {{"questions", replay.questions},
+                 {"current", replay.current},
+                 {"candidate", replay.candidate},
+                 {"pass", replay.pass},
+                 {"note", replay.note}};
+  j["version"] = published ? json(published->version) : json(nullptr);
+  j["rolled_back_to"] = rolled_back_to ? json(rolled_back_to->version) : json(nullptr);
+  if (!rollback_note.empty()) j["rollback_note"] = rollback_note;
+  return j;
+}
+
+json ChangeJson(const LearnedChange& c) {
+  json examples = json::parse(c.examples_json, nullptr, false);
+  if (!examples.is_array()) examples = json::array();
+  json j = {{"id", c.id},
+            {"kind", c.kind},
+            {"status", c.status},
+            {"summary", c.summary},
+            {"article", c.article},
+            {"examples", examples},
+            {"evidence",
+             {{"sessions", c.sessions}, {"resolved", c.resolved}, {"not_helpful", c.not_helpful}}},
+            {"created_at", IsoTime(c.created_at_ms)},
+            {"note", c.note}};
+  j["decided_at"] = c.decided_at_ms ? json(IsoOrNull(c.decided_at_ms)) : json(nullptr);
+  j["version"] = c.version ? json(c.version) : json(nullptr);
+  return j;
+}
+
+Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
+                                    const ProgressFn& progress) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto start = std::chrono::steady_clock::now();
+  auto stage = [&](const std::string& name, size_t done, size_t total) {
+    if (progress) progress(name, done, total);
+  };
+  LearningReport report;
+
+  auto found = store_->FindSite(site);
+  if (!found.ok()) return found.status();
+  if (!found.value()) return Status::Error("there is no site \"" + site + "\"");
+  const bool autonomous = found.value()->mode == "autonomous";
+  auto current = store_->CurrentVersion(site);
+  if (!current.ok()) return current.status();
+  if (!current.value()) {
+    return Status::Error("site \"" + site +
+                         "\" has no published version to learn from; publish it first");
+  }
+  auto bytes = files_->Get(current.value()->sha256, false);
+  if (!bytes.ok()) return bytes.status();
+  auto loaded =
+      Engine::Load(reinterpret_cast<const uint8_t*>(bytes.value()->data()), bytes.value()->size());
+  if (!loaded.ok()) {
+    return Status::Error("the current bundle does not load: " + loaded.status().message());
+  }
+  const Engine& engine = loaded.value();
+
+  // 1. Join new signals and resolutions into observations.
+  auto cursor = store_->GetLearningCursor(site);
+  if (!cursor.ok()) return cursor.status();
+  LearningCursor next = cursor.value();
+  auto rows = store_->LearningOutcomes(site);
+  if (!rows.ok()) return rows.status();
+  std::vector<Observation> obs;
+  std::unordered_map<std::string, size_t> by_query;
+  for (const LearningOutcome& row : rows.value()) {
+    by_query.emplace(row.query_id, obs.size());
+    obs.push_back(ParseObservation(row));
+  }
+  std::set<size_t> dirty;
+  auto observation = [&](const std::string& query_id) -> size_t {
+    auto [it, added] = by_query.emplace(query_id, obs.size());
+    if (added) {
+      obs.emplace_back();
+      obs.back().query_id = query_id;
+    }
+    dirty.insert(it->second);
+    return it->second;
+  };
+  stage("reading signals", 0, 1);
+  for (;;) {
+    auto page = store_->SignalsAfter(site, next.signals, kSignalPage);
+    if (!page.ok()) return page.status();
+    for (const StoredSignal& s : page.value()) {
+      next.signals = s.id;
+      ++report.signals;
+      if (s.event.query_id.empty()) continue;
+      Apply(s.event, &obs[observation(s.event.query_id)]);
+    }
+    if (page.value().size() < kSignalPage) break;
+  }
+  for (;;) {
+    auto page = store_->ResolutionsAfter(site, next.resolutions, kSignalPage);
+    if (!page.ok()) return page.status();
+    for (const StoredResolution& r : page.value()) {
+      next.resolutions = r.id;
+      ++report.resolutions;
+      const ResolvedQuery& q = r.resolution;
+      const std::string key =
+          q.query_id.empty() ? "resolution:" + std::to_string(r.id) : q.query_id;
+      Observation& o = obs[observation(key)];
+      if (o.session.empty()) o.session = "helpdesk";
+      if (o.ts == 0) o.ts = now_ms;
+      if (!q.text.empty() && o.text.empty()) o.text = q.text;
+      o.agent = true;
+      o.agent_article = q.article;
+    }
+    if (page.value().size() < kSignalPage) break;
+  }
+  report.questions = dirty.size();
+
+  // 2. Sentence vectors with the current bundle's encoder, and the held-out replay questions.
+  stage("embedding questions", 0, obs.size());
+  std::vector<std::vector<float>> vectors(obs.size());
+  for (size_t i = 0; i < obs.size(); ++i) {
+    vectors[i] = engine.parts().encoder.Encode(Tokenize(obs[i].text));
+    if (i % 1000 == 0) stage("embedding questions", i, obs.size());
+  }
+  auto rules = store_->LearningRules(site);
+  if (!rules.ok()) return rules.status();
+  std::set<std::string> blocked;
+  for (const LearningRule& r : rules.value()) {
+    if (r.kind == "block") blocked.insert(r.article);
+  }
+  std::vector<size_t> labelled;
+  for (size_t i = 0; i < obs.size(); ++i) {
+    const Label l = LabelOf(obs[i], rules.value());
+    if (!l.article.empty() && !blocked.count(l.article) && !obs[i].text.empty())
+      labelled.push_back(i);
+  }
+  std::stable_sort(labelled.begin(), labelled.end(), [&](size_t a, size_t b) {
+    return obs[a].ts != obs[b].ts ? obs[a].ts < obs[b].ts : obs[a].query_id < obs[b].query_id;
+  });
+  std::vector<uint8_t> held_out(obs.size(), 0);
+  std::vector<ReplayQuestion> replay_questions;
+  const size_t window_start =
+      labelled.size() > options_.replay_window ? labelled.size() - options_.replay_window : 0;
+  for (size_t k = window_start; k < labelled.size(); ++k) {
+    const size_t i = labelled[k];
+    if (options_.replay_every <= 0 || Fnv(obs[i].query_id) % options_.replay_every != 0) continue;
+    held_out[i] = 1;
+    replay_questions.push_back({obs[i].text, obs[i].route, LabelOf(obs[i], rules.value()).article});
+  }
+
+  // 3. Live drop after the last learned publish: compare with the version before it.
+  {
+    std::map<int64_t, VersionRate> rates;
+    for (const Observation& o : obs) {
+      if (o.bundle.empty() || o.shown.empty()) continue;
+      char* end = nullptr;
+      const long long v = std::strtoll(o.bundle.c_str(), &end, 10);
+      if (*end || v <= 0) continue;
+      VersionRate& r = rates[v];
+      r.version = v;
+      ++r.questions;
+      r.resolved += !o.resolved.empty();
+    }
+    auto changes = store_->Changes(site);
+    if (!changes.ok()) return changes.status();
+    const int64_t cur = current.value()->version;
+    bool learned = false;
+    for (const LearnedChange& c : changes.value()) learned |= c.version == cur;
+    auto before = rates.lower_bound(cur);
+    if (learned && rates.count(cur) && before != rates.begin()) {
+      const VersionRate& previous = std::prev(before)->second;
+      if (LiveDrop(rates[cur], previous, options_)) {
+        char note[200];
+        std::snprintf(note, sizeof note,
+                      "resolution rate fell from %.1f%% (version %lld) to %.1f%% (version %lld)",
+                      100 * previous.rate(), static_cast<long long>(previous.version),
+                      100 * rates[cur].rate(), static_cast<long long>(cur));
+        auto back = publisher_->Rollback(site, previous.version);
+        if (back.ok()) {
+          report.rolled_back_to = back.value();
+          report.rollback_note = note;
+          auto marked = RollBackChangesAfter(site, previous.version, now_ms,
+                                             std::string("rolled back: ") + note);
+          if (!marked.ok()) return marked.status();
+          LogWarning("learned version rolled back",
+                     {{"site", site}, {"from", cur}, {"to", previous.version}});
+        }
+      }
+    }
+  }
+
+  // 4. Guardrails.
+  stage("guardrails", 0, 1);
+  const Selection selection =
+      SelectExemplars(&obs, vectors, held_out, rules.value(), options_.guardrails);
+  report.accepted = selection.accepted.size();
+  report.merged = selection.merged.size();
+  report.rejected = selection.rejected.size();
+  report.waiting = selection.waiting.size();
+  for (const auto& d : selection.accepted) dirty.insert(d.observation);
+  for (size_t i : selection.merged) dirty.insert(i);
+  for (size_t i : selection.rejected) dirty.insert(i);
+  for (size_t i : selection.waiting) dirty.insert(i);
+
+  // 5. Candidate, replay, publish or stage.
+  if (!selection.accepted.empty()) {
+    std::vector<ResolvedQuery> extra;
+    std::vector<float> weights;
+    for (const auto& d : selection.accepted) {
+      extra.push_back({obs[d.observation].text, d.article, obs[d.observation].query_id});
+      weights.push_back(d.weight);
+    }
+    stage("building the candidate bundle", 0, 1);
+    auto built = publisher_->Build(site, extra, weights);
+    if (!built.ok()) return built.status();
+    report.build_ms = built.value().build_ms;
+    auto candidate = Engine::Load(built.value().bytes.data(), built.value().bytes.size());
+    if (!candidate.ok()) {
+      return Status::Error("the candidate bundle does not load: " + candidate.status().message());
+    }
+    stage("replaying held-out questions", 0, 1);
+    // After a rollback the current engine is the one rolled back to.
+    std::optional<Engine> rolled;
+    if (report.rolled_back_to) {
+      auto b = files_->Get(report.rolled_back_to->sha256, false);
+      if (b.ok()) {
+        auto e =
+            Engine::Load(reinterpret_cast<const uint8_t*>(b.value()->data()), b.value()->size());
+        if (e.ok()) rolled.emplace(e.take());
+      }
+    }
+    report.replay = Replay(rolled ? *rolled : engine, candidate.value(), replay_questions,
+                           options_.replay_tolerance, options_.replay_min_questions);
+    std::optional<Publication> publication;
+    if (report.replay.pass && autonomous) {
+      auto p = publisher_->PublishBuilt(site, built.value());
+      if (!p.ok()) return p.status();
+      publication = p.value();
+      report.published = p.value().version;
+    }
+    report.outcome = !report.replay.pass ? "refused" : (autonomous ? "published" : "staged");
+
+    // One change per article, explained.
+    std::map<std::string, std::vector<size_t>> per_article;
+    for (size_t k = 0; k < selection.accepted.size(); ++k) {
+      per_article[selection.accepted[k].article].push_back(k);
+    }
+    std::unordered_map<std::string, std::string> titles;
+    for (const Article& a : engine.articles()) titles[a.id] = a.title;
+    std::map<std::string, int64_t> not_helpful;
+    for (size_t i : dirty) {
+      for (const auto& a : obs[i].not_helpful) ++not_helpful[a];
+    }
+    for (const auto& [article, picks] : per_article) {
+      LearnedChange c;
+      c.kind = "exemplars";
+      c.article = article;
+      c.created_at_ms = now_ms;
+      json examples = json::array(), exemplars = json::array();
+      std::set<std::string> sessions;
+      int64_t by_agent = 0;
+      for (size_t k : picks) {
+        const ExemplarDecision& d = selection.accepted[k];
+        const Observation& o = obs[d.observation];
+        if (examples.size() < kExamplesPerChange) examples.push_back(o.text);
+        exemplars.push_back({{"text", o.text}, {"article", article}, {"weight", d.weight}});
+        sessions.insert(d.trusted ? "agent:" + o.query_id : o.session);
+        by_agent += d.trusted;
+      }
+      c.examples_json = examples.dump();
+      c.exemplars_json = exemplars.dump();
+      c.sessions = static_cast<int64_t>(sessions.size());
+      c.resolved = static_cast<int64_t>(picks.size());
+      c.not_helpful = not_helpful[article];
+      const std::string title = titles.count(article) ? titles[article] : article;
+      c.summary = Quote(title) + " now answers questions like " +
+                  Quote(examples.empty() ? "" : examples[0].get<std::string>()) + ": " +
+                  std::to_string(c.sessions) + (c.sessions == 1 ? " session" : " sessions") +
+                  " resolved" +
+                  (by_agent ? " (" + std::to_string(by_agent) + " by an agent)" : "") + ", " +
+                  std::to_string(c.not_helpful) + " not helpful";
+      c.note = report.replay.note;
+      if (!report.replay.pass) {
+        c.status = "rejected";
+        c.decided_at_ms = now_ms;
+      } else if (publication) {
+        c.status = "published";
+        c.decided_at_ms = now_ms;
+        c.version = publication->version.version;
+      } else {
+        c.status = "pending";
+      }
+      auto id = store_->AddChange(site, c);
+      if (!id.ok()) return id.status();
+      report.changes.push_back(id.value());
+    }
+    if (!report.replay.pass) {
+      for (const auto& d : selection.accepted) {
+        obs[d.observation].status = "rejected";
+        obs[d.observation].note = report.replay.note;
+      }
+    }
+  }
+
+  // 6. Keep the observations and move the cursor, in one transaction.
+  std::vector<LearningOutcome> save;
+  for (size_t i : dirty) {
+    const Observation& o = obs[i];
+    save.push_back({o.query_id, o.session, o.ts, o.status, ObservationJson(o).dump()});
+  }
+  if (Status s = store_->SaveLearning(site, next, save); !s.ok()) return s;
+
+    // 7. Gaps and incidents, with the bundle now current.
+#ifdef LOOPWISE_HAS_OPERATIONS
+  if (options_.operations) {
+    stage("gaps and incidents", 0, 1);
+    std::optional<Engine> now_engine;
+    auto now_version = store_->CurrentVersion(site);
+    if (now_version.ok() && now_version.value() &&
+        now_version.value()->sha256 != current.value()->sha256) {
+      auto b = files_->Get(now_version.value()->sha256, false);
+      if (b.ok()) {
+        auto e =
+            Engine::Load(reinterpret_cast<const uint8_t*>(b.value()->data()), b.value()->size());
+        if (e.ok()) now_engine.emplace(e.take());
+      }
+    }
+    const Engine& live = now_engine ? *now_engine : engine;
+    auto gaps = UpdateGaps(store_, site, live, now_ms);
+    if (gaps.ok()) {
+      report.operations["gaps"] = {{"questions", gaps.value().questions},
+                                   {"opened", gaps.value().opened},
+                                   {"closed", gaps.value().closed},
+                                   {"open", gaps.value().gaps_open}};
+    } else {
+      report.operations["gaps"] = {{"error", gaps.status().message()}};
+    }
+    auto incidents = UpdateIncidents(store_, site, live, now_ms);
+    if (incidents.ok()) {
+      report.operations["incidents"] = {{"opened", incidents.value().size()}};
+    } else {
+      report.operations["incidents"] = {{"error", incidents.status().message()}};
+    }
+  }
+#endif
+  report.total_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+Result<std::vector<LearnedChange>> Learner::Decide(const std::string& site,
+                                                   std::optional<int64_t> id, bool approve,
+                                                   int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto changes = store_->Changes(site);
+  if (!changes.ok()) return changes.status();
+  std::vector<LearnedChange> picked;
+  for (const LearnedChange& c : changes.value()) {
+    if (c.status == "pending" && (!id || c.id == *id)) picked.push_back(c);
+  }
+  if (id && picked.empty()) {
+    return Status::Error("there is no pending change " + std::to_string(*id));
+  }
+  if (picked.empty()) return picked;
+  for (LearnedChange& c : picked) {
+    c.status = approve ? "published" : "rejected";
+    c.decided_at_ms = now_ms;
+    if (Status s = store_->UpdateChange(site, c); !s.ok()) return s;
+  }
+  if (!approve) return picked;
+  auto p = publisher_->Publish(site);
+  if (!p.ok()) {
+    // Back to the queue: nothing was published.
+    for (LearnedChange& c : picked) {
+      c.status = "pending";
+      c.decided_at_ms = 0;
+      store_->UpdateChange(site, c);
+    }
+    return p.status();
+  }
+  for (LearnedChange& c : picked) {
+    c.version = p.value().version.version;
+    if (Status s = store_->UpdateChange(site, c); !s.ok()) return s;
+  }
+  return picked;
+}
+
+Result<std::vector<LearnedChange>> Learner::RollBackChangesAfter(const std::string& site,
+                                                                 int64_t version, int64_t now_ms,
+                                                                 const std::string& note) {
+  auto changes = store_->Changes(site);
+  if (!changes.ok()) return changes.status();
+  std::vector<LearnedChange> marked;
+  for (LearnedChange c : changes.value()) {
+    if (c.status != "published" || c.version <= version) continue;
+    c.status = "rolled_back";
+    c.decided_at_ms = now_ms;
+    c.note = note;
+    if (Status s = store_->UpdateChange(site, c); !s.ok()) return s;
+    marked.push_back(c);
+  }
+  return marked;
+}
+
+Result<Version> Learner::Rollback(const std::string& site, std::optional<int64_t> version,
+                                  int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto v = publisher_->Rollback(site, version);
+  if (!v.ok()) return v.status();
+  auto marked = RollBackChangesAfter(
+      site, v.value().version, now_ms,
+      "rolled back by the operator to version " + std::to_string(v.value().version));
+  if (!marked.ok()) return marked.status();
+  return v;
+}
+
+}  // namespace loopwise

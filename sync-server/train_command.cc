@@ -1,0 +1,92 @@
+// loopwise train: runs a site's learning pipeline now, on its data directory.
+
+#include <cstdio>
+#include <string>
+
+#include "cli.h"
+#include "commands.h"
+#include "data_directory.h"
+#include "learning.h"
+#include "publisher.h"
+
+namespace loopwise {
+namespace {
+
+constexpr const char* kUsage = R"(usage: loopwise train --site S [--data DIR] [--json]
+
+Runs site S's learning pipeline now, exactly as the server runs it periodically: reads the signals
+and helpdesk resolutions stored since the last run, lets the guardrails decide what to learn,
+rebuilds and replay-evaluates a candidate bundle, then publishes it (autonomous mode) or stages its
+changes for review (review mode; approve them with POST /v1/sites/S/changes/{id}/approve).
+
+  --site S    the site
+  --data DIR  data directory (default $LOOPWISE_DATA_DIR, else ./loopwise-data)
+  --json      print the report as JSON
+)";
+
+}  // namespace
+
+int TrainCommand(int argc, char** argv) {
+  auto parsed = cli::Args::Parse(argc, argv, {"site", "data"}, {"help", "json"});
+  if (!parsed.ok()) return cli::Fail(parsed.status().message());
+  const cli::Args& args = parsed.value();
+  if (args.has("help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!args.positional().empty()) {
+    return cli::Fail("train takes no arguments (got \"" + args.positional()[0] + "\")");
+  }
+  auto site = args.require("site");
+  if (!site.ok()) return cli::Fail(site.status().message());
+  auto dir = OpenDataDirectory(DataPath(args));
+  if (!dir.ok()) return cli::Fail(dir.status().message());
+  auto found = dir.value().store->FindSite(site.value());
+  if (!found.ok()) return cli::Fail(found.status().message());
+  if (!found.value()) {
+    return cli::Fail("there is no site \"" + site.value() +
+                     "\" (create it with loopwise site create)");
+  }
+  Publisher publisher(dir.value().store.get(), dir.value().bundles.get());
+  Learner learner(dir.value().store.get(), dir.value().bundles.get(), &publisher);
+  std::unique_ptr<cli::Progress> bar;
+  std::string current_stage;
+  auto report =
+      learner.Run(site.value(), NowMs(), [&](const std::string& stage, size_t done, size_t total) {
+        if (stage != current_stage) {
+          bar.reset();
+          bar = std::make_unique<cli::Progress>(stage, total);
+          current_stage = stage;
+        }
+        bar->Update(done);
+      });
+  bar.reset();
+  if (!report.ok()) return cli::Fail(report.status().message());
+  const LearningReport& r = report.value();
+  if (args.has("json")) {
+    std::printf("%s\n", r.ToJson().dump(2).c_str());
+    return 0;
+  }
+  std::printf("trained \"%s\": %zu signals, %zu resolutions, %zu questions updated\n",
+              site.value().c_str(), r.signals, r.resolutions, r.questions);
+  std::printf("  exemplars: %zu accepted, %zu merged, %zu rejected, %zu waiting for agreement\n",
+              r.accepted, r.merged, r.rejected, r.waiting);
+  if (!r.replay.note.empty()) std::printf("  %s\n", r.replay.note.c_str());
+  if (r.rolled_back_to) {
+    std::printf("  rolled back to version %lld: %s\n",
+                static_cast<long long>(r.rolled_back_to->version), r.rollback_note.c_str());
+  }
+  if (r.published) {
+    std::printf("  published version %lld with %zu changes\n",
+                static_cast<long long>(r.published->version), r.changes.size());
+  } else if (r.outcome == "staged") {
+    std::printf("  %zu changes staged for review\n", r.changes.size());
+  } else if (r.outcome == "refused") {
+    std::printf("  the candidate was refused; nothing published\n");
+  } else {
+    std::printf("  nothing new to learn\n");
+  }
+  return 0;
+}
+
+}  // namespace loopwise

@@ -1,0 +1,306 @@
+// The learning pipeline's guardrails: agreement of distinct sessions, the per-session cap, the
+// burst discount, operators' pins and blocks, replay refusing a worse candidate, and the automatic
+// rollback after a live drop in resolution rate.
+
+#include "learning.h"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "bundle_files.h"
+#include "engine/bundle.h"
+#include "exemplar_learner.h"
+#include "publisher.h"
+#include "replay.h"
+#include "sqlite_store.h"
+#include "toy_site.h"
+
+using namespace loopwise;
+
+namespace {
+
+// A question from `session`, shown `shown` first, marked resolved with `article`.
+Observation Resolved(const std::string& id, const std::string& session, const std::string& article,
+                     std::vector<std::string> shown) {
+  Observation o;
+  o.query_id = id;
+  o.session = session;
+  o.ts = static_cast<int64_t>(std::hash<std::string>()(id) % 1000);
+  o.text = "question " + id;
+  o.shown = std::move(shown);
+  o.resolved = article;
+  return o;
+}
+
+// Every question in the same spot of the embedding space: one neighbourhood.
+std::vector<std::vector<float>> SameSpot(size_t n) {
+  return std::vector<std::vector<float>>(n, std::vector<float>{1.0f, 0.0f, 0.0f});
+}
+
+size_t Accepted(const Selection& s) {
+  return s.accepted.size();
+}
+
+}  // namespace
+
+TEST_CASE("a new association applies only once three distinct sessions agree") {
+  GuardrailOptions options;
+  options.duplicate_cosine = 2.0f;  // no merging here
+  std::vector<Observation> obs;
+  // The engine showed "billing" first; customers resolved with "refund", shown second.
+  obs.push_back(Resolved("a", "s1", "refund", {"billing", "refund"}));
+  obs.push_back(Resolved("b", "s2", "refund", {"billing", "refund"}));
+  Selection s = SelectExemplars(&obs, SameSpot(obs.size()), {}, {}, options);
+  CHECK(Accepted(s) == 0);
+  CHECK(s.waiting.size() == 2);
+  CHECK(obs[0].status == "open");
+
+  // The same session again does not count twice.
+  obs.push_back(Resolved("c", "s2", "refund", {"billing", "refund"}));
+  s = SelectExemplars(&obs, SameSpot(obs.size()), {}, {}, options);
+  CHECK(Accepted(s) == 0);
+
+  obs.push_back(Resolved("d", "s3", "refund", {"billing", "refund"}));
+  s = SelectExemplars(&obs, SameSpot(obs.size()), {}, {}, options);
+  CHECK(Accepted(s) == 4);
+  for (const auto& d : s.accepted) CHECK(d.article == "refund");
+
+  // A configurable threshold.
+  std::vector<Observation> two = {Resolved("a", "s1", "refund", {"billing", "refund"}),
+                                  Resolved("b", "s2", "refund", {"billing", "refund"})};
+  options.min_sessions = 2;
+  CHECK(Accepted(SelectExemplars(&two, SameSpot(2), {}, {}, options)) == 2);
+}
+
+TEST_CASE("a customer can only resolve with a shown article, and a contradicted label is refused") {
+  GuardrailOptions options;
+  std::vector<Observation> obs = {Resolved("a", "s1", "delete-project", {"refund", "billing"})};
+  Selection s = SelectExemplars(&obs, SameSpot(1), {}, {}, options);
+  CHECK(Accepted(s) == 0);
+  CHECK(obs[0].status == "rejected");
+  CHECK(obs[0].note.find("not shown") != std::string::npos);
+
+  // Eight agents resolved these questions with "billing": one session's "refund" is outvoted.
+  obs.clear();
+  for (int i = 0; i < 8; ++i) {
+    Observation o;
+    o.query_id = "agent-" + std::to_string(i);
+    o.session = "helpdesk";
+    o.text = "question";
+    o.agent = true;
+    o.agent_article = "billing";
+    o.status = "accepted";
+    o.article = "billing";
+    obs.push_back(o);
+  }
+  obs.push_back(Resolved("x", "s9", "refund", {"refund", "billing"}));
+  s = SelectExemplars(&obs, SameSpot(obs.size()), {}, {}, options);
+  CHECK(Accepted(s) == 0);
+  CHECK(obs.back().status == "rejected");
+  CHECK(obs.back().note.find("contradicted") != std::string::npos);
+}
+
+TEST_CASE("each session's weight is capped: 1/n per question and at most k exemplars") {
+  GuardrailOptions options;
+  options.duplicate_cosine = 2.0f;
+  std::vector<Observation> obs;
+  for (int i = 0; i < 6; ++i) {
+    // Confirmations of the first answer, all from one busy session.
+    obs.push_back(Resolved("q" + std::to_string(i), "busy", "refund", {"refund", "billing"}));
+  }
+  std::vector<std::vector<float>> vectors;
+  for (int i = 0; i < 6; ++i) {
+    std::vector<float> v(6, 0.0f);
+    v[i] = 1.0f;  // six unrelated questions
+    vectors.push_back(v);
+  }
+  const Selection s = SelectExemplars(&obs, vectors, {}, {}, options);
+  REQUIRE(Accepted(s) == static_cast<size_t>(options.max_exemplars_per_session));
+  for (const auto& d : s.accepted) CHECK(d.weight == doctest::Approx(1.0 / 6));
+  CHECK(s.rejected.size() == 3);
+}
+
+TEST_CASE("bursts from few sessions are discounted when agreement is counted") {
+  GuardrailOptions options;
+  options.duplicate_cosine = 2.0f;
+  // Three sessions, each with six labelled questions: 3 x (3/6) = 1.5 sessions' say.
+  std::vector<Observation> burst;
+  for (int s = 0; s < 3; ++s) {
+    for (int i = 0; i < 6; ++i) {
+      burst.push_back(Resolved("b" + std::to_string(s) + "-" + std::to_string(i),
+                               "attacker" + std::to_string(s), "refund", {"billing", "refund"}));
+    }
+  }
+  Selection s = SelectExemplars(&burst, SameSpot(burst.size()), {}, {}, options);
+  CHECK(Accepted(s) == 0);
+  CHECK(s.waiting.size() == burst.size());
+
+  // Three ordinary sessions with one question each agree in full.
+  std::vector<Observation> ordinary;
+  for (int i = 0; i < 3; ++i) {
+    ordinary.push_back(Resolved("o" + std::to_string(i), "s" + std::to_string(i), "refund",
+                                {"billing", "refund"}));
+  }
+  s = SelectExemplars(&ordinary, SameSpot(3), {}, {}, options);
+  CHECK(Accepted(s) == 3);
+}
+
+TEST_CASE("operators' pins and blocks win over customers and agents") {
+  GuardrailOptions options;
+  options.duplicate_cosine = 2.0f;
+  std::vector<LearningRule> rules = {{1, "block", "", "refund"}, {2, "pin", "Invoice", "billing"}};
+  std::vector<Observation> obs;
+  obs.push_back(Resolved("a", "s1", "refund", {"refund"}));  // confirms a blocked article
+  Observation agent;
+  agent.query_id = "b";
+  agent.session = "helpdesk";
+  agent.text = "refund me";
+  agent.agent = true;
+  agent.agent_article = "refund";  // even an agent's label cannot point at a blocked article
+  obs.push_back(agent);
+  Observation pinned = Resolved("c", "s3", "delete-project", {"delete-project"});
+  pinned.text = "where is my invoice";  // the pin's pattern, any case
+  obs.push_back(pinned);
+  std::vector<std::vector<float>> vectors = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
+  const Selection s = SelectExemplars(&obs, vectors, {}, rules, options);
+  CHECK(obs[0].status == "rejected");
+  CHECK(obs[1].status == "rejected");
+  REQUIRE(Accepted(s) == 1);
+  CHECK(s.accepted[0].observation == 2);
+  CHECK(s.accepted[0].article == "billing");
+  CHECK(s.accepted[0].trusted);
+}
+
+TEST_CASE("near-identical questions merge into one exemplar") {
+  GuardrailOptions options;
+  std::vector<Observation> obs;
+  for (int i = 0; i < 3; ++i) {
+    Observation o;
+    o.query_id = "a" + std::to_string(i);
+    o.session = "helpdesk";
+    o.ts = i;
+    o.text = "refund please";
+    o.agent = true;
+    o.agent_article = "refund";
+    obs.push_back(o);
+  }
+  const Selection s = SelectExemplars(&obs, SameSpot(3), {}, {}, options);
+  REQUIRE(Accepted(s) == 1);
+  CHECK(s.merged.size() == 2);
+  CHECK(s.accepted[0].weight == doctest::Approx(3.0));
+}
+
+TEST_CASE("replay refuses a candidate that is worse on held-out questions") {
+  const auto articles = testing::ToyArticles();
+  const auto history = testing::ToyHistory();
+  auto good = Bundle::Build(articles, history, testing::ToyVectors(), BundleOptions{});
+  REQUIRE(good.ok());
+  // A candidate learned from poisoned labels: every ticket moved to the next article.
+  std::vector<Exemplar> poisoned = history;
+  for (Exemplar& e : poisoned) e.article = (e.article + 1) % articles.size();
+  for (Exemplar& e : poisoned) e.weight = 5.0f;
+  auto bad = Bundle::Build(articles, poisoned, testing::ToyVectors(), BundleOptions{});
+  REQUIRE(bad.ok());
+  auto current = Engine::Load(good.value().data(), good.value().size());
+  auto candidate = Engine::Load(bad.value().data(), bad.value().size());
+  REQUIRE(current.ok());
+  REQUIRE(candidate.ok());
+  std::vector<ReplayQuestion> questions;
+  for (const Exemplar& e : history) questions.push_back({e.text, "", articles[e.article].id});
+
+  const ReplayVerdict worse = Replay(current.value(), candidate.value(), questions, 0.02, 10);
+  CHECK_FALSE(worse.pass);
+  CHECK(worse.candidate < worse.current);
+  CHECK(worse.note.find("not published") != std::string::npos);
+
+  const ReplayVerdict same = Replay(current.value(), current.value(), questions, 0.02, 10);
+  CHECK(same.pass);
+  // Too few questions to tell: passes, and says so.
+  const ReplayVerdict few = Replay(current.value(), candidate.value(), questions, 0.02, 100);
+  CHECK(few.pass);
+  CHECK(few.note.find("fewer than") != std::string::npos);
+}
+
+TEST_CASE("a live drop in resolution rate rolls a learned version back") {
+  LearningOptions options;
+  CHECK(LiveDrop({2, 150, 60}, {1, 150, 110}, options));
+  CHECK_FALSE(LiveDrop({2, 150, 100}, {1, 150, 110}, options));  // within the allowed drop
+  CHECK_FALSE(LiveDrop({2, 20, 2}, {1, 150, 110}, options));     // too few questions to tell
+
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("loopwise-learning-test-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  {
+    auto store_or = SqliteStore::Open((dir / "loopwise.db").string());
+    REQUIRE(store_or.ok());
+    auto store = store_or.take();
+    auto files_or = BundleFiles::Open((dir / "bundles").string());
+    REQUIRE(files_or.ok());
+    BundleFiles files = files_or.take();
+    Site site;
+    site.name = "acme";
+    site.key = "pk_acme";
+    site.mode = "autonomous";
+    REQUIRE(store->InsertSite(site).ok());
+    REQUIRE(store->PutArticles("acme", testing::ToyArticles()).ok());
+    std::vector<ResolvedQuery> tickets;
+    for (const Exemplar& e : testing::ToyHistory()) {
+      tickets.push_back({e.text, testing::ToyArticles()[e.article].id, ""});
+    }
+    REQUIRE(store->AddHistory("acme", tickets).ok());
+    Publisher publisher(store.get(), &files);
+    REQUIRE(publisher.Publish("acme").ok());  // version 1
+    LearnedChange change;
+    change.kind = "exemplars";
+    change.status = "published";
+    change.article = "refund";
+    change.exemplars_json = R"([{"text":"charged twice","article":"refund","weight":1}])";
+    change.version = 2;
+    auto id = store->AddChange("acme", change);
+    REQUIRE(id.ok());
+    auto v2 = publisher.Publish("acme");
+    REQUIRE(v2.ok());
+    REQUIRE(v2.value().version.version == 2);
+
+    // Version 1 resolved 110 of 150 questions; the learned version 2 only 40 of 150.
+    SignalBatch batch{"acme", "b1", {}};
+    for (int version = 1; version <= 2; ++version) {
+      for (int i = 0; i < 150; ++i) {
+        SignalEvent e;
+        e.ts = 1000 * i + version;
+        e.session = "s" + std::to_string(version) + "-" + std::to_string(i);
+        e.query_id = "q" + std::to_string(version) + "-" + std::to_string(i);
+        e.query = "refund the charge on my card";
+        e.bundle = std::to_string(version);
+        e.type = "shown";
+        e.shown_json = R"(["refund"])";
+        batch.events.push_back(e);
+        if (i < (version == 1 ? 110 : 40)) {
+          e.type = "resolved";
+          e.article = "refund";
+          e.shown_json = "[]";
+          batch.events.push_back(e);
+        }
+      }
+    }
+    REQUIRE(store->AppendSignals(batch).ok());
+    LearningOptions run_options;
+    run_options.operations = false;
+    Learner learner(store.get(), &files, &publisher, run_options);
+    auto report = learner.Run("acme", 5000000);
+    REQUIRE(report.ok());
+    REQUIRE(report.value().rolled_back_to);
+    CHECK(report.value().rolled_back_to->version == 1);
+    CHECK(report.value().rollback_note.find("fell") != std::string::npos);
+    auto changes = store->Changes("acme");
+    REQUIRE(changes.ok());
+    bool rolled_back = false;
+    for (const LearnedChange& c : changes.value())
+      rolled_back |= c.id == id.value() && c.status == "rolled_back";
+    CHECK(rolled_back);
+  }
+  std::filesystem::remove_all(dir);
+}

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -18,6 +19,7 @@
 #include "publisher.h"
 #include "server.h"
 #include "sqlite_store.h"
+#include "watcher.h"
 
 namespace loopwise {
 namespace {
@@ -39,6 +41,8 @@ SIGTERM or SIGINT stops it after the requests in flight.
                       the executable was built in; run scripts/build-web)
   --demo-dir DIR      a static site served at / (the demo product: /a/b is DIR/a/b.html or
                       DIR/a/b/index.html, / is /dashboard); off by default
+  --watch-every S     update every published site's gaps and incidents and send webhook alerts
+                      each S seconds (default 60; fractions allowed; 0: never)
 
 Environment: LOOPWISE_OPERATOR_TOKEN, when set, is a token that may create sites over HTTP
 (PUT /v1/sites/{site}) and administer every site.
@@ -68,7 +72,8 @@ Status ParseListen(const std::string& listen, ServerOptions* options) {
 int ServeCommand(int argc, char** argv) {
   auto parsed = cli::Args::Parse(
       argc, argv,
-      {"data", "listen", "db", "threads", "site-rate", "client-rate", "widget-dir", "demo-dir"},
+      {"data", "listen", "db", "threads", "site-rate", "client-rate", "widget-dir", "demo-dir",
+       "watch-every"},
       {"help"});
   if (!parsed.ok()) return cli::Fail(parsed.status().message());
   const cli::Args& args = parsed.value();
@@ -92,6 +97,8 @@ int ServeCommand(int argc, char** argv) {
   if (!threads.ok()) return cli::Fail(threads.status().message());
   if (!site_rate.ok()) return cli::Fail(site_rate.status().message());
   if (!client_rate.ok()) return cli::Fail(client_rate.status().message());
+  auto watch_every = args.number("watch-every", 60, 0, 86400);
+  if (!watch_every.ok()) return cli::Fail(watch_every.status().message());
   options.threads = static_cast<size_t>(threads.value());
   options.site_rate = site_rate.value();
   options.site_burst = 2 * site_rate.value();
@@ -152,7 +159,14 @@ int ServeCommand(int argc, char** argv) {
                         {"widget", options.widget_dir},
                         {"demo", options.demo_dir},
                         {"schema", SqliteStore::SchemaVersion()}});
+  std::unique_ptr<Watcher> watcher;
+  if (watch_every.value() > 0) {
+    WatchOptions watch;
+    watch.every_seconds = watch_every.value();
+    watcher = std::make_unique<Watcher>(d.store.get(), d.bundles.get(), watch);
+  }
   Status s = server.Run();
+  watcher.reset();
   finished = true;
   waiter.join();
   LogInfo("stopped");

@@ -16,9 +16,13 @@
 #include <set>
 #include <vector>
 
+#include "alerts.h"
+#include "analytics.h"
 #include "credentials.h"
 #include "engine/scrubber.h"
+#include "gap_finder.h"
 #include "import_formats.h"
+#include "incident_detector.h"
 #include "logger.h"
 #include "metrics.h"
 #include "token_bucket.h"
@@ -193,6 +197,8 @@ struct Server::Impl {
   void Change(const Request& req, Response& res);
   void Gaps(const Request& req, Response& res);
   void Incidents(const Request& req, Response& res);
+  void GetWebhooks(const Request& req, Response& res);
+  void PutWebhooks(const Request& req, Response& res);
   void WidgetFile(const Request& req, Response& res);
   // The admin console (web/dist/admin, beside the widget): /admin/ and its plain-named files,
   // under a strict Content-Security-Policy.
@@ -247,6 +253,8 @@ void Server::Impl::Install() {
         site + "/changes/([^/]+)/(approve|reject)", &Impl::Change);
   Route("GET", "/v1/sites/{site}/gaps", site + "/gaps", &Impl::Gaps);
   Route("GET", "/v1/sites/{site}/incidents", site + "/incidents", &Impl::Incidents);
+  Route("GET", "/v1/sites/{site}/webhooks", site + "/webhooks", &Impl::GetWebhooks);
+  Route("PUT", "/v1/sites/{site}/webhooks", site + "/webhooks", &Impl::PutWebhooks);
   Route("GET", "/v1/sites/{site}/analytics", site + "/analytics", &Impl::Analytics);
   Route("GET", "/widget/{file}", "/widget/((?:ort/)?[^/]+)", &Impl::WidgetFile);
   Route("GET", "/admin/{file}", "/admin(/[^/]*)?", &Impl::AdminFile);
@@ -943,10 +951,65 @@ void Server::Impl::Changes(const Request& req, Response& res) {
   EmptyList(req, res, "changes");
 }
 void Server::Impl::Gaps(const Request& req, Response& res) {
-  EmptyList(req, res, "gaps");
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  auto gaps = ListGaps(store, site->name);
+  if (!gaps.ok()) {
+    SendError(res, 503, "store_unavailable", gaps.status().message());
+    return;
+  }
+  json list = json::array();
+  for (const Gap& g : gaps.value()) list.push_back(GapJson(g));
+  SendJson(res, 200, {{"gaps", list}});
 }
+
 void Server::Impl::Incidents(const Request& req, Response& res) {
-  EmptyList(req, res, "incidents");
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  auto incidents = ListIncidents(store, site->name);
+  if (!incidents.ok()) {
+    SendError(res, 503, "store_unavailable", incidents.status().message());
+    return;
+  }
+  json list = json::array();
+  for (const Incident& i : incidents.value()) list.push_back(IncidentJson(i));
+  SendJson(res, 200, {{"incidents", list}});
+}
+
+void Server::Impl::GetWebhooks(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  auto webhooks = LoadWebhooks(store, site->name);
+  if (!webhooks.ok()) {
+    SendError(res, 503, "store_unavailable", webhooks.status().message());
+    return;
+  }
+  SendJson(res, 200, {{"webhooks", WebhooksJson(webhooks.value())}});
+}
+
+// Replaces the site's webhooks: {"webhooks": [{"url", "format": "json|slack|github"}, ...]}.
+void Server::Impl::PutWebhooks(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  if (!CheckDepth(req, res)) return;
+  const json body = json::parse(req.body, nullptr, false);
+  if (!body.is_object() || !body.contains("webhooks")) {
+    SendError(res, 400, "invalid_json",
+              "The body must be {\"webhooks\": [{\"url\": \"https://...\", \"format\": "
+              "\"json|slack|github\"}]}.");
+    return;
+  }
+  auto webhooks = ParseWebhooks(body["webhooks"]);
+  if (!webhooks.ok()) {
+    SendError(res, 400, "invalid_webhooks", webhooks.status().message());
+    return;
+  }
+  if (Status s = SaveWebhooks(store, site->name, webhooks.value()); !s.ok()) {
+    SendError(res, 503, "store_unavailable", s.message());
+    return;
+  }
+  LogInfo("webhooks set", {{"site", site->name}, {"webhooks", webhooks.value().size()}});
+  SendJson(res, 200, {{"webhooks", WebhooksJson(webhooks.value())}});
 }
 
 void Server::Impl::Change(const Request& req, Response& res) {
@@ -976,6 +1039,14 @@ void Server::Impl::Analytics(const Request& req, Response& res) {
   if (auto current = store->CurrentVersion(site->name); current.ok() && current.value()) {
     out["version"] = current.value()->version;
   }
+  auto outcomes = store->QueryOutcomes(site->name);
+  auto versions = store->Versions(site->name);
+  if (!outcomes.ok() || !versions.ok()) {
+    SendError(res, 503, "store_unavailable",
+              (outcomes.ok() ? versions.status() : outcomes.status()).message());
+    return;
+  }
+  out.update(OutcomeAnalytics(outcomes.value(), versions.value()));
   SendJson(res, 200, out);
 }
 

@@ -100,7 +100,10 @@ std::vector<Neighbor> VectorIndex::Finish(std::vector<Neighbor> hits, size_t k) 
 std::vector<Neighbor> VectorIndex::Search(const float* query, size_t k) const {
   if (!graph_ || k == 0) return {};
   const std::vector<float> q = Unit(query, dim_);
-  auto queue = graph_->hnsw.searchKnn(q.data(), k);
+  // hnswlib orders equally distant points by heap position, which differs between standard
+  // libraries; taking the whole beam and cutting it after Finish's (similarity, label) sort keeps
+  // native and WebAssembly answers identical when, say, two titles encode alike.
+  auto queue = graph_->hnsw.searchKnn(q.data(), std::max<size_t>(k, options_.ef_search));
   std::vector<Neighbor> hits;
   hits.reserve(queue.size());
   for (; !queue.empty(); queue.pop()) {

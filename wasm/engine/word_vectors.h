@@ -4,8 +4,8 @@
 // estimate.
 //
 // Two byte layouts carry it: the full store made by model-assets/make-word-vectors.mjs (Parse), and
-// the compact subset a site's bundle carries (Serialize / Deserialize), which also keeps each
-// word's original rank.
+// the compact subset a site's bundle carries (Subset, then Serialize / Deserialize): 4 bits a
+// component with one scale per row, and each word's original rank.
 
 #include <cstdint>
 #include <string>
@@ -25,7 +25,8 @@ class WordVectors {
   // Parses the full store ("LWVEC1" layout). Fails with a message naming what is wrong.
   static Result<WordVectors> Parse(const uint8_t* data, size_t size);
 
-  // A store holding only `words` (those present here), in this store's order, ranks kept.
+  // A store holding only `words` (those present here), in this store's order, ranks kept, with its
+  // codes requantized to 4 bits so that it is exactly what Deserialize gives back.
   WordVectors Subset(const std::vector<std::string>& words) const;
 
   void Serialize(ByteWriter* out) const;

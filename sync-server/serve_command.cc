@@ -70,11 +70,10 @@ Status ParseListen(const std::string& listen, ServerOptions* options) {
 }  // namespace
 
 int ServeCommand(int argc, char** argv) {
-  auto parsed = cli::Args::Parse(
-      argc, argv,
-      {"data", "listen", "db", "threads", "site-rate", "client-rate", "widget-dir", "demo-dir",
-       "watch-every"},
-      {"help"});
+  auto parsed = cli::Args::Parse(argc, argv,
+                                 {"data", "listen", "db", "threads", "site-rate", "client-rate",
+                                  "widget-dir", "demo-dir", "watch-every"},
+                                 {"help"});
   if (!parsed.ok()) return cli::Fail(parsed.status().message());
   const cli::Args& args = parsed.value();
   if (args.has("help")) {

@@ -51,6 +51,7 @@ class SignalLog {
     store_ = store.take();
   }
   Store* store() { return store_.get(); }
+  std::string bundle = "1";  // the version the next events say answered them
 
   // Appends one event of question `query_id` (its own batch).
   void Add(const std::string& type, int64_t ts, const std::string& query_id,
@@ -63,7 +64,7 @@ class SignalLog {
     e.session = session.empty() ? "s-" + query_id : session;
     e.query_id = query_id;
     e.query = query;
-    e.bundle = "1";
+    e.bundle = bundle;
     e.context_json = "{\"route\":\"" + route + "\"}";
     e.shown_json = shown_json;
     e.article = article;

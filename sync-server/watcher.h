@@ -1,0 +1,54 @@
+#pragma once
+// The server's watch over its sites: every interval, for each site with a published bundle, the
+// gap finder and the spike detector read the new signals with the current bundle's encoder, and
+// newly opened incidents are sent to the site's webhooks (alerts.h), failed ones retried.
+//
+// Runs on its own thread from construction until destruction; a pass that fails for one site is
+// logged and the others go on.
+
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "alerts.h"
+#include "bundle_files.h"
+#include "engine/engine.h"
+#include "store.h"
+
+namespace loopwise {
+
+struct WatchOptions {
+  double every_seconds = 60;
+  AlertSender send = PostJson;
+  AlertOptions alerts;
+};
+
+class Watcher {
+ public:
+  Watcher(Store* store, BundleFiles* bundles, WatchOptions options);
+  ~Watcher();  // stops after the pass in progress
+  Watcher(const Watcher&) = delete;
+  Watcher& operator=(const Watcher&) = delete;
+
+  // One pass over every site as of `now_ms` (the thread calls it with the wall clock).
+  void RunOnce(int64_t now_ms);
+
+ private:
+  void Loop();
+  // The engine of the site's current bundle, loaded once per bundle; null when unpublished.
+  std::shared_ptr<const Engine> CurrentEngine(const std::string& site);
+
+  Store* store_;
+  BundleFiles* bundles_;
+  WatchOptions options_;
+  std::map<std::string, std::pair<std::string, std::shared_ptr<const Engine>>> engines_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace loopwise

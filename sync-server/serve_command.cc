@@ -41,6 +41,8 @@ SIGTERM or SIGINT stops it after the requests in flight.
                       the executable was built in; run scripts/build-web)
   --demo-dir DIR      a static site served at / (the demo product: /a/b is DIR/a/b.html or
                       DIR/a/b/index.html, / is /dashboard); off by default
+  --learn-every S     run every published site's learning pipeline each S seconds (default 3600;
+                      0: only on POST /v1/sites/{site}/train)
   --watch-every S     update every published site's gaps and incidents and send webhook alerts
                       each S seconds (default 60; fractions allowed; 0: never)
 
@@ -72,7 +74,7 @@ Status ParseListen(const std::string& listen, ServerOptions* options) {
 int ServeCommand(int argc, char** argv) {
   auto parsed = cli::Args::Parse(argc, argv,
                                  {"data", "listen", "db", "threads", "site-rate", "client-rate",
-                                  "widget-dir", "demo-dir", "watch-every"},
+                                  "widget-dir", "demo-dir", "learn-every", "watch-every"},
                                  {"help"});
   if (!parsed.ok()) return cli::Fail(parsed.status().message());
   const cli::Args& args = parsed.value();
@@ -96,8 +98,11 @@ int ServeCommand(int argc, char** argv) {
   if (!threads.ok()) return cli::Fail(threads.status().message());
   if (!site_rate.ok()) return cli::Fail(site_rate.status().message());
   if (!client_rate.ok()) return cli::Fail(client_rate.status().message());
+  auto learn_every = args.integer("learn-every", options.learn_every_seconds, 0, 86400 * 30);
+  if (!learn_every.ok()) return cli::Fail(learn_every.status().message());
   auto watch_every = args.number("watch-every", 60, 0, 86400);
   if (!watch_every.ok()) return cli::Fail(watch_every.status().message());
+  options.learn_every_seconds = static_cast<int>(learn_every.value());
   options.threads = static_cast<size_t>(threads.value());
   options.site_rate = site_rate.value();
   options.site_burst = 2 * site_rate.value();

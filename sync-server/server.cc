@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include "alerts.h"
@@ -23,6 +25,7 @@
 #include "gap_finder.h"
 #include "import_formats.h"
 #include "incident_detector.h"
+#include "learning.h"
 #include "logger.h"
 #include "metrics.h"
 #include "token_bucket.h"
@@ -147,7 +150,16 @@ struct Server::Impl {
         publisher(p),
         options(std::move(o)),
         site_limiter(options.site_rate, options.site_burst),
-        client_limiter(options.client_rate, options.client_burst) {}
+        client_limiter(options.client_rate, options.client_burst),
+        learner(s, b, p, ServerLearning()) {}
+
+  // The server's watcher updates gaps and incidents on its own schedule, so learning runs leave
+  // them to it.
+  static LearningOptions ServerLearning() {
+    LearningOptions o;
+    o.operations = false;
+    return o;
+  }
 
   Store* store;
   BundleFiles* bundles;
@@ -158,6 +170,13 @@ struct Server::Impl {
   RateLimiter site_limiter;
   RateLimiter client_limiter;
   int bound_port = -1;
+  // The learning pipeline, for POST .../train, the review queue and the periodic runs.
+  Learner learner;
+  std::thread learning_thread;
+  std::mutex learning_mu;
+  std::condition_variable learning_cv;
+  bool learning_stop = false;
+  void LearnPeriodically();
 
   // Sites change rarely and are read on every widget request; a short cache keeps the store off
   // the hot path while a change made by another process shows within seconds.
@@ -195,6 +214,7 @@ struct Server::Impl {
   void Analytics(const Request& req, Response& res);
   void Changes(const Request& req, Response& res);
   void Change(const Request& req, Response& res);
+  void Versions(const Request& req, Response& res);
   void Gaps(const Request& req, Response& res);
   void Incidents(const Request& req, Response& res);
   void GetWebhooks(const Request& req, Response& res);
@@ -206,8 +226,6 @@ struct Server::Impl {
   void DemoPage(const Request& req, Response& res);
   void Healthz(const Request& req, Response& res);
   void Prometheus(const Request& req, Response& res);
-  // The admin routes the learning loop will fill: authenticated, answering an empty list.
-  void EmptyList(const Request& req, Response& res, const char* field);
 };
 
 template <typename Handler>
@@ -251,6 +269,7 @@ void Server::Impl::Install() {
   Route("GET", "/v1/sites/{site}/changes", site + "/changes", &Impl::Changes);
   Route("POST", "/v1/sites/{site}/changes/{id}/{action}",
         site + "/changes/([^/]+)/(approve|reject)", &Impl::Change);
+  Route("GET", "/v1/sites/{site}/versions", site + "/versions", &Impl::Versions);
   Route("GET", "/v1/sites/{site}/gaps", site + "/gaps", &Impl::Gaps);
   Route("GET", "/v1/sites/{site}/incidents", site + "/incidents", &Impl::Incidents);
   Route("GET", "/v1/sites/{site}/webhooks", site + "/webhooks", &Impl::GetWebhooks);
@@ -904,13 +923,33 @@ void Server::Impl::Publish(const Request& req, Response& res) {
 void Server::Impl::Train(const Request& req, Response& res) {
   auto site = LoadSite(req.matches[1], res);
   if (!site || !CheckAdmin(req, res, &*site)) return;
-  SendJson(res, 202,
-           {{"status", "not_available"},
-            {"trained", false},
-            {"message",
-             "The learning pipeline is not part of this server yet; nothing was "
-             "trained. Signals are stored and will be learned from once it is. "
-             "POST .../publish rebuilds the bundle from articles and history."}});
+  auto current = store->CurrentVersion(site->name);
+  if (!current.ok()) {
+    SendError(res, 503, "store_unavailable", current.status().message());
+    return;
+  }
+  if (!current.value()) {
+    SendError(res, 409, "not_published",
+              "The site has no published version to learn from; POST /v1/sites/" + site->name +
+                  "/publish first.");
+    return;
+  }
+  auto report = learner.Run(site->name, NowMs());
+  if (!report.ok()) {
+    LogError("training failed", {{"site", site->name}, {"error", report.status().message()}});
+    SendError(res, 500, "train_failed", report.status().message());
+    return;
+  }
+  const LearningReport& r = report.value();
+  LogInfo("trained", {{"site", site->name},
+                      {"outcome", r.outcome},
+                      {"signals", r.signals},
+                      {"accepted", r.accepted},
+                      {"changes", r.changes.size()},
+                      {"ms", std::round(r.total_ms)}});
+  json out = r.ToJson();
+  out["mode"] = site->mode;
+  SendJson(res, 200, out);
 }
 
 void Server::Impl::Rollback(const Request& req, Response& res) {
@@ -932,7 +971,7 @@ void Server::Impl::Rollback(const Request& req, Response& res) {
       version = it->get<int64_t>();
     }
   }
-  auto v = publisher->Rollback(site->name, version);
+  auto v = learner.Rollback(site->name, version, NowMs());
   if (!v.ok()) {
     SendError(res, 409, "cannot_roll_back", v.status().message());
     return;
@@ -941,14 +980,53 @@ void Server::Impl::Rollback(const Request& req, Response& res) {
   SendJson(res, 200, VersionJson(site->name, v.value()));
 }
 
-void Server::Impl::EmptyList(const Request& req, Response& res, const char* field) {
+void Server::Impl::Changes(const Request& req, Response& res) {
   auto site = LoadSite(req.matches[1], res);
   if (!site || !CheckAdmin(req, res, &*site)) return;
-  SendJson(res, 200, {{field, json::array()}});
+  auto changes = store->Changes(site->name);
+  if (!changes.ok()) {
+    SendError(res, 503, "store_unavailable", changes.status().message());
+    return;
+  }
+  const std::string status = req.get_param_value("status");
+  json list = json::array();
+  for (const LearnedChange& c : changes.value()) {
+    if (status.empty() || c.status == status) list.push_back(ChangeJson(c));
+  }
+  SendJson(res, 200, {{"mode", site->mode}, {"changes", list}});
 }
 
-void Server::Impl::Changes(const Request& req, Response& res) {
-  EmptyList(req, res, "changes");
+void Server::Impl::Versions(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  auto versions = store->Versions(site->name);
+  auto changes = store->Changes(site->name);
+  if (!versions.ok() || !changes.ok()) {
+    SendError(res, 503, "store_unavailable",
+              (versions.ok() ? changes.status() : versions.status()).message());
+    return;
+  }
+  json list = json::array();
+  for (const Version& v : versions.value()) {
+    size_t learned = 0, rolled_back = 0;
+    for (const LearnedChange& c : changes.value()) {
+      if (c.version != v.version) continue;
+      ++learned;
+      rolled_back += c.status == "rolled_back";
+    }
+    std::string note;
+    if (learned) {
+      note = "learned: " + std::to_string(learned) + (learned == 1 ? " change" : " changes");
+      if (rolled_back) note += " (" + std::to_string(rolled_back) + " rolled back)";
+    }
+    list.push_back({{"version", v.version},
+                    {"sha256", v.sha256},
+                    {"bytes", v.bytes},
+                    {"published_at", IsoTime(v.published_at_ms)},
+                    {"current", v.current},
+                    {"note", note}});
+  }
+  SendJson(res, 200, {{"versions", list}});
 }
 void Server::Impl::Gaps(const Request& req, Response& res) {
   auto site = LoadSite(req.matches[1], res);
@@ -1015,7 +1093,76 @@ void Server::Impl::PutWebhooks(const Request& req, Response& res) {
 void Server::Impl::Change(const Request& req, Response& res) {
   auto site = LoadSite(req.matches[1], res);
   if (!site || !CheckAdmin(req, res, &*site)) return;
-  SendError(res, 404, "change_not_found", "There is no pending change with that id.");
+  const std::string which = req.matches[2];
+  const bool approve = std::string(req.matches[3]) == "approve";
+  std::optional<int64_t> id;
+  if (which != "all") {
+    char* end = nullptr;
+    const long long n = std::strtoll(which.c_str(), &end, 10);
+    auto changes = store->Changes(site->name);
+    if (!changes.ok()) {
+      SendError(res, 503, "store_unavailable", changes.status().message());
+      return;
+    }
+    const LearnedChange* found = nullptr;
+    for (const LearnedChange& c : changes.value()) {
+      if (!*end && c.id == n) found = &c;
+    }
+    if (!found) {
+      SendError(res, 404, "change_not_found", "There is no change \"" + which + "\".");
+      return;
+    }
+    if (found->status != "pending") {
+      SendError(res, 409, "change_decided",
+                "Change " + which + " is already " + found->status + "; only pending changes can " +
+                    "be approved or rejected.");
+      return;
+    }
+    id = n;
+  }
+  auto decided = learner.Decide(site->name, id, approve, NowMs());
+  if (!decided.ok()) {
+    LogError("review decision failed",
+             {{"site", site->name}, {"error", decided.status().message()}});
+    SendError(res, 500, approve ? "publish_failed" : "store_unavailable",
+              decided.status().message());
+    return;
+  }
+  json list = json::array();
+  int64_t version = 0;
+  for (const LearnedChange& c : decided.value()) {
+    list.push_back(ChangeJson(c));
+    version = std::max(version, c.version);
+  }
+  LogInfo(approve ? "changes approved" : "changes rejected",
+          {{"site", site->name}, {"changes", list.size()}, {"version", version}});
+  SendJson(res, 200, {{"changes", list}, {"version", version ? json(version) : json(nullptr)}});
+}
+
+void Server::Impl::LearnPeriodically() {
+  std::unique_lock<std::mutex> lock(learning_mu);
+  while (!learning_cv.wait_for(lock, std::chrono::seconds(options.learn_every_seconds),
+                               [&] { return learning_stop; })) {
+    lock.unlock();
+    auto sites = store->ListSites();
+    for (const Site& site : sites.ok() ? sites.value() : std::vector<Site>()) {
+      auto current = store->CurrentVersion(site.name);
+      if (!current.ok() || !current.value()) continue;
+      auto r = learner.Run(site.name, NowMs());
+      if (!r.ok()) {
+        LogError("periodic training failed",
+                 {{"site", site.name}, {"error", r.status().message()}});
+      } else if (r.value().signals || r.value().resolutions) {
+        LogInfo("trained", {{"site", site.name},
+                            {"outcome", r.value().outcome},
+                            {"signals", r.value().signals},
+                            {"accepted", r.value().accepted},
+                            {"changes", r.value().changes.size()},
+                            {"ms", std::round(r.value().total_ms)}});
+      }
+    }
+    lock.lock();
+  }
 }
 
 void Server::Impl::Analytics(const Request& req, Response& res) {
@@ -1159,7 +1306,20 @@ int Server::port() const {
 }
 
 Status Server::Run() {
-  if (!impl_->http.listen_after_bind()) return Status::Error("the listening socket failed");
+  Impl& s = *impl_;
+  if (s.options.learn_every_seconds > 0) {
+    s.learning_thread = std::thread([&s] { s.LearnPeriodically(); });
+  }
+  const bool listened = s.http.listen_after_bind();
+  if (s.learning_thread.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(s.learning_mu);
+      s.learning_stop = true;
+    }
+    s.learning_cv.notify_all();
+    s.learning_thread.join();
+  }
+  if (!listened) return Status::Error("the listening socket failed");
   return Status::Ok();
 }
 

@@ -1,0 +1,210 @@
+// The learning loop on a real server over HTTP: signals -> train -> a pending change in review
+// mode -> approve -> a new version in the manifest; autonomous mode publishes directly; guardrails
+// refuse what customers were never shown; `loopwise simulate` on a tiny fixture writes the contract
+// JSON, the chart and the predictions.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import {
+  admin, batchId, cli, cliFails, createSite, fixtures, request, signalsRequest, startServer, tempDir,
+} from "./server.mjs";
+
+const learning = path.join(fixtures, "learning");
+let data, server, site, base;
+
+before(async () => {
+  data = tempDir();
+  site = createSite(data, "acme");
+  cli("import", "articles", "--site", "acme", "--data", data, path.join(learning, "kb.jsonl"));
+  cli("import", "history", "--site", "acme", "--data", data, path.join(learning, "history.jsonl"));
+  cli("publish", "--site", "acme", "--data", data);
+  server = await startServer(data, ["--learn-every", "0"]);
+  base = `${server.url}/v1/sites/acme`;
+});
+
+after(async () => {
+  await server.stop();
+  fs.rmSync(data, { recursive: true, force: true });
+});
+
+// One question answered with `shown` and marked resolved with `article` by its own session.
+function question(n, text, shown, article, version) {
+  const common = {
+    ts: 1767225600000 + n * 1000, session: `s-${n}`, query_id: `q-${n}`, query: text,
+    bundle: String(version), context: { route: "/settings/security" }, confidence: 0.7,
+  };
+  return [
+    { ...common, type: "query" },
+    { ...common, type: "shown", shown },
+    { ...common, type: "resolved", article },
+  ];
+}
+
+async function send(events) {
+  const r = await request(`${base}/signals`, signalsRequest(site.key, { batch_id: batchId(), events }));
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+}
+
+async function manifestVersion() {
+  const r = await request(`${base}/manifest`, { headers: { "X-Loopwise-Key": site.key } });
+  assert.equal(r.status, 200);
+  return r.body.version;
+}
+
+test("review mode: signals -> train -> pending change explained -> approve publishes a new version", async () => {
+  assert.equal(await manifestVersion(), 1);
+  const shown = ["reset-2fa", "reset-password", "refund"];
+  const events = [];
+  ["lost my authenticator phone", "authenticator phone lost", "lost phone with my authenticator"]
+    .forEach((text, i) => events.push(...question(i, text, shown, "reset-2fa", 1)));
+  // Resolved with an article that was never shown: the guardrails refuse it.
+  events.push(...question(9, "lost my authenticator phone again", shown, "export-data", 1));
+  await send(events);
+
+  let r = await request(`${base}/train`, { method: "POST", headers: admin(site.token) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.trained, true);
+  assert.equal(r.body.outcome, "staged");
+  assert.equal(r.body.mode, "review");
+  assert.equal(r.body.signals, 12);
+  assert.ok(r.body.accepted >= 2, JSON.stringify(r.body));
+  assert.ok(r.body.rejected >= 1, "the unshown article is refused");
+  assert.equal(r.body.version, null, "review mode publishes nothing by itself");
+  assert.equal(await manifestVersion(), 1);
+
+  r = await request(`${base}/changes`, { headers: admin(site.token) });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.mode, "review");
+  assert.equal(r.body.changes.length, 1, JSON.stringify(r.body));
+  const change = r.body.changes[0];
+  assert.equal(change.status, "pending");
+  assert.equal(change.kind, "exemplars");
+  assert.equal(change.article, "reset-2fa");
+  assert.match(change.summary, /^'Reset two-factor authentication' now answers questions like '.*authenticator.*': \d+ sessions resolved, 0 not helpful$/);
+  assert.ok(change.examples.length >= 2);
+  assert.ok(change.evidence.sessions >= 2 && change.evidence.resolved >= 2);
+  assert.equal(change.evidence.not_helpful, 0);
+  assert.equal(change.decided_at, null);
+  assert.ok(Date.parse(change.created_at) > 0);
+
+  // A second train with nothing new stages nothing more.
+  r = await request(`${base}/train`, { method: "POST", headers: admin(site.token) });
+  assert.equal(r.body.outcome, "nothing_new");
+
+  r = await request(`${base}/changes/${change.id}/approve`, { method: "POST", headers: admin(site.token) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.version, 2);
+  assert.equal(r.body.changes[0].status, "published");
+  assert.equal(await manifestVersion(), 2, "the manifest names the new version");
+
+  r = await request(`${base}/changes/${change.id}/approve`, { method: "POST", headers: admin(site.token) });
+  assert.equal(r.status, 409);
+  assert.equal(r.body.error.code, "change_decided");
+  r = await request(`${base}/changes/9999/reject`, { method: "POST", headers: admin(site.token) });
+  assert.equal(r.status, 404);
+  assert.equal(r.body.error.code, "change_not_found");
+
+  r = await request(`${base}/versions`, { headers: admin(site.token) });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.body.versions.map((v) => [v.version, v.current]), [[2, true], [1, false]]);
+  assert.equal(r.body.versions[0].note, "learned: 1 change");
+  assert.match(r.body.versions[0].sha256, /^[0-9a-f]{64}$/);
+});
+
+test("rejecting all pending changes publishes nothing", async () => {
+  const shown = ["refund", "export-data", "reset-password"];
+  const events = [];
+  ["double charge refund", "charged twice refund please"]
+    .forEach((text, i) => events.push(...question(20 + i, text, shown, "refund", 2)));
+  await send(events);
+  let r = await request(`${base}/train`, { method: "POST", headers: admin(site.token) });
+  assert.equal(r.body.outcome, "staged", JSON.stringify(r.body));
+  r = await request(`${base}/changes/all/reject`, { method: "POST", headers: admin(site.token) });
+  assert.equal(r.status, 200);
+  assert.ok(r.body.changes.length >= 1);
+  assert.ok(r.body.changes.every((c) => c.status === "rejected" && c.decided_at));
+  assert.equal(r.body.version, null);
+  assert.equal(await manifestVersion(), 2);
+  r = await request(`${base}/changes?status=pending`, { headers: admin(site.token) });
+  assert.deepEqual(r.body.changes, []);
+});
+
+test("autonomous mode publishes what passes the guardrails; rollback marks the change rolled back", async () => {
+  let r = await request(base, {
+    method: "PUT", headers: admin(site.token, { "Content-Type": "application/json" }),
+    body: JSON.stringify({ mode: "autonomous" }),
+  });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const shown = ["export-data", "refund", "reset-2fa"];
+  const events = [];
+  ["export tasks to a spreadsheet", "csv of every task", "tasks as a csv file"]
+    .forEach((text, i) => events.push(...question(40 + i, text, shown, "export-data", 2)));
+  await send(events);
+  r = await request(`${base}/train`, { method: "POST", headers: admin(site.token) });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.outcome, "published", JSON.stringify(r.body));
+  assert.equal(r.body.version, 3);
+  assert.equal(await manifestVersion(), 3);
+  r = await request(`${base}/changes?status=published`, { headers: admin(site.token) });
+  const learned = r.body.changes.find((c) => c.article === "export-data");
+  assert.equal(learned.version, 3);
+
+  r = await request(`${base}/rollback`, { method: "POST", headers: admin(site.token) });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.version, 2);
+  r = await request(`${base}/changes`, { headers: admin(site.token) });
+  assert.equal(r.body.changes.find((c) => c.id === learned.id).status, "rolled_back");
+});
+
+test("train refuses a site that was never published, and needs the admin token", async () => {
+  let r = await request(`${server.url}/v1/sites/acme/train`, { method: "POST" });
+  assert.equal(r.status, 401);
+  const other = JSON.parse(cli("site", "create", "fresh", "--origin", "https://a.example", "--data", data, "--json"));
+  r = await request(`${server.url}/v1/sites/fresh/train`, { method: "POST", headers: admin(other.token) });
+  assert.equal(r.status, 409);
+  assert.equal(r.body.error.code, "not_published");
+  assert.match(cliFails("train", "--site", "nope", "--data", data).stderr, /no site "nope"/);
+});
+
+test("loopwise simulate on a tiny fixture writes the contract JSON, a chart and predictions", () => {
+  const out = tempDir("loopwise-simulate-test-");
+  try {
+    const json = path.join(out, "sim.json");
+    cli("simulate", "--kb", path.join(learning, "kb.jsonl"), "--history", path.join(learning, "history.jsonl"),
+      "--stream", path.join(learning, "stream.jsonl"), "--test", path.join(learning, "test.jsonl"),
+      "--days", "2", "--noise", "0.2", "--agent-label-rate", "1", "--poison", "0.25", "--seed", "3",
+      "--json", json, "--predictions-dir", path.join(out, "pred"));
+    const report = JSON.parse(fs.readFileSync(json, "utf8"));
+    assert.equal(report.days.length, 3);
+    for (const day of report.days) {
+      for (const field of ["day", "top1", "in_scope_accuracy", "oos_recall", "self_service_rate",
+        "escalation_rate", "version", "target_accuracy"]) {
+        assert.ok(field in day, `day ${day.day} has ${field}`);
+      }
+      assert.ok(day.top1 >= 0 && day.top1 <= 1);
+    }
+    assert.equal(report.days[0].self_service_rate, null, "day 0 has no traffic yet");
+    assert.ok(report.days[1].self_service_rate + report.days[1].escalation_rate <= 1);
+    assert.ok(report.config.target_article && report.config.poison_article);
+    assert.notEqual(report.config.target_article, report.config.poison_article);
+    const svg = fs.readFileSync(path.join(out, "sim.svg"), "utf8");
+    assert.match(svg, /^<svg /);
+    assert.match(svg, /polyline/);
+    for (const day of [0, 1, 2]) {
+      const lines = fs.readFileSync(path.join(out, "pred", `day-${day}.jsonl`), "utf8").trim().split("\n");
+      assert.equal(lines.length, 5);
+      assert.ok("ranked" in JSON.parse(lines[0]));
+    }
+    // Day 0 is the bundle `loopwise eval` builds: same figure.
+    const evalJson = path.join(out, "eval.json");
+    cli("eval", "--kb", path.join(learning, "kb.jsonl"), "--history", path.join(learning, "history.jsonl"),
+      "--test", path.join(learning, "test.jsonl"), "--predictions", path.join(out, "eval.jsonl"), "--json", evalJson);
+    assert.equal(report.days[0].top1, JSON.parse(fs.readFileSync(evalJson, "utf8")).top1);
+    assert.equal(fs.readFileSync(path.join(out, "eval.jsonl"), "utf8"),
+      fs.readFileSync(path.join(out, "pred", "day-0.jsonl"), "utf8"));
+    assert.match(cliFails("simulate", "--kb", "x").stderr, /--history is required/);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});

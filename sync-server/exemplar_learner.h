@@ -19,7 +19,7 @@
 //   weight, at most `max_exemplars_per_session` of its questions become exemplars, and a session
 //   with more than `burst_questions` labelled questions counts as only burst_questions/n of a
 //   session when agreement is counted, so bursts from few sessions are discounted;
-// - a question almost identical (cosine >= `duplicate_cosine`) to an accepted exemplar of the same
+// - a question all but identical (cosine >= `duplicate_cosine`) to an accepted exemplar of the same
 //   article is merged into it (the kept one gains its weight, up to `max_weight`), and each
 //   article keeps at most `max_exemplars_per_article` learned exemplars.
 
@@ -40,7 +40,7 @@ struct GuardrailOptions {
   size_t neighbours = 10;
   int max_exemplars_per_session = 3;
   int burst_questions = 3;
-  float duplicate_cosine = 0.97f;
+  float duplicate_cosine = 0.99f;
   float max_weight = 3.0f;
   size_t max_exemplars_per_article = 2000;
 };

@@ -297,7 +297,10 @@ int SimulateCommand(int argc, char** argv) {
   Publisher publisher(store.get(), &files);
   Learner learner(store.get(), &files, &publisher);
 
+  // Customers' draws and the attack's come from separate generators, and every question draws the
+  // same numbers whatever happens to it, so runs with and without poison see the same customers.
   std::mt19937_64 rng(static_cast<uint64_t>(seed.value()));
+  std::mt19937_64 attack_rng(static_cast<uint64_t>(seed.value()) ^ 0x9e3779b97f4a7c15ull);
   std::uniform_real_distribution<double> unit(0, 1);
 
   // Poison: one article's questions, one wrong article marked resolved for them.
@@ -311,9 +314,9 @@ int SimulateCommand(int argc, char** argv) {
     std::vector<std::string> candidates;
     for (const auto& [a, texts] : by_article) candidates.push_back(a);
     if (candidates.size() < 2) return cli::Fail("--poison needs a stream with two articles");
-    target = candidates[rng() % candidates.size()];
+    target = candidates[attack_rng() % candidates.size()];
     do {
-      wrong = articles.value()[rng() % articles.value().size()].id;
+      wrong = articles.value()[attack_rng() % articles.value().size()].id;
     } while (*wrong == *target);
     target_texts = by_article[*target];
   }
@@ -417,17 +420,19 @@ int SimulateCommand(int argc, char** argv) {
       const std::string qid = "d" + std::to_string(day) + "-q" + std::to_string(i);
       const std::vector<std::string> shown =
           ask(q.text, "d" + std::to_string(day) + "-s" + std::to_string(i), qid, ts);
+      const double draw[3] = {unit(rng), unit(rng), unit(rng)};
+      const uint64_t pick = rng();
       const bool found =
           q.article && std::find(shown.begin(), shown.end(), *q.article) != shown.end();
       if (found) {
-        if (unit(rng) >= noise.value()) {
+        if (draw[0] >= noise.value()) {
           outcome("resolved", *q.article, ts);
           ++resolved;
-        } else if (unit(rng) < 0.5) {
-          outcome("resolved", shown[rng() % shown.size()], ts);
+        } else if (draw[1] < 0.5) {
+          outcome("resolved", shown[pick % shown.size()], ts);
           ++resolved;
         } else {
-          outcome("not_helpful", shown[rng() % shown.size()], ts);
+          outcome("not_helpful", shown[pick % shown.size()], ts);
         }
         continue;
       }
@@ -435,7 +440,7 @@ int SimulateCommand(int argc, char** argv) {
       ++escalated;
       if (!q.article) {
         resolutions.push_back({q.text, std::nullopt, qid});
-      } else if (unit(rng) < label_rate.value()) {
+      } else if (draw[2] < label_rate.value()) {
         resolutions.push_back({q.text, *q.article, qid});
       }
     }
@@ -443,7 +448,7 @@ int SimulateCommand(int argc, char** argv) {
       const size_t extra =
           static_cast<size_t>(std::llround(poison.value() * static_cast<double>(to - from)));
       for (size_t k = 0; k < extra; ++k) {
-        const std::string& text = target_texts[rng() % target_texts.size()];
+        const std::string& text = target_texts[attack_rng() % target_texts.size()];
         const int64_t ts =
             day_start + static_cast<int64_t>(k * kDayMs / std::max<size_t>(1, extra));
         const std::string session =

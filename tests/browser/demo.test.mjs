@@ -213,3 +213,49 @@ test("on a phone-sized screen the panel takes the whole screen", async () => {
   await s.page.screenshot({ path: path.join(artifacts, "demo-phone.png") });
   await s.context.close();
 });
+
+test("every text in the panel meets WCAG AA contrast, the placeholder too", async () => {
+  const s = await openPage("/billing");
+  await ask(s, "my payment failed");
+  await s.dialog.getByRole("button", { name: "No", exact: true }).click();
+  await s.dialog.getByRole("button", { name: "Talk to a human" }).waitFor();
+  const low = await s.page.evaluate(() => {
+    const parse = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      const [r, g, b, a = 1] = m[1].split(",").map(Number);
+      return { rgb: [r, g, b], a };
+    };
+    const lum = ([r, g, b]) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement || (e.getRootNode().host ?? null)) {
+        const c = parse(getComputedStyle(e).backgroundColor);
+        if (c.a === 1) return c.rgb;
+      }
+      return [255, 255, 255];
+    };
+    const ratio = (fg, bg) => {
+      const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+      return (a + 0.05) / (b + 0.05);
+    };
+    const root = document.querySelector("[data-loopwise]").shadowRoot;
+    const out = [];
+    const check = (el, color, what) => {
+      const cs = getComputedStyle(el);
+      const large = parseFloat(cs.fontSize) >= 24 || (parseFloat(cs.fontSize) >= 18.66 && Number(cs.fontWeight) >= 700);
+      const r = ratio(parse(color).rgb, background(el));
+      if (r < (large ? 3 : 4.5)) out.push(`${what}: ${r.toFixed(2)}`);
+    };
+    for (const el of root.querySelectorAll("*")) {
+      const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+      if (own && el.getClientRects().length) check(el, getComputedStyle(el).color, `${el.tagName} "${el.textContent.trim().slice(0, 30)}"`);
+    }
+    const input = root.querySelector("input");
+    check(input, getComputedStyle(input, "::placeholder").color, "placeholder");
+    return out;
+  });
+  assert.deepEqual(low, []);
+  await s.context.close();
+});

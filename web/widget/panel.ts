@@ -40,6 +40,7 @@ button { font: inherit; cursor: pointer; color: inherit; }
 form { display: flex; gap: 8px; margin: 0; padding: 12px 16px; border-bottom: 1px solid #e3e6ea; }
 input { flex: 1; font: inherit; color: #1b1f24; background: #fff; padding: 8px 10px; border: 1px solid #6b7480;
   border-radius: 8px; min-width: 0; }
+input::placeholder { color: #5f6773; opacity: 1; }
 input:focus-visible, button:focus-visible, a:focus-visible, [tabindex="-1"]:focus-visible {
   outline: 3px solid var(--accent); outline-offset: 2px; }
 .close:focus-visible { outline-color: var(--on-accent); }

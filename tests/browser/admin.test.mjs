@@ -14,7 +14,8 @@ import {
 
 const artifacts = path.join(repoRoot, "build/test-artifacts");
 const DAY = 86400000;
-let data, server, browser, page, site;
+let data, server, browser, page, site, quiet;
+const traffic = []; // every event sent before the console opens, to check its figures against
 const problems = []; // page errors, CSP violations and failed console lines, shown on failure
 
 function api(p) {
@@ -73,11 +74,13 @@ before(async () => {
   assert.ok(fs.existsSync(path.join(repoRoot, "web/dist/admin/admin.js")), "run scripts/build-web first");
   data = tempDir("loopwise-admin-");
   site = createSite(data, "acme", "https://app.example.com");
+  quiet = createSite(data, "quiet", "https://quiet.example.com"); // a site with nothing yet
   cli("import", "articles", "--site", "acme", "--data", data, path.join(fixtures, "articles"),
     path.join(fixtures, "kb.jsonl"), path.join(fixtures, "kb.csv"));
   cli("import", "history", "--site", "acme", "--data", data, path.join(fixtures, "history.jsonl"));
   cli("publish", "--site", "acme", "--data", data);
-  server = await startServer(data);
+  // Gaps and incidents are updated every half second; learning runs only when asked.
+  server = await startServer(data, ["--watch-every", "0.5", "--learn-every", "0"]);
   const put = await request(api(""), {
     method: "PUT",
     headers: admin(site.token, { "Content-Type": "application/json" }),
@@ -87,15 +90,31 @@ before(async () => {
 
   // Three days of traffic for the overview: questions, some resolved, some handed to a human.
   // Each at the start of its UTC day, so the three days stay three days whenever this runs.
-  const today = Math.floor(Date.now() / DAY) * DAY;
-  const events = [];
+  const now = Date.now();
+  const today = Math.floor(now / DAY) * DAY;
   for (let d = 2; d >= 0; d--) {
     for (let i = 0; i < 4 + d; i++) {
       const ending = i % 3 === 0 ? "escalated" : i % 3 === 1 ? "resolved" : "not_helpful";
-      events.push(...outcome(`day${d}-s${i}`, i, today - d * DAY + 1000, "how do i get a refund", "refund", ending));
+      traffic.push(...outcome(`day${d}-s${i}`, i, today - d * DAY + 1000, "how do i get a refund", "refund", ending));
     }
   }
-  await sendSignals(events);
+  // Two quiet days of one invoice question an hour on the invoices page, then, in the last 20
+  // minutes, 40 customers whose invoice PDF comes out blank: nothing answers them (declined,
+  // escalated), a knowledge gap and a spike. One phrasing carries markup, which must stay text.
+  const invoices = { bundle: "1", context: { route: "/billing/invoices" } };
+  for (let hour = 48; hour >= 1; hour--) {
+    const base = { ...invoices, ts: now - hour * 3600000, session: `hourly-${hour}`, query_id: `hourly-${hour}`, query: "how do i download an invoice" };
+    traffic.push({ ...base, type: "query", confidence: 0.8 }, { ...base, type: "shown", shown: ["refund"] });
+  }
+  const blank = ["the <b>invoice</b> pdf export is blank", "invoice pdf export comes out blank", "exported invoice pdf is empty",
+    "blank pdf when exporting an invoice", "my invoice pdf export is blank again"];
+  for (let i = 0; i < 40; i++) {
+    const base = { ...invoices, ts: now - 1200000 + i * 25000, session: `blank-${i}`, query_id: `blank-${i}`, query: blank[i % blank.length] };
+    traffic.push({ ...base, type: "query", confidence: 0.1 }, { ...base, type: "shown", shown: [] },
+      { ...base, type: "escalated", ts: base.ts + 1000 });
+  }
+  traffic.sort((a, b) => a.ts - b.ts);
+  await sendSignals(traffic);
 
   browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
@@ -189,41 +208,83 @@ test("after signing in, the overview charts the days' rates and questions", asyn
   assert.match(await page.evaluate(() => sessionStorage.getItem("loopwise-admin")), new RegExp(site.token));
   assert.doesNotMatch(page.url(), new RegExp(site.token));
 
-  // Two charts drawn by the chart library, each with its figures also as a table.
+  // Two charts drawn by the chart library, each with its figures also as a table: one row per
+  // UTC day with questions, counted here from the events sent; the rates as the server computed them.
   assert.equal(await page.locator("figure.chart canvas").count() >= 2, true);
+  const asked = new Map(); // day -> questions
+  for (const e of traffic) {
+    const day = new Date(e.ts).toISOString().slice(0, 10);
+    if (e.type === "query") asked.set(day, (asked.get(day) ?? 0) + 1);
+  }
+  const days = [...asked.keys()].sort();
   const questions = page.getByRole("figure", { name: "Questions by day" });
   await questions.getByText("Show the figures as a table").click();
   const rows = questions.locator(".chart-table tbody tr");
-  assert.equal(await rows.count(), 3, "one row per day with signals");
-  // Day -2 had 6 questions (2 escalated, 2 resolved), yesterday 5, today 4.
-  assert.deepEqual(await rows.locator("td").allTextContents(), ["6", "5", "4"]);
+  assert.deepEqual(await rows.locator("th").allTextContents(), days);
+  assert.deepEqual(await rows.locator("td").allTextContents(), days.map((d) => String(asked.get(d))));
+
+  const analytics = (await request(api("/analytics"), { headers: admin(site.token) })).body;
+  const percent = (r) => (r === null ? "\u2014" : `${Math.round(r * 1000) / 10}%`);
   const rates = page.getByRole("figure", { name: "Resolution, escalation and gap rates by day" });
   await rates.getByText("Show the figures as a table").click();
-  const firstDay = await rates.locator(".chart-table tbody tr").first().locator("td").allTextContents();
-  assert.equal(firstDay[0], "33.3%", "2 of 6 questions resolved");
-  assert.equal(firstDay[1], "33.3%", "2 of 6 handed to a human");
+  const shown = [];
+  for (const row of await rates.locator(".chart-table tbody tr").all()) shown.push(await row.locator("th, td").allTextContents());
+  assert.deepEqual(shown, analytics.by_day.map((d) => [d.day, percent(d.resolution_rate), percent(d.escalation_rate), percent(d.gap_rate)]));
+  // The refund questions two days ago: 2 of 6 resolved, 2 of 6 handed to a human, none declined
+  // (the hourly invoice question that day was shown an article and left).
+  const first = analytics.by_day[0];
+  assert.equal(first.resolved, 2);
+  assert.equal(first.escalated, 2);
   const summary = page.locator(".facts").first();
-  assert.match(await summary.textContent(), /Questions15/);
+  assert.match(await summary.textContent(), new RegExp(`Questions${[...asked.values()].reduce((a, b) => a + b)}`));
+
+  // Where the questions came from: the invoices page has the most.
+  const byPage = page.getByRole("table", { name: "The pages with the most questions" });
+  assert.deepEqual(await byPage.locator("tbody th").allTextContents(), analytics.by_route.slice(0, 10).map((r) => r.route));
+  assert.equal(await byPage.locator("tbody th").first().textContent(), "/billing/invoices");
 
   fs.mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: path.join(artifacts, "admin.png"), fullPage: true });
 });
 
-test("gaps and incidents show what the server found, or say plainly that there is nothing", async () => {
-  for (const [tab, empty, route] of [["Gaps", "No knowledge gaps found.", "/gaps"], ["Incidents", "No incidents.", "/incidents"]]) {
-    await page.getByRole("tab", { name: tab }).click();
-    const panel = page.getByRole("tabpanel", { name: tab });
-    await panel.getByRole("heading", { level: 2 }).waitFor();
-    const listed = await request(api(route), { headers: admin(site.token) });
-    const items = listed.status === 200 ? (listed.body.gaps ?? listed.body.incidents ?? []) : null;
-    if (items === null) {
-      await panel.getByRole("alert").waitFor();
-    } else if (items.length === 0) {
-      await panel.getByText(empty).waitFor();
-    } else {
-      assert.equal(await panel.locator("article").count(), items.length);
-    }
+// Polls the admin API until `found` accepts its answer (the watcher runs every half second).
+async function eventually(route, found, what) {
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    const res = await request(api(route), { headers: admin(site.token) });
+    if (res.status === 200 && found(res.body)) return res.body;
+    if (Date.now() > deadline) throw new Error(`${what} never appeared in GET ${route}: ${JSON.stringify(res.body).slice(0, 400)}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+test("Gaps and Incidents show the blank-invoice questions, their examples as text", async () => {
+  const isBlank = (x) => x.examples.some((e) => e.includes("<b>invoice</b>"));
+  const gaps = (await eventually("/gaps", (b) => b.gaps.some(isBlank), "the blank-invoice gap")).gaps;
+  const gap = gaps.find(isBlank);
+  await page.getByRole("tab", { name: "Gaps" }).click();
+  const gapsPanel = page.getByRole("tabpanel", { name: "Gaps" });
+  const gapCard = gapsPanel.getByRole("article", { name: gap.label, exact: true });
+  await gapCard.waitFor();
+  assert.equal(await gapsPanel.getByRole("article").count(), gaps.length);
+  assert.deepEqual(await gapCard.locator(".examples li").allTextContents(), gap.examples);
+  assert.match(await gapCard.textContent(), new RegExp(`Questions${gap.queries}Sessions${gap.sessions}`));
+  assert.match(await gapCard.locator(".pages").textContent(), /\/billing\/invoices 40/);
+  assert.equal(await gapsPanel.locator("b").count(), 0, "customers' markup is shown, not applied");
+  await page.screenshot({ path: path.join(artifacts, "admin-gaps.png"), fullPage: true });
+
+  const incidents = (await eventually("/incidents", (b) => b.incidents.some(isBlank), "the spike")).incidents;
+  const incident = incidents.find(isBlank);
+  assert.equal(incident.status, "open");
+  await page.getByRole("tab", { name: "Incidents" }).click();
+  const incidentsPanel = page.getByRole("tabpanel", { name: "Incidents" });
+  const card = incidentsPanel.getByRole("article", { name: incident.label, exact: true });
+  await card.waitFor();
+  assert.match(await card.textContent(), new RegExp(`Questions${incident.count} against a usual ${Math.round(incident.baseline * 10) / 10}`));
+  assert.match(await card.textContent(), /Page\/billing\/invoices/);
+  const open = incidents.filter((i) => i.status === "open").length;
+  await incidentsPanel.getByRole("heading", { name: `Open (${open})` }).waitFor();
+  assert.equal(await incidentsPanel.locator("b").count(), 0);
 });
 
 test("every page passes axe's WCAG 2.1 AA checks (contrast, labels, roles)", async () => {
@@ -383,13 +444,28 @@ test("the console loaded nothing its Content-Security-Policy refused, and threw 
   assert.deepEqual(problems, []);
 });
 
+test("a site with nothing yet: every page says so plainly", async () => {
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.locator("#signin-error").filter({ hasText: "Signed out." }).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  await page.getByLabel("Site").fill("quiet");
+  await page.getByLabel("Admin token").fill(quiet.token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.locator(".site-line").filter({ hasText: "quiet · review mode · nothing published yet" }).waitFor();
+  for (const [tab, text] of [["Overview", "No signals yet."], ["Review queue", "Nothing waits for review."],
+    ["Gaps", "No knowledge gaps found."], ["Incidents", "No incidents."], ["Versions", "Nothing published yet."]]) {
+    await page.getByRole("tab", { name: tab }).click();
+    await page.getByRole("tabpanel", { name: tab }).getByText(text).waitFor();
+  }
+});
+
 test("a refused token on a later call signs out with a clear message", async () => {
   await page.evaluate(() => {
     const c = JSON.parse(sessionStorage.getItem("loopwise-admin"));
     sessionStorage.setItem("loopwise-admin", JSON.stringify({ ...c, token: "sk_revoked" }));
   });
   await page.reload();
-  await page.locator("#signin-error").filter({ hasText: "not valid for the site \u201cacme\u201d" }).waitFor();
+  await page.locator("#signin-error").filter({ hasText: "not valid for the site \u201cquiet\u201d" }).waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem("loopwise-admin")), null);
   assert.deepEqual(await accessibilityViolations("sign-in"), []);
 });

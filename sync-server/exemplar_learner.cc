@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <unordered_map>
 
@@ -21,7 +22,59 @@ float Dot(const std::vector<float>& a, const std::vector<float>& b) {
   return s;
 }
 
+nlohmann::json ObservationJson(const Observation& o) {
+  nlohmann::json j = {{"text", o.text},           {"route", o.route},
+                      {"bundle", o.bundle},       {"shown", o.shown},
+                      {"resolved", o.resolved},   {"not_helpful", o.not_helpful},
+                      {"escalated", o.escalated}, {"agent", o.agent},
+                      {"article", o.article},     {"note", o.note}};
+  j["agent_article"] = o.agent_article ? nlohmann::json(*o.agent_article) : nlohmann::json(nullptr);
+  return j;
+}
+
 }  // namespace
+
+Observation ObservationOf(const LearningOutcome& row) {
+  Observation o;
+  o.query_id = row.query_id;
+  o.session = row.session;
+  o.ts = row.ts;
+  o.status = row.status;
+  const nlohmann::json j = nlohmann::json::parse(row.data_json, nullptr, false);
+  if (!j.is_object()) return o;
+  auto str = [&](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  auto list = [&](const char* key) {
+    std::vector<std::string> out;
+    auto it = j.find(key);
+    if (it != j.end() && it->is_array()) {
+      for (const auto& v : *it) {
+        if (v.is_string()) out.push_back(v.get<std::string>());
+      }
+    }
+    return out;
+  };
+  o.text = str("text");
+  o.route = str("route");
+  o.bundle = str("bundle");
+  o.shown = list("shown");
+  o.resolved = str("resolved");
+  o.not_helpful = list("not_helpful");
+  o.escalated = j.value("escalated", false);
+  o.agent = j.value("agent", false);
+  if (auto it = j.find("agent_article"); it != j.end() && it->is_string()) {
+    o.agent_article = it->get<std::string>();
+  }
+  o.article = str("article");
+  o.note = str("note");
+  return o;
+}
+
+LearningOutcome OutcomeOf(const Observation& o) {
+  return {o.query_id, o.session, o.ts, o.status, ObservationJson(o).dump()};
+}
 
 Label LabelOf(const Observation& o, const std::vector<LearningRule>& rules) {
   const std::string text = Lower(o.text);

@@ -64,6 +64,10 @@ struct Observation {
   std::string note;                          // why it was decided so
 };
 
+// An observation as the store keeps it (LearningOutcome::data_json is its JSON), and back.
+Observation ObservationOf(const LearningOutcome& row);
+LearningOutcome OutcomeOf(const Observation& o);
+
 // The label an observation carries (empty: none) and whether it comes from the operator's side.
 struct Label {
   std::string article;

@@ -28,54 +28,6 @@ std::string IsoOrNull(int64_t ms) {
   return ms ? IsoTime(ms) : std::string();
 }
 
-json ObservationJson(const Observation& o) {
-  json j = {{"text", o.text},           {"route", o.route},
-            {"bundle", o.bundle},       {"shown", o.shown},
-            {"resolved", o.resolved},   {"not_helpful", o.not_helpful},
-            {"escalated", o.escalated}, {"agent", o.agent},
-            {"article", o.article},     {"note", o.note}};
-  j["agent_article"] = o.agent_article ? json(*o.agent_article) : json(nullptr);
-  return j;
-}
-
-Observation ParseObservation(const LearningOutcome& row) {
-  Observation o;
-  o.query_id = row.query_id;
-  o.session = row.session;
-  o.ts = row.ts;
-  o.status = row.status;
-  const json j = json::parse(row.data_json, nullptr, false);
-  if (!j.is_object()) return o;
-  auto str = [&](const char* key) {
-    auto it = j.find(key);
-    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-  };
-  auto list = [&](const char* key) {
-    std::vector<std::string> out;
-    auto it = j.find(key);
-    if (it != j.end() && it->is_array()) {
-      for (const auto& v : *it) {
-        if (v.is_string()) out.push_back(v.get<std::string>());
-      }
-    }
-    return out;
-  };
-  o.text = str("text");
-  o.route = str("route");
-  o.bundle = str("bundle");
-  o.shown = list("shown");
-  o.resolved = str("resolved");
-  o.not_helpful = list("not_helpful");
-  o.escalated = j.value("escalated", false);
-  o.agent = j.value("agent", false);
-  if (auto it = j.find("agent_article"); it != j.end() && it->is_string()) {
-    o.agent_article = it->get<std::string>();
-  }
-  o.article = str("article");
-  o.note = str("note");
-  return o;
-}
-
 // Folds one signal into its question's observation.
 void Apply(const SignalEvent& e, Observation* o) {
   if (o->session.empty()) o->session = e.session;
@@ -210,7 +162,7 @@ Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
   std::unordered_map<std::string, size_t> by_query;
   for (const LearningOutcome& row : rows.value()) {
     by_query.emplace(row.query_id, obs.size());
-    obs.push_back(ParseObservation(row));
+    obs.push_back(ObservationOf(row));
   }
   std::set<size_t> dirty;
   auto observation = [&](const std::string& query_id) -> size_t {
@@ -445,7 +397,7 @@ Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
   std::vector<LearningOutcome> save;
   for (size_t i : dirty) {
     const Observation& o = obs[i];
-    save.push_back({o.query_id, o.session, o.ts, o.status, ObservationJson(o).dump()});
+    save.push_back(OutcomeOf(o));
   }
   if (Status s = store_->SaveLearning(site, next, save); !s.ok()) return s;
 

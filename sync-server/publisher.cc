@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "engine/bundle.h"
+#include "learned_priors.h"
 #include "ranker_model.h"
 
 namespace loopwise {
@@ -70,13 +71,12 @@ Result<BuiltBundle> Publisher::Build(const std::string& site,
           !e.value("article", nlohmann::json()).is_string()) {
         continue;
       }
-      add(e["text"].get<std::string>(), e["article"].get<std::string>(),
-          e.value("weight", 1.0f), false);
+      add(e["text"].get<std::string>(), e["article"].get<std::string>(), e.value("weight", 1.0f),
+          false);
     }
   }
   for (size_t i = 0; i < extra.size(); ++i) {
-    add(extra[i].text, extra[i].article, i < extra_weights.size() ? extra_weights[i] : 1.0f,
-        false);
+    add(extra[i].text, extra[i].article, i < extra_weights.size() ? extra_weights[i] : 1.0f, false);
   }
   b.exemplars = exemplars.size();
 
@@ -85,6 +85,17 @@ Result<BuiltBundle> Publisher::Build(const std::string& site,
   if (!bundle.ok()) return Status::Error("cannot build the bundle: " + bundle.status().message());
   bundle = WithDefaultRankerModel(bundle.value());  // ranker.onnx, for the widget's re-ranking
   if (!bundle.ok()) return Status::Error("cannot build the bundle: " + bundle.status().message());
+  // Resolution priors from the outcomes the learning pipeline has kept so far.
+  auto outcomes = store_->LearningOutcomes(site);
+  if (!outcomes.ok()) return outcomes.status();
+  std::vector<Observation> observations;
+  for (const LearningOutcome& row : outcomes.value()) observations.push_back(ObservationOf(row));
+  const ResolutionPriors priors = CountPriors(observations, articles.value());
+  b.prior_routes = priors.routes();
+  if (!priors.empty()) {
+    bundle = WithPriors(bundle.value(), priors);
+    if (!bundle.ok()) return Status::Error("cannot add priors: " + bundle.status().message());
+  }
   b.build_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   b.bytes = bundle.take();

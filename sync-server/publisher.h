@@ -33,6 +33,7 @@ struct BuiltBundle {
   size_t articles = 0;
   size_t exemplars = 0;
   size_t skipped_history = 0;
+  size_t prior_routes = 0;  // pages the resolution priors cover
   double build_ms = 0;
 };
 
@@ -47,8 +48,8 @@ class Publisher {
   Result<Publication> Publish(const std::string& site);
 
   // Builds `site`'s bundle from its articles, its history, the exemplars of its published learned
-  // changes and `extra` (text, article id, weight; entries naming a deleted article are skipped),
-  // without publishing it.
+  // changes, the resolution priors of its stored outcomes (learned_priors.h) and `extra` (text,
+  // article id, weight; entries naming a deleted article are skipped), without publishing it.
   Result<BuiltBundle> Build(const std::string& site, const std::vector<ResolvedQuery>& extra,
                             const std::vector<float>& extra_weights);
   // Stores a built bundle and makes it the current version.

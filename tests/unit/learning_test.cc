@@ -1,6 +1,6 @@
 // The learning pipeline's guardrails: agreement of distinct sessions, the per-session cap, the
 // burst discount, operators' pins and blocks, replay refusing a worse candidate, and the automatic
-// rollback after a live drop in resolution rate.
+// rollback after a live drop in resolution rate; resolution priors.
 
 #include "learning.h"
 
@@ -12,6 +12,7 @@
 #include "bundle_files.h"
 #include "engine/bundle.h"
 #include "exemplar_learner.h"
+#include "learned_priors.h"
 #include "publisher.h"
 #include "replay.h"
 #include "sqlite_store.h"
@@ -303,4 +304,78 @@ TEST_CASE("a live drop in resolution rate rolls a learned version back") {
     CHECK(rolled_back);
   }
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("resolution priors: Beta posteriors per page, Thompson samples that explore, bytes") {
+  ResolutionPriors priors;
+  priors.Add("/billing", 1, 90, 10);  // "refund" resolves nine in ten questions on /billing
+  priors.Add("/billing", 0, 5, 45);   // "reset-password" rarely does there
+  CHECK(priors.Mean("/billing", 1) > 0.85f);
+  CHECK(priors.Mean("/billing", 0) < 0.15f);
+  CHECK(priors.Signal("/login", 1, 7) == 0.0f);  // no priors on that page
+  int refund_up = 0, unseen_up = 0, unseen_down = 0;
+  for (uint32_t seed = 0; seed < 200; ++seed) {
+    CHECK(priors.Signal("/billing", 1, seed) == priors.Signal("/billing", 1, seed));
+    refund_up += priors.Signal("/billing", 1, seed) > priors.Signal("/billing", 0, seed);
+    const float unseen = priors.Signal("/billing", 3, seed);  // a new article: a wide posterior
+    unseen_up += unseen > 0.05f;
+    unseen_down += unseen < -0.05f;
+  }
+  CHECK(refund_up == 200);
+  CHECK(unseen_up > 20);  // gets its chance ...
+  CHECK(unseen_down > 20);
+
+  ByteWriter w;
+  priors.Serialize(&w);
+  ByteReader r(w.bytes().data(), w.bytes().size());
+  auto back = ResolutionPriors::Deserialize(&r, 5);
+  REQUIRE(back.ok());
+  CHECK(back.value().Signal("/billing", 1, 3) == priors.Signal("/billing", 1, 3));
+  ByteReader r2(w.bytes().data(), w.bytes().size());
+  CHECK_FALSE(ResolutionPriors::Deserialize(&r2, 1).ok());  // names an article past the list
+  ByteReader r3(w.bytes().data(), w.bytes().size() - 3);
+  CHECK_FALSE(ResolutionPriors::Deserialize(&r3, 5).ok());
+}
+
+TEST_CASE("priors are counted once per session and page, and a bundle carries them") {
+  const auto articles = testing::ToyArticles();
+  std::vector<Observation> obs;
+  for (int i = 0; i < 4; ++i) {
+    Observation o = Resolved("q" + std::to_string(i), i < 3 ? "busy" : "other", "refund",
+                             {"refund", "reset-password"});
+    o.route = "/billing";
+    obs.push_back(o);
+  }
+  Observation missed = Resolved("m", "third", "", {"reset-password"});
+  missed.route = "/billing";
+  missed.escalated = true;
+  obs.push_back(missed);
+  Observation no_page = Resolved("n", "fourth", "refund", {"refund"});
+  obs.push_back(no_page);
+  const ResolutionPriors priors = CountPriors(obs, articles);
+  CHECK(priors.routes() == 1);
+  // refund: 2 sessions resolved (busy once, other once) -> (2 + 2 * page) / (2 + 2).
+  CHECK(priors.Mean("/billing", 1) > priors.Mean("/billing", 0));
+
+  auto built =
+      Bundle::Build(articles, testing::ToyHistory(), testing::ToyVectors(), BundleOptions{});
+  REQUIRE(built.ok());
+  auto with = WithPriors(built.value(), priors);
+  REQUIRE(with.ok());
+  auto engine = Engine::Load(with.value().data(), with.value().size());
+  REQUIRE(engine.ok());
+  SearchContext billing;
+  billing.route = "/billing/";
+  const SearchResult r = engine.value().Search("refund the charge on my card", billing, 5);
+  REQUIRE(!r.ranked.empty());
+  bool prior_set = false;
+  for (const auto& h : r.ranked) prior_set |= h.signal[kPrior] != 0.0f;
+  CHECK(prior_set);
+  // Without a page the priors change nothing.
+  auto plain = Engine::Load(built.value().data(), built.value().size());
+  REQUIRE(plain.ok());
+  const SearchResult a = engine.value().Search("refund the charge on my card", SearchContext{}, 5);
+  const SearchResult b = plain.value().Search("refund the charge on my card", SearchContext{}, 5);
+  REQUIRE(a.ranked.size() == b.ranked.size());
+  for (size_t i = 0; i < a.ranked.size(); ++i) CHECK(a.ranked[i].article == b.ranked[i].article);
 }

@@ -37,6 +37,8 @@ enum class Section : uint32_t {
   // added after Build by the server (protobuf stays out of the engine). Optional: bundles made
   // before it still load.
   kRankerModel = 0x584E4E4F,  // "ONNX"
+  // Resolution priors (resolution_priors.h), learned from outcomes; optional like kRankerModel.
+  kPriors = 0x4F495250,  // "PRIO"
 };
 
 struct BundleOptions {

@@ -82,6 +82,9 @@ std::vector<uint8_t> Engine::ToBundle() const {
   section(Section::kLexicalIndex, [&](ByteWriter* w) { parts_.lexical.Serialize(w); });
   section(Section::kRanker, [&](ByteWriter* w) { parts_.ranker.Serialize(w); });
   if (!parts_.ranker_model.empty()) writer.Add(Section::kRankerModel, parts_.ranker_model);
+  if (!parts_.priors.empty()) {
+    section(Section::kPriors, [&](ByteWriter* w) { parts_.priors.Serialize(w); });
+  }
   return writer.Finish();
 }
 
@@ -138,6 +141,13 @@ Result<Engine> Engine::Load(const uint8_t* data, size_t size) {
     const uint8_t* bytes = model.raw(n);
     p.ranker_model.assign(bytes, bytes + n);
   }
+  if (s.ok() && bundle.Has(Section::kPriors)) {
+    auto reader = bundle.Read(Section::kPriors);
+    auto priors = ResolutionPriors::Deserialize(&reader.value(), p.articles.size());
+    if (!priors.ok()) return priors.status();
+    if (!reader.value().at_end()) return Status::Error("priors: section has trailing bytes");
+    p.priors = priors.take();
+  }
   if (!s.ok()) return s;
   return Engine(std::move(p));
 }
@@ -185,12 +195,18 @@ std::vector<Candidate> Engine::Candidates(
     candidate(hit.article).signal[kLexical] = hit.score / best_lexical;
 
   const std::string route = context.route.empty() ? std::string() : FoldRoute(context.route);
+  // The priors' exploration is seeded by the question, so the same question gets the same answer.
+  uint32_t question_seed = 0;
+  if (!route.empty() && !parts_.priors.empty()) {
+    for (const auto& t : tokens) question_seed = HashBytes(t.data(), t.size(), question_seed + 1);
+  }
   for (Candidate& c : out) {
     c.signal[kLogProb] = std::max(kMinLogProb, std::log(std::max(probs[c.article], 1e-30f)));
     if (!route.empty()) {
       for (const auto& page : parts_.articles[c.article].pages) {
         c.signal[kPage] = std::max(c.signal[kPage], RouteMatch(page, route));
       }
+      c.signal[kPrior] = parts_.priors.Signal(route, c.article, question_seed);
     }
   }
 

@@ -14,6 +14,7 @@
 #include "engine/features.h"
 #include "engine/lexical_index.h"
 #include "engine/ranker.h"
+#include "engine/resolution_priors.h"
 #include "engine/status.h"
 #include "engine/vector_index.h"
 
@@ -46,6 +47,9 @@ struct EngineParts {
   // The ranker as ONNX bytes (Section::kRankerModel), for ONNX Runtime Web; empty when the bundle
   // has none. The engine itself ranks with `ranker`.
   std::vector<uint8_t> ranker_model;
+  // Which articles resolve questions on which pages (the kPrior signal); empty when the bundle has
+  // no priors section.
+  ResolutionPriors priors;
 };
 
 class Engine {

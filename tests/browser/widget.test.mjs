@@ -29,6 +29,18 @@ Loopwise.q.push(["on", "escalate", function (d) { window.escalated = d; }]);</sc
 
 let hostServer;
 
+// A page that themes the widget from its script tag, and throws an error before anyone asks.
+function themedPage(serverUrl, key) {
+  const strings = JSON.stringify({ ask: "Fragen", question: "Ihre Frage", nonsense: 5 }).replaceAll('"', "&quot;");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Acme billing</title>
+<script src="${serverUrl}/widget/loopwise.js" data-site="acme" data-key="${key}" data-loopwise-color="#ffd400"
+  data-loopwise-position="left" data-loopwise-title="Acme help" data-loopwise-greeting="Hi! Ask us anything."
+  data-loopwise-strings="${strings}" async></script>
+<script>setTimeout(() => { throw new Error("the host page's own bug"); }, 0);</script>
+</head><body><h1>Billing</h1><h2>Invoices</h2></body></html>`;
+}
+
 // What a careless or hostile host stylesheet does to everything it can reach.
 const AGGRESSIVE_CSS = `* { all: unset !important; }
 html { font-size: 48px !important; } body { font: italic 40px/3 "Comic Sans MS", cursive !important;
@@ -44,6 +56,7 @@ before(async () => {
   // The host page's origin is the site's allowed origin, so its server starts first.
   hostServer = http.createServer((req, res) => {
     res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
+    if (req.url.startsWith("/themed")) return res.end(themedPage(server.url, site.key));
     res.end(hostPage(server.url, site.key, req.url.startsWith("/aggressive") ? AGGRESSIVE_CSS : ""));
   });
   await new Promise((resolve) => hostServer.listen(0, "127.0.0.1", resolve));
@@ -262,5 +275,47 @@ test("a bad new bundle is refused and the last good one, cached, keeps answering
     .test(w)), warnings.join("\n"));
   const after = await answer();
   assert.deepEqual(after.articles, good.articles);
+  await context.close();
+});
+
+test("the script tag themes the widget and replaces its texts; the session trail stays in the tab", async () => {
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  await p.goto(`${hostUrl}/settings/security`);
+  await p.waitForFunction(() => window.Loopwise && window.Loopwise.loaded === true);
+  await p.goto(`${hostUrl}/themed/billing`);
+  await p.waitForFunction(() => window.Loopwise && window.Loopwise.loaded === true);
+  const launcher = p.getByRole("button", { name: "Help" });
+  const box = await launcher.boundingBox();
+  assert.ok(box.x < 100, `the launcher sits bottom left (x = ${box.x})`);
+  await launcher.click();
+  const dialog = p.getByRole("dialog", { name: "Help" });
+  await dialog.waitFor();
+  assert.ok((await dialog.boundingBox()).x < 100, "the panel opens on the left");
+  assert.equal(await dialog.getByRole("heading", { level: 2 }).textContent(), "Acme help");
+  await dialog.getByText("Hi! Ask us anything.").waitFor();
+  assert.equal(await dialog.getByRole("button", { name: "Fragen" }).count(), 1);
+  const header = await dialog.locator("header").evaluate((el) => {
+    const cs = getComputedStyle(el);
+    return [cs.backgroundColor, cs.color];
+  });
+  // A light colour gets dark text.
+  assert.deepEqual(header, ["rgb(255, 212, 0)", "rgb(17, 20, 24)"]);
+
+  await p.evaluate(() => window.Loopwise.setStrings({ launcher: "Hilfe", placeholder: "Was ist los?", ask: 7 }));
+  assert.equal(await p.getByRole("button", { name: "Hilfe" }).count(), 1);
+  const input = dialog.getByRole("textbox", { name: "Ihre Frage" });
+  assert.equal(await input.getAttribute("placeholder"), "Was ist los?");
+  assert.equal(await dialog.getByRole("button", { name: "Fragen" }).count(), 1, "non-string values are ignored");
+
+  for (let i = 0; i < 2; i++) {
+    await input.fill("I forgot my password");
+    await input.press("Enter");
+    await dialog.getByText("Did this solve it?").waitFor({ timeout: 15000 });
+  }
+  const trail = await p.evaluate(() => JSON.parse(sessionStorage.getItem("loopwise.trail")));
+  assert.deepEqual(trail.visits.map((v) => v.route), ["/settings/security", "/themed/billing"]);
+  assert.ok(trail.errors >= 1, "the page's error was counted");
+  assert.deepEqual(trail.questions, ["i forgot my password", "i forgot my password"]);
   await context.close();
 });

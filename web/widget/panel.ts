@@ -18,7 +18,7 @@ import { bestPassage, markedText, queryStems } from "./passage";
 import { rerank } from "./reranker";
 import { createSignals, uuid } from "./signals";
 import { format, type StringKey } from "./strings";
-import { recordQuestion } from "./trail";
+import { recordQuestion, recordVisit } from "./trail";
 
 const SHOWN = 3;
 
@@ -344,6 +344,9 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
     if (!query) return;
     input.value = query;
     answers.replaceChildren(status(t("looking")));
+    // Single-page apps change routes with pushState, which the loader does not watch: note the
+    // route the question is asked on.
+    recordVisit(location.pathname);
     const repeated = recordQuestion(query);
     prepare().then(
       (a) => {

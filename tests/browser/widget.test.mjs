@@ -275,6 +275,15 @@ test("a bad new bundle is refused and the last good one, cached, keeps answering
     .test(w)), warnings.join("\n"));
   const after = await answer();
   assert.deepEqual(after.articles, good.articles);
+
+  // The server unreachable: the cached good bundle still answers.
+  await p.route("**/v1/sites/acme/manifest", (route) => route.abort("connectionrefused"));
+  await load();
+  dialog = await askAndWait();
+  assert.equal(await dialog.locator(".card h3").first().textContent(), "Reset your password",
+    `the cached bundle answers offline\n${warnings.join("\n")}`);
+  assert.ok(warnings.some((w) => /the manifest could not be fetched.*last good bundle \(version 1\)/.test(w)),
+    warnings.join("\n"));
   await context.close();
 });
 

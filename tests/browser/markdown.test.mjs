@@ -70,6 +70,9 @@ test("a card quotes the paragraph sharing most of the question's words, with the
   const long = `${"word ".repeat(80)}the invoice is here ${"tail ".repeat(80)}`;
   const clipped = passage.bestPassage(long, stems, 120).text;
   assert.ok(clipped.length <= 122 && clipped.includes("invoice") && clipped.startsWith("…") && clipped.endsWith("…"), clipped);
+  assert.equal(passage.bestPassage("**Why payments fail**\n\nIf a payment fails twice, add another card in Billing.",
+    passage.queryStems("my payment failed")).text, "If a payment fails twice, add another card in Billing.",
+    "a bold label of three words is passed over for a sentence");
   assert.equal(passage.bestPassage("First.\n\nSecond.", passage.queryStems("zzz")).text, "First.",
     "no match: the opening paragraph");
 });

@@ -52,8 +52,9 @@ export function bestPassage(body: string, stems: Set<string>, max = 240): Passag
       const s = stem(m[0]);
       if (stems.has(s)) seen.add(s);
     }
-    // Distinct matches first; among equals, earlier and denser paragraphs.
-    const score = seen.size * 100 - index - words / 50;
+    // Distinct matches first; among equals, earlier and denser paragraphs. A line of a few words
+    // (a heading, a bold label) says little on a card: it counts as one and a half matches less.
+    const score = seen.size * 100 - (words < 6 ? 150 : 0) - index - words / 50;
     if (seen.size > 0 && score > bestScore) {
       bestScore = score;
       best = { text: p, matches: seen.size };

@@ -242,6 +242,8 @@ test("after signing in, the overview charts the days' rates and questions", asyn
   const byPage = page.getByRole("table", { name: "The pages with the most questions" });
   assert.deepEqual(await byPage.locator("tbody th").allTextContents(), analytics.by_route.slice(0, 10).map((r) => r.route));
   assert.equal(await byPage.locator("tbody th").first().textContent(), "/billing/invoices");
+  const byVersion = page.getByRole("table", { name: "The bundle versions that answered the questions" });
+  assert.deepEqual(await byVersion.locator("tbody th").allTextContents(), analytics.by_bundle.map((b) => `v${b.bundle}`));
 
   fs.mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: path.join(artifacts, "admin.png"), fullPage: true });

@@ -31,6 +31,10 @@ export interface RouteRates extends Rates {
   route?: string;
 }
 
+export interface BundleRates extends Rates {
+  bundle?: string; // the version that answered, as the widget reported it
+}
+
 export interface ArticleRates {
   article?: string;
   shown?: number;
@@ -55,6 +59,7 @@ export interface Analytics {
   rates?: Rates; // all questions
   by_day?: AnalyticsDay[]; // oldest first
   by_route?: RouteRates[]; // most questions first
+  by_bundle?: BundleRates[]; // most questions first
   by_article?: ArticleRates[];
   changes?: PublishComparison[]; // newest first
 }
@@ -113,6 +118,7 @@ export interface Incident {
   baseline?: number;
   first_seen?: string | number | null;
   last_seen?: string | number | null;
+  resolved_at?: string | number | null;
   examples?: unknown[];
   pages?: PageCount[];
 }

@@ -39,6 +39,9 @@ function incidentCard(incident: Incident): HTMLElement {
       ["Page", incident.route ? h("code", {}, incident.route) : "all pages"],
       ["First seen", formatTime(incident.first_seen)],
       ["Last seen", formatTime(incident.last_seen)],
+      ...(incident.resolved_at
+        ? ([["Resolved", formatTime(incident.resolved_at)]] as [string, string][])
+        : []),
     ]),
     examplesList(incident.examples, "Customers asked"),
     pagesList(incident.pages),

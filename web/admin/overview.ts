@@ -183,7 +183,7 @@ function table(caption: string, columns: string[], rows: HTMLElement[]): HTMLEle
 
 const RATE_COLUMNS = ["Questions", "Resolved", "Escalated", "Gap"];
 
-// Before and after each publish, by page and by article, when the server reports them.
+// Before and after each publish, by page, by version and by article, when the server reports them.
 function breakdowns(a: Analytics): HTMLElement[] {
   const out: HTMLElement[] = [];
   const section = (title: string, body: HTMLElement): void => {
@@ -222,6 +222,28 @@ function breakdowns(a: Analytics): HTMLElement[] {
             "tr",
             {},
             h("th", { scope: "row" }, h("code", {}, r.route ?? MISSING)),
+            ...rateCells(r),
+          ),
+        ),
+      ),
+    );
+  }
+  const bundles = (a.by_bundle ?? []).slice(0, 10);
+  if (bundles.length) {
+    section(
+      "By version",
+      table(
+        "The bundle versions that answered the questions",
+        ["Version", ...RATE_COLUMNS],
+        bundles.map((r) =>
+          h(
+            "tr",
+            {},
+            h(
+              "th",
+              { scope: "row" },
+              /^\d+$/.test(r.bundle ?? "") ? `v${r.bundle}` : (r.bundle ?? MISSING),
+            ),
             ...rateCells(r),
           ),
         ),

@@ -296,3 +296,20 @@ test("without Web Workers the panel keeps the engine's order, quietly", async ()
   assert.ok(!log.some((l) => l.startsWith("pageerror")), log.join("\n"));
   await context.close();
 });
+
+test("when ONNX Runtime cannot load, the panel keeps the engine's order and says why in the console", async () => {
+  const titles = await engineOrder();
+  const context = await browser.newContext();
+  await context.route(`${server.url}/widget/ort/ort-wasm-simd-threaded.wasm`,
+    (route) => route.fulfill({ status: 404, body: "gone" }));
+  const { page, dialog, log } = await widgetWithReversedModel(context);
+  await dialog.getByText("Did this solve it?").waitFor({ timeout: 15000 });
+  const deadline = Date.now() + 15000;
+  while (!log.some((l) => l.includes("re-ranking is unavailable")) && Date.now() < deadline) {
+    await page.waitForTimeout(200);
+  }
+  assert.ok(log.some((l) => l.startsWith("warning: Loopwise: answers keep the engine's order")), log.join("\n"));
+  assert.deepEqual(await dialog.getByRole("heading", { level: 3 }).allTextContents(), titles.slice(0, 3));
+  assert.ok(!log.some((l) => l.startsWith("pageerror")), log.join("\n"));
+  await context.close();
+});

@@ -23,11 +23,11 @@ float Dot(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 nlohmann::json ObservationJson(const Observation& o) {
-  nlohmann::json j = {{"text", o.text},           {"route", o.route},
-                      {"bundle", o.bundle},       {"shown", o.shown},
-                      {"resolved", o.resolved},   {"not_helpful", o.not_helpful},
-                      {"escalated", o.escalated}, {"agent", o.agent},
-                      {"article", o.article},     {"note", o.note}};
+  nlohmann::json j = {
+      {"text", o.text},           {"route", o.route},       {"bundle", o.bundle},
+      {"shown", o.shown},         {"resolved", o.resolved}, {"not_helpful", o.not_helpful},
+      {"escalated", o.escalated}, {"agent", o.agent},       {"confidence", o.confidence},
+      {"article", o.article},     {"note", o.note}};
   j["agent_article"] = o.agent_article ? nlohmann::json(*o.agent_article) : nlohmann::json(nullptr);
   return j;
 }
@@ -63,6 +63,7 @@ Observation ObservationOf(const LearningOutcome& row) {
   o.resolved = str("resolved");
   o.not_helpful = list("not_helpful");
   o.escalated = j.value("escalated", false);
+  o.confidence = j.value("confidence", -1.0);
   o.agent = j.value("agent", false);
   if (auto it = j.find("agent_article"); it != j.end() && it->is_string()) {
     o.agent_article = it->get<std::string>();

@@ -57,7 +57,8 @@ struct Observation {
   std::string resolved;  // the article the customer marked resolved; empty: none
   std::vector<std::string> not_helpful;
   bool escalated = false;
-  bool agent = false;                        // a helpdesk agent resolved it ...
+  double confidence = -1;  // the engine's confidence in its answer; -1: not reported
+  bool agent = false;      // a helpdesk agent resolved it ...
   std::optional<std::string> agent_article;  // ... with this article (nullopt: no article fits)
   std::string status = "open";               // open, accepted, merged, rejected
   std::string article;                       // the learned label once accepted

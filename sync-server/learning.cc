@@ -34,6 +34,7 @@ void Apply(const SignalEvent& e, Observation* o) {
   if (o->ts == 0) o->ts = e.ts;
   if (o->text.empty() && !e.query.empty()) o->text = e.query;
   if (o->bundle.empty() && !e.bundle.empty()) o->bundle = e.bundle;
+  if (o->confidence < 0 && e.confidence) o->confidence = *e.confidence;
   if (o->route.empty()) {
     const json context = json::parse(e.context_json, nullptr, false);
     if (context.is_object()) {

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "engine/bundle.h"
+#include "learned_escalation.h"
 #include "learned_priors.h"
 #include "ranker_model.h"
 
@@ -85,7 +86,8 @@ Result<BuiltBundle> Publisher::Build(const std::string& site,
   if (!bundle.ok()) return Status::Error("cannot build the bundle: " + bundle.status().message());
   bundle = WithDefaultRankerModel(bundle.value());  // ranker.onnx, for the widget's re-ranking
   if (!bundle.ok()) return Status::Error("cannot build the bundle: " + bundle.status().message());
-  // Resolution priors from the outcomes the learning pipeline has kept so far.
+  // Resolution priors and the escalation model, from the outcomes the learning pipeline has kept
+  // so far.
   auto outcomes = store_->LearningOutcomes(site);
   if (!outcomes.ok()) return outcomes.status();
   std::vector<Observation> observations;
@@ -95,6 +97,13 @@ Result<BuiltBundle> Publisher::Build(const std::string& site,
   if (!priors.empty()) {
     bundle = WithPriors(bundle.value(), priors);
     if (!bundle.ok()) return Status::Error("cannot add priors: " + bundle.status().message());
+  }
+  const EscalationModel escalation = FitEscalation(observations);
+  if (!escalation.empty()) {
+    bundle = WithEscalation(bundle.value(), escalation);
+    if (!bundle.ok()) {
+      return Status::Error("cannot add the escalation model: " + bundle.status().message());
+    }
   }
   b.build_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

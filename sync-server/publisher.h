@@ -48,7 +48,8 @@ class Publisher {
   Result<Publication> Publish(const std::string& site);
 
   // Builds `site`'s bundle from its articles, its history, the exemplars of its published learned
-  // changes, the resolution priors of its stored outcomes (learned_priors.h) and `extra` (text,
+  // changes, the resolution priors and escalation model of its stored outcomes (learned_priors.h,
+  // learned_escalation.h) and `extra` (text,
   // article id, weight; entries naming a deleted article are skipped), without publishing it.
   Result<BuiltBundle> Build(const std::string& site, const std::vector<ResolvedQuery>& extra,
                             const std::vector<float>& extra_weights);

@@ -1,6 +1,6 @@
 // The learning pipeline's guardrails: agreement of distinct sessions, the per-session cap, the
 // burst discount, operators' pins and blocks, replay refusing a worse candidate, and the automatic
-// rollback after a live drop in resolution rate; resolution priors.
+// rollback after a live drop in resolution rate; resolution priors; the escalation model.
 
 #include "learning.h"
 
@@ -12,6 +12,7 @@
 #include "bundle_files.h"
 #include "engine/bundle.h"
 #include "exemplar_learner.h"
+#include "learned_escalation.h"
 #include "learned_priors.h"
 #include "publisher.h"
 #include "replay.h"
@@ -378,4 +379,50 @@ TEST_CASE("priors are counted once per session and page, and a bundle carries th
   const SearchResult b = plain.value().Search("refund the charge on my card", SearchContext{}, 5);
   REQUIRE(a.ranked.size() == b.ranked.size());
   for (size_t i = 0; i < a.ranked.size(); ++i) CHECK(a.ranked[i].article == b.ranked[i].article);
+}
+
+TEST_CASE(
+    "the escalation model learns when conversations end with a human, and ships in a bundle") {
+  std::vector<Observation> obs;
+  // Sessions whose first answer was confident resolve; sessions that found two answers not
+  // helpful, or got a low-confidence answer, escalate on their next question.
+  for (int s = 0; s < 60; ++s) {
+    const std::string session = "s" + std::to_string(s);
+    Observation first = Resolved(session + "-a", session, "refund", {"refund"});
+    first.ts = 1;
+    first.bundle = "1";
+    first.confidence = s % 2 ? 0.9 : 0.2;
+    if (s % 2 == 0) {
+      first.resolved.clear();
+      first.not_helpful = {"refund"};
+    }
+    obs.push_back(first);
+    Observation second = first;
+    second.query_id = session + "-b";
+    second.ts = 2;
+    second.not_helpful.clear();
+    second.escalated = s % 2 == 0;
+    second.resolved = s % 2 ? "refund" : "";
+    obs.push_back(second);
+  }
+  const EscalationModel model = FitEscalation(obs);
+  REQUIRE_FALSE(model.empty());
+  EscalationFeatures calm{0.9f, false, 0, 0}, struggling{0.2f, false, 1, 1};
+  CHECK(model.Probability(struggling) > model.Probability(calm));
+  CHECK(model.OfferHuman(struggling));
+  CHECK_FALSE(model.OfferHuman(calm));
+  CHECK(FitEscalation({}).empty());  // nothing logged: never offers early
+
+  auto built = Bundle::Build(testing::ToyArticles(), testing::ToyHistory(), testing::ToyVectors(),
+                             BundleOptions{});
+  REQUIRE(built.ok());
+  auto with = WithEscalation(built.value(), model);
+  REQUIRE(with.ok());
+  auto engine = Engine::Load(with.value().data(), with.value().size());
+  REQUIRE(engine.ok());
+  CHECK(engine.value().parts().escalation.Probability(struggling) ==
+        doctest::Approx(model.Probability(struggling)));
+  auto plain = Engine::Load(built.value().data(), built.value().size());
+  REQUIRE(plain.ok());
+  CHECK(plain.value().parts().escalation.empty());
 }

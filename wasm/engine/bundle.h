@@ -39,6 +39,8 @@ enum class Section : uint32_t {
   kRankerModel = 0x584E4E4F,  // "ONNX"
   // Resolution priors (resolution_priors.h), learned from outcomes; optional like kRankerModel.
   kPriors = 0x4F495250,  // "PRIO"
+  // When to offer a human early (escalation_model.h); optional like kRankerModel.
+  kEscalation = 0x4C435345,  // "ESCL"
 };
 
 struct BundleOptions {

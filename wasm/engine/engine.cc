@@ -85,6 +85,9 @@ std::vector<uint8_t> Engine::ToBundle() const {
   if (!parts_.priors.empty()) {
     section(Section::kPriors, [&](ByteWriter* w) { parts_.priors.Serialize(w); });
   }
+  if (!parts_.escalation.empty()) {
+    section(Section::kEscalation, [&](ByteWriter* w) { parts_.escalation.Serialize(w); });
+  }
   return writer.Finish();
 }
 
@@ -147,6 +150,10 @@ Result<Engine> Engine::Load(const uint8_t* data, size_t size) {
     if (!priors.ok()) return priors.status();
     if (!reader.value().at_end()) return Status::Error("priors: section has trailing bytes");
     p.priors = priors.take();
+  }
+  if (s.ok() && bundle.Has(Section::kEscalation)) {
+    s = ReadSection<EscalationModel>(bundle, Section::kEscalation, &p.escalation,
+                                     EscalationModel::Deserialize);
   }
   if (!s.ok()) return s;
   return Engine(std::move(p));

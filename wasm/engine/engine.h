@@ -11,6 +11,7 @@
 #include "engine/classifier.h"
 #include "engine/context.h"
 #include "engine/encoder.h"
+#include "engine/escalation_model.h"
 #include "engine/features.h"
 #include "engine/lexical_index.h"
 #include "engine/ranker.h"
@@ -50,6 +51,8 @@ struct EngineParts {
   // Which articles resolve questions on which pages (the kPrior signal); empty when the bundle has
   // no priors section.
   ResolutionPriors priors;
+  // When to offer a human early; empty when the bundle has no escalation section.
+  EscalationModel escalation;
 };
 
 class Engine {

@@ -51,7 +51,7 @@ function hostPage(serverUrl, key) {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Acme settings</title>
 <script>window.Loopwise = window.Loopwise || { q: [] }; window.answers = [];
-Loopwise.q.push(["on", "answer", function (d) { window.answers.push(d); }]);</script>
+Loopwise.q.push(["on", "answer", function (d) { window.answers.push(d); window.answeredAt = performance.now(); }]);</script>
 <script src="${serverUrl}/widget/loopwise.js" data-site="acme" data-key="${key}" async></script>
 </head><body><h1>Account settings</h1></body></html>`;
 }
@@ -149,11 +149,24 @@ function workerScores(page, model, rows) {
     const bytes = model === "bundle" ? window.engine.rankerModel()
       : new Uint8Array(await (await fetch(`/${model}`)).arrayBuffer());
     const buffer = bytes.slice().buffer;
+    const t0 = performance.now();
     await call({ type: "model", id: 1, ort: `${serverUrl}/widget/ort/`, model: buffer }, [buffer]);
+    const t1 = performance.now();
     const flat = new Float32Array(rows.flat());
     const reply = await call({ type: "score", id: 2, rows: flat, n: rows.length, width: 5 }, [flat.buffer]);
+    const t2 = performance.now();
+    // What one answer costs: its (up to) 10 candidates, once the model is loaded.
+    const ten = [];
+    for (let i = 0; i < 20; ++i) {
+      const few = new Float32Array(rows.slice(0, 10).flat());
+      const s = performance.now();
+      await call({ type: "score", id: 3 + i, rows: few, n: 10, width: 5 }, [few.buffer]);
+      ten.push(performance.now() - s);
+    }
     worker.terminate();
-    return { scores: Array.from(reply.scores), model: Array.from(bytes) };
+    ten.sort((a, b) => a - b);
+    return { scores: Array.from(reply.scores), model: Array.from(bytes),
+      ms: { load: t1 - t0, rows: t2 - t1, ten: ten[10] } };
   }, { serverUrl: server.url, model, rows });
 }
 
@@ -176,8 +189,11 @@ test("ONNX Runtime Web in the worker and the C++ evaluator agree on 1,000 random
     const native = JSON.parse(runTool("score", "--model", modelPath, "--rows", path.join(data, "rows.json"))).scores;
     const diff = maxAbsDiff(browserSide.scores, native);
     const spread = Math.max(...native) - Math.min(...native);
+    const ms = browserSide.ms;
     console.log(`# ${model === "bundle" ? "the bundle's ranker.onnx" : "a 16-unit MLP"}: ${ROWS} rows, ` +
-      `max abs diff ${diff.toExponential(2)} (scores span ${spread.toFixed(2)})`);
+      `max abs diff ${diff.toExponential(2)} (scores span ${spread.toFixed(2)}); worker: ONNX Runtime ` +
+      `and model loaded in ${ms.load.toFixed(0)} ms, ${ROWS} rows scored in ${ms.rows.toFixed(1)} ms, ` +
+      `10 rows in ${ms.ten.toFixed(2)} ms (median of 20)`);
     assert.ok(diff <= 1e-5, `max abs diff ${diff} over 1e-5 for ${model}`);
     assert.ok(spread > 1, "the rows give scores that differ, so agreement means something");
   }
@@ -274,6 +290,9 @@ test("the panel answers first, then re-draws the cards in the model's order", as
   } catch (e) {
     throw new Error(`${e.message}\nfirst heading: ${await heading.textContent()}\nbrowser console:\n${log.join("\n")}`);
   }
+  const redrawMs = await page.evaluate(() => performance.now() - window.answeredAt);
+  console.log(`# the cards were re-drawn in the model's order ${redrawMs.toFixed(0)} ms after the answer ` +
+    "(ONNX Runtime loaded cold in that time)");
   const shown = await dialog.getByRole("heading", { level: 3 }).allTextContents();
   assert.deepEqual(shown, [...titles].reverse().slice(0, shown.length));
   console.log(`# ONNX Runtime files the worker fetched: ${ortRequests.join("; ") || "(not visible to the page's context)"}`);

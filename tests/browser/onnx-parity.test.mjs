@@ -332,3 +332,30 @@ test("when ONNX Runtime cannot load, the panel keeps the engine's order and says
   assert.ok(!log.some((l) => l.startsWith("pageerror")), log.join("\n"));
   await context.close();
 });
+
+test("the server serves ONNX Runtime from /widget/ort/ with WebAssembly precompressed, and nothing beside it", async () => {
+  const get = (file, headers = {}) => fetch(`${server.url}/widget/${file}`, { headers });
+  const wasmPath = path.join(repoRoot, "web/dist/ort/ort-wasm-simd-threaded.wasm");
+  const gz = await get("ort/ort-wasm-simd-threaded.wasm", { "Accept-Encoding": "gzip" });
+  assert.equal(gz.status, 200);
+  assert.equal(gz.headers.get("content-type"), "application/wasm");
+  assert.equal(gz.headers.get("content-encoding"), "gzip");
+  // fetch decompresses: the bytes are ORT's own.
+  assert.ok(Buffer.from(await gz.arrayBuffer()).equals(fs.readFileSync(wasmPath)));
+  const plain = await get("ort/ort-wasm-simd-threaded.wasm", { "Accept-Encoding": "identity" });
+  assert.equal(plain.headers.get("content-encoding"), null);
+  assert.equal((await plain.arrayBuffer()).byteLength, fs.statSync(wasmPath).size);
+  for (const [file, type] of [["ort/ort.wasm.min.js", "text/javascript"],
+    ["ort/ort-wasm-simd-threaded.mjs", "text/javascript"], ["loopwise-ranker-worker.js", "text/javascript"]]) {
+    const res = await get(file);
+    assert.equal(res.status, 200, file);
+    assert.match(res.headers.get("content-type"), new RegExp(`^${type}`), file);
+    await res.arrayBuffer();
+  }
+  for (const file of ["ort/..%2Floopwise.js", "ort/.hidden", "ort/a/b", "ort/",
+    "admin/index.html", "..%2F..%2Fpackage.json"]) {
+    const res = await get(file);
+    assert.equal(res.status, 404, file);
+    await res.arrayBuffer();
+  }
+});

@@ -6,6 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import {
@@ -291,7 +292,7 @@ test("Gaps and Incidents show the blank-invoice questions, their examples as tex
 
 test("every page passes axe's WCAG 2.1 AA checks (contrast, labels, roles)", async () => {
   const violations = [];
-  for (const tab of ["Overview", "Review queue", "Gaps", "Incidents", "Versions"]) {
+  for (const tab of ["Overview", "Review queue", "Gaps", "Incidents", "Versions", "Settings"]) {
     await page.getByRole("tab", { name: tab }).click();
     await page.getByRole("tabpanel", { name: tab }).getByRole("heading", { level: 2 }).waitFor();
     await page.waitForFunction(() => !document.querySelector("[aria-busy=true]"));
@@ -307,7 +308,7 @@ test("the tabs work by keyboard", async () => {
   await page.getByRole("tab", { name: "Review queue", selected: true }).waitFor();
   assert.equal(await page.evaluate(() => document.activeElement.id), "tab-review");
   await page.keyboard.press("End");
-  await page.getByRole("tab", { name: "Versions", selected: true }).waitFor();
+  await page.getByRole("tab", { name: "Settings", selected: true }).waitFor();
   await page.keyboard.press("Home");
   await page.getByRole("tab", { name: "Overview", selected: true }).waitFor();
   assert.match(page.url(), /#overview$/);
@@ -428,6 +429,72 @@ test("Versions lists what is kept and rolls back after a confirmation", async ()
   await page.getByRole("status").filter({ hasText: `Restored: version ${newest} is current` }).waitFor();
   assert.equal(await currentVersion(), newest);
   await panel.locator("tr.current th").filter({ hasText: `v${newest}` }).waitFor();
+});
+
+test("Settings: the script tag, review or autonomous, allowed origins and incident webhooks", async () => {
+  // A receiver on this machine, so any alert the server sends lands somewhere real.
+  const hookServer = http.createServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.writeHead(200).end("ok"));
+  });
+  await new Promise((resolve) => hookServer.listen(0, "127.0.0.1", resolve));
+  const hookUrl = `http://127.0.0.1:${hookServer.address().port}/incident`;
+  const siteNow = async () => (await request(api(""), { headers: admin(site.token) })).body;
+  const status = (text) => page.getByRole("status").filter({ hasText: text }).waitFor();
+  try {
+    await page.getByRole("tab", { name: "Settings" }).click();
+    const panel = page.getByRole("tabpanel", { name: "Settings" });
+    const snippet = panel.locator(".snippet");
+    await snippet.waitFor();
+    assert.equal(await snippet.textContent(),
+      `<script src="${server.url}/widget/loopwise.js" data-site="acme" data-key="${site.key}" async></script>`);
+
+    const learning = panel.getByRole("form", { name: "Learning" });
+    assert.equal(await learning.getByLabel("Review", { exact: true }).isChecked(), true);
+    await learning.getByLabel("Autonomous", { exact: true }).check();
+    await learning.getByRole("button", { name: "Save" }).click();
+    await status("The site is in autonomous mode.");
+    assert.equal((await siteNow()).mode, "autonomous");
+    await page.locator(".site-line").filter({ hasText: "acme · autonomous mode" }).waitFor();
+    await learning.getByLabel("Review", { exact: true }).check();
+    await learning.getByRole("button", { name: "Save" }).click();
+    await status("The site is in review mode.");
+    assert.equal((await siteNow()).mode, "review");
+
+    const origins = panel.getByRole("form", { name: "Allowed origins" });
+    const originsBox = origins.getByLabel("Origins, one a line");
+    assert.equal(await originsBox.inputValue(), "https://app.example.com");
+    await originsBox.fill("https://app.example.com\nhttps://beta.example.com/");
+    await origins.getByRole("button", { name: "Save" }).click();
+    await status("Saved 2 allowed origins.");
+    assert.deepEqual((await siteNow()).origins, ["https://app.example.com", "https://beta.example.com"]);
+    await originsBox.fill("not an origin");
+    await origins.getByRole("button", { name: "Save" }).click();
+    await origins.getByRole("alert").filter({ hasText: "Saving allowed origins failed:" }).waitFor();
+    assert.equal((await siteNow()).origins.length, 2, "a refused list changes nothing");
+
+    const alerts = panel.getByRole("form", { name: "Incident alerts" });
+    await alerts.getByRole("button", { name: "Add a webhook" }).click();
+    await alerts.getByLabel("Webhook URL").fill("ftp://files.example.com/x");
+    await alerts.getByRole("button", { name: "Save" }).click();
+    await alerts.getByRole("alert").filter({ hasText: "webhooks[0].url" }).waitFor();
+    await alerts.getByLabel("Webhook URL").fill(hookUrl);
+    await alerts.getByLabel("Format").selectOption("slack");
+    await alerts.getByRole("button", { name: "Save" }).click();
+    await status("Saved 1 webhook.");
+    const hooks = (await request(api("/webhooks"), { headers: admin(site.token) })).body.webhooks;
+    assert.deepEqual(hooks.map((w) => [w.url, w.format]), [[hookUrl, "slack"]]);
+    assert.equal(await alerts.getByRole("alert").count(), 0, "the earlier error is gone");
+    assert.deepEqual(await accessibilityViolations("settings"), []);
+
+    await alerts.getByRole("button", { name: "Remove" }).click();
+    await alerts.getByRole("button", { name: "Save" }).click();
+    await status("No webhooks: incidents are not sent anywhere.");
+    assert.deepEqual((await request(api("/webhooks"), { headers: admin(site.token) })).body.webhooks, []);
+    await page.screenshot({ path: path.join(artifacts, "admin-settings.png"), fullPage: true });
+  } finally {
+    hookServer.close();
+  }
 });
 
 // On the Versions page (or, on a server without GET .../versions, its fallback): cancelling the

@@ -37,6 +37,10 @@ export class AdminApi {
     return this.call<T>("POST", path, body);
   }
 
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>("PUT", path, body);
+  }
+
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = this.sitePath(path);
     const headers: Record<string, string> = {

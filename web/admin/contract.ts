@@ -4,9 +4,17 @@
 
 export interface SiteInfo {
   site: string;
+  key?: string; // the public site key the script tag carries
   mode?: string; // "review" | "autonomous"
   origins?: string[];
   version?: number | null;
+}
+
+export type WebhookFormat = "json" | "slack" | "github";
+
+export interface Webhook {
+  url: string;
+  format?: WebhookFormat | string;
 }
 
 // Outcomes of a set of questions: counts, and rates in [0, 1] (null when there were none).

@@ -1,6 +1,6 @@
 // The operators' console, served by the sync server at /admin/: sign in with a site name and its
-// admin token (kept in sessionStorage), then five pages as tabs: overview, review queue, gaps,
-// incidents and versions. Every server string is drawn as text (see dom.ts).
+// admin token (kept in sessionStorage), then six pages as tabs: overview, review queue, gaps,
+// incidents, versions and settings. Every server string is drawn as text (see dom.ts).
 
 import { AdminApi, ApiError } from "./api";
 import type { SiteInfo } from "./contract";
@@ -15,6 +15,7 @@ import { renderGaps } from "./gaps";
 import { renderIncidents } from "./incidents";
 import { renderOverview } from "./overview";
 import { renderReviewQueue } from "./review-queue";
+import { renderSettings } from "./settings";
 import { renderVersions } from "./versions";
 import type { ConsoleContext, View } from "./view";
 
@@ -30,6 +31,7 @@ const TABS: Tab[] = [
   { id: "gaps", label: "Gaps", view: renderGaps },
   { id: "incidents", label: "Incidents", view: renderIncidents },
   { id: "versions", label: "Versions", view: renderVersions },
+  { id: "settings", label: "Settings", view: renderSettings },
 ];
 
 const app = document.getElementById("app") as HTMLElement;

@@ -130,7 +130,9 @@ Selection SelectExemplars(std::vector<Observation>* observations,
   // Accepted exemplars per article (earlier runs' and this run's), for merging near-duplicates.
   std::map<std::string, std::vector<size_t>> exemplars_of;
   for (size_t i = 0; i < n; ++i) {
-    if (obs[i].status == "accepted") exemplars_of[obs[i].article].push_back(i);
+    if (obs[i].status == "accepted" || obs[i].status == "reference") {
+      exemplars_of[obs[i].article].push_back(i);
+    }
   }
   std::unordered_map<size_t, size_t> decision_of;  // observation -> index in out.accepted
 

@@ -60,9 +60,11 @@ struct Observation {
   double confidence = -1;  // the engine's confidence in its answer; -1: not reported
   bool agent = false;      // a helpdesk agent resolved it ...
   std::optional<std::string> agent_article;  // ... with this article (nullopt: no article fits)
-  std::string status = "open";               // open, accepted, merged, rejected
-  std::string article;                       // the learned label once accepted
-  std::string note;                          // why it was decided so
+  // open, accepted, merged, rejected; "reference" for the site's history tickets, which take part
+  // as evidence (and merge targets) only
+  std::string status = "open";
+  std::string article;  // the learned label once accepted
+  std::string note;     // why it was decided so
 };
 
 // An observation as the store keeps it (LearningOutcome::data_json is its JSON), and back.

@@ -281,10 +281,31 @@ Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
     }
   }
 
-  // 4. Guardrails.
+  // 4. Guardrails. The site's history tickets take part as evidence only: resolved by the
+  // operator's own staff, they agree or disagree with the customers' labels around them like
+  // agents' do, and a question all but identical to one of them merges into it.
   stage("guardrails", 0, 1);
+  const size_t observed = obs.size();
+  auto history = store_->History(site);
+  if (!history.ok()) return history.status();
+  for (size_t i = 0; i < history.value().size(); ++i) {
+    const ResolvedQuery& t = history.value()[i];
+    if (!t.article) continue;
+    Observation h;
+    h.query_id = "history:" + std::to_string(i);
+    h.session = "history";
+    h.text = t.text;
+    h.agent = true;
+    h.agent_article = t.article;
+    h.status = "reference";
+    h.article = *t.article;
+    obs.push_back(std::move(h));
+    vectors.push_back(engine.parts().encoder.Encode(Tokenize(t.text)));
+  }
+  held_out.resize(obs.size(), 0);
   const Selection selection =
       SelectExemplars(&obs, vectors, held_out, rules.value(), options_.guardrails);
+  obs.resize(observed);
   report.accepted = selection.accepted.size();
   report.merged = selection.merged.size();
   report.rejected = selection.rejected.size();

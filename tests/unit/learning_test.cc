@@ -426,3 +426,27 @@ TEST_CASE(
   REQUIRE(plain.ok());
   CHECK(plain.value().parts().escalation.empty());
 }
+
+TEST_CASE(
+    "the site's history takes part as evidence: it contradicts, and duplicates merge into it") {
+  GuardrailOptions options;
+  std::vector<Observation> obs;
+  for (int i = 0; i < 8; ++i) {
+    Observation h;
+    h.query_id = "history:" + std::to_string(i);
+    h.session = "history";
+    h.text = "ticket";
+    h.agent = true;
+    h.agent_article = "billing";
+    h.status = "reference";
+    h.article = "billing";
+    obs.push_back(h);
+  }
+  obs.push_back(Resolved("x", "s1", "refund", {"refund", "billing"}));   // contradicted
+  obs.push_back(Resolved("y", "s2", "billing", {"billing", "refund"}));  // a duplicate of history
+  const Selection s = SelectExemplars(&obs, SameSpot(obs.size()), {}, {}, options);
+  CHECK(Accepted(s) == 0);
+  CHECK(obs[8].status == "rejected");
+  CHECK(obs[9].status == "merged");
+  CHECK(obs[0].status == "reference");  // history is never decided
+}

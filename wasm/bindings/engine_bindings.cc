@@ -88,6 +88,18 @@ class EngineHandle {
         .new_(emscripten::typed_memory_view(model.size(), model.data()));
   }
 
+  // Whether to offer a human along with this answer (the bundle's escalation model; always false
+  // when the bundle has none): the answer's confidence and gap, the questions this session asked
+  // before it, and the answers it found not helpful so far.
+  bool OfferHuman(float confidence, bool gap, int earlier_questions, int not_helpful) const {
+    loopwise::EscalationFeatures f;
+    f.confidence = confidence;
+    f.gap = gap;
+    f.earlier_questions = earlier_questions;
+    f.not_helpful = not_helpful;
+    return engine_.parts().escalation.OfferHuman(f);
+  }
+
   // [{id, title, body, tags, pages}], in bundle order.
   val Articles() const {
     val out = val::array();
@@ -124,7 +136,8 @@ EMSCRIPTEN_BINDINGS(loopwise_engine) {
       .class_function("create", &EngineHandle::Create)
       .function("search", &EngineHandle::Search)
       .function("articles", &EngineHandle::Articles)
-      .function("rankerModel", &EngineHandle::RankerModel);
+      .function("rankerModel", &EngineHandle::RankerModel)
+      .function("offerHuman", &EngineHandle::OfferHuman);
   emscripten::function("foldRoute", &FoldRoute);
   emscripten::function("scrub", &Scrub);
 }

@@ -30,6 +30,8 @@ interface EngineHandle {
   search(query: string, contextJson: string, k: number): SearchResult;
   articles(): ArticleRecord[];
   rankerModel(): Uint8Array | null;
+  // Absent from engines built before the escalation model.
+  offerHuman?(confidence: number, gap: boolean, earlierQuestions: number, notHelpful: number): boolean;
 }
 
 interface EngineModule {
@@ -58,6 +60,9 @@ export interface Answerer {
   // The bundle's ranker.onnx (null in bundles without one); each ranked article's `features` are
   // its input row.
   rankerModel(): Uint8Array | null;
+  // Whether the bundle's escalation model says to offer a human with this answer already (false
+  // when the bundle has none).
+  offerHuman(result: SearchResult, earlierQuestions: number, notHelpful: number): boolean;
 }
 
 async function fetchOk(url: string, init?: RequestInit): Promise<Response> {
@@ -185,5 +190,8 @@ export async function loadAnswerer(config: WidgetConfig): Promise<Answerer> {
     scrub: (text) => module.scrub(text),
     foldRoute: (route) => module.foldRoute(route),
     rankerModel: () => engine.rankerModel(),
+    offerHuman: (result, earlierQuestions, notHelpful) =>
+      typeof engine.offerHuman === "function" &&
+      engine.offerHuman(result.confidence, result.gap, earlierQuestions, notHelpful),
   };
 }

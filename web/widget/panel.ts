@@ -18,7 +18,7 @@ import { bestPassage, markedText, queryStems } from "./passage";
 import { rerank } from "./reranker";
 import { createSignals, uuid } from "./signals";
 import { format, type StringKey } from "./strings";
-import { recordQuestion, recordVisit } from "./trail";
+import { readTrail, recordNotHelpful, recordQuestion, recordVisit } from "./trail";
 
 const SHOWN = 3;
 
@@ -93,6 +93,7 @@ interface Asked {
   shown: string[];
   confidence?: number;
   context?: SearchContext;
+  earlier?: number; // questions this tab asked before this one
 }
 
 // One line of what the customer went through, handed to the host's helpdesk on escalation.
@@ -234,6 +235,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
     });
     no.addEventListener("click", () => {
       signal("not_helpful", q, article);
+      recordNotHelpful();
       line.outcome = "not_helpful";
       next();
     });
@@ -270,6 +272,10 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
     for (const hit of hits) nodes.push(card(q, a, hit, stems, result, line));
     if (from === 0) {
       nodes.push(feedback(q, line, hits[0] && hits[0].article, () => showList(q, a, result, line, SHOWN)));
+      // The bundle's escalation model may judge that this conversation ends with a person anyway.
+      if (a.offerHuman(result, q.earlier || 0, readTrail().notHelpful)) {
+        nodes.push(status(t("humanEarly")), offerHuman(q, line));
+      }
     } else {
       for (const hit of hits) if (!q.shown.includes(hit.article)) q.shown.push(hit.article);
       nodes.push(offerHuman(q, line));
@@ -347,11 +353,11 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
     // Single-page apps change routes with pushState, which the loader does not watch: note the
     // route the question is asked on.
     recordVisit(location.pathname);
-    const repeated = recordQuestion(query);
+    const asked = recordQuestion(query);
     prepare().then(
       (a) => {
         // The raw text is searched here, in the browser; only scrubbed text ever leaves it.
-        const context = searchContext(a.foldRoute, host.context(), repeated);
+        const context = searchContext(a.foldRoute, host.context(), asked.repeated);
         const result = a.search(query, context, 10);
         const q: Asked = {
           id: uuid(),
@@ -360,6 +366,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
           shown: result.gap ? [] : result.ranked.slice(0, SHOWN).map((r) => r.article),
           confidence: result.confidence,
           context,
+          earlier: asked.earlier,
         };
         signal("query", q);
         signal("shown", q);

@@ -25,6 +25,7 @@ export const DEFAULT_STRINGS = {
   glad: "Glad that helped.",
   sorry: "Sorry about that. Here are other answers.",
   human: "Talk to a human",
+  humanEarly: "Would you rather ask a person?",
   escalated: "We've let the team know; someone will get back to you.",
   articleMissing: "This article could not be shown.",
 };

@@ -13,19 +13,27 @@ export interface Trail {
   visits: Visit[];
   errors: number;
   questions: string[]; // normalized (lower case, single spaces), most recent last
+  asked: number; // questions asked in this tab
+  notHelpful: number; // answers marked not helpful in this tab
 }
 
 const KEY = "loopwise.trail";
 const MAX_VISITS = 10;
 const MAX_QUESTIONS = 10;
 
-let memory: Trail = { visits: [], errors: 0, questions: [] };
+let memory: Trail = { visits: [], errors: 0, questions: [], asked: 0, notHelpful: 0 };
 
 export function readTrail(): Trail {
   try {
     const saved = JSON.parse(sessionStorage.getItem(KEY) || "null") as Partial<Trail> | null;
     if (saved && Array.isArray(saved.visits) && Array.isArray(saved.questions)) {
-      return { visits: saved.visits, errors: Number(saved.errors) || 0, questions: saved.questions };
+      return {
+        visits: saved.visits,
+        errors: Number(saved.errors) || 0,
+        questions: saved.questions,
+        asked: Number(saved.asked) || 0,
+        notHelpful: Number(saved.notHelpful) || 0,
+      };
     }
   } catch {
     /* no sessionStorage, or someone else's value under our key: start over */
@@ -61,12 +69,20 @@ export function normalizeQuestion(text: string): string {
   return text.toLowerCase().replace(/\s+/g, " ").trim();
 }
 
-// Records a question; returns how many times this tab asked it before.
-export function recordQuestion(text: string): number {
+// Records a question; returns how many times this tab asked it before, and how many questions.
+export function recordQuestion(text: string): { repeated: number; earlier: number } {
   const trail = readTrail();
   const q = normalizeQuestion(text);
-  const before = trail.questions.filter((x) => x === q).length;
+  const repeated = trail.questions.filter((x) => x === q).length;
+  const earlier = trail.asked;
   trail.questions = [...trail.questions, q].slice(-MAX_QUESTIONS);
+  trail.asked++;
   writeTrail(trail);
-  return before;
+  return { repeated, earlier };
+}
+
+export function recordNotHelpful(): void {
+  const trail = readTrail();
+  trail.notHelpful++;
+  writeTrail(trail);
 }

@@ -55,8 +55,10 @@ const titles = (dialog) => dialog.locator(".card h3").allTextContents();
 
 test("a demo question gets the right article, its words marked in the passage", async (t) => {
   const s = await openPage("/settings/security");
+  // Opened right after the page loaded: the first answer may wait for the engine and the bundle.
+  const firstMs = await ask(s, "where do I find my backup codes");
   const ms = await ask(s, "lost my phone, can't get the 2fa code");
-  t.diagnostic(`Enter to rendered answer: ${ms} ms (engine and bundle loaded on idle before)`);
+  t.diagnostic(`Enter to rendered answer: ${ms} ms (the page's first question: ${firstMs} ms, engine loading included)`);
   const first = s.dialog.locator(".card").first();
   assert.equal(await first.locator("h3").textContent(), "Reset two-factor authentication");
   const marked = (await first.locator("mark").allTextContents()).map((w) => w.toLowerCase());

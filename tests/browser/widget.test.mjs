@@ -20,7 +20,8 @@ const consoleLines = [];
 function hostPage(serverUrl, key, css = "") {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Acme settings</title>${css ? `<style>${css}</style>` : ""}
-<script>window.Loopwise = window.Loopwise || { q: [] };
+<script>window.globalsBefore = Object.getOwnPropertyNames(window);
+window.Loopwise = window.Loopwise || { q: [] };
 Loopwise.q.push(["setContext", { plan: "pro" }]);
 Loopwise.q.push(["on", "escalate", function (d) { window.escalated = d; }]);</script>
 <script src="${serverUrl}/widget/loopwise.js" data-site="acme" data-key="${key}" async></script>
@@ -108,6 +109,13 @@ test("the launcher opens the panel, which answers from the verified bundle", asy
   }
   assert.equal(await dialog.getByRole("heading", { level: 3 }).first().textContent(), "Reset your password");
   await dialog.getByText("Did this solve it?").waitFor();
+  // Open an article too (DOMPurify's chunk), then look for anything new on window.
+  await dialog.getByRole("button", { name: "Open the article: Reset your password" }).click();
+  await dialog.locator(".article-body p").first().waitFor();
+  const added = await page.evaluate(() => Object.getOwnPropertyNames(window)
+    .filter((n) => !window.globalsBefore.includes(n) && !["Loopwise", "globalsBefore", "escalated"].includes(n)));
+  assert.deepEqual(added, [], "the widget defines nothing global but window.Loopwise");
+  await dialog.getByRole("button", { name: "Back to answers" }).click();
   fs.mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: path.join(artifacts, "widget.png") });
 

@@ -336,3 +336,18 @@ test("the script tag themes the widget and replaces its texts; the session trail
   assert.deepEqual(trail.questions, ["i forgot my password", "i forgot my password"]);
   await context.close();
 });
+
+test("the panel's opening animation is dropped under prefers-reduced-motion", async () => {
+  const names = {};
+  for (const reducedMotion of ["no-preference", "reduce"]) {
+    const context = await browser.newContext({ reducedMotion });
+    const p = await context.newPage();
+    await p.goto(`${hostUrl}/settings/security`);
+    await p.getByRole("button", { name: "Help" }).click();
+    const dialog = p.getByRole("dialog", { name: "Help" });
+    await dialog.waitFor();
+    names[reducedMotion] = await dialog.evaluate((el) => getComputedStyle(el).animationName);
+    await context.close();
+  }
+  assert.deepEqual(names, { "no-preference": "loopwise-in", reduce: "none" });
+});

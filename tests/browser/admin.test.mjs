@@ -107,8 +107,10 @@ before(async () => {
     const base = { ...invoices, ts: now - hour * 3600000, session: `hourly-${hour}`, query_id: `hourly-${hour}`, query: "how do i download an invoice" };
     traffic.push({ ...base, type: "query", confidence: 0.8 }, { ...base, type: "shown", shown: ["refund"] });
   }
-  const blank = ["the <b>invoice</b> pdf export is blank", "invoice pdf export comes out blank", "exported invoice pdf is empty",
-    "blank pdf when exporting an invoice", "my invoice pdf export is blank again"];
+  // Customers paste what they see; every phrasing carries markup, so whichever the server keeps as
+  // examples, the console must show it as text (the <img> would set window.pwned if it ran).
+  const blank = ["the <b>invoice</b> pdf export is blank", "invoice pdf export comes out blank <img src=x onerror=window.pwned=1>",
+    "exported invoice pdf is empty <i>again</i>", "blank pdf <b>when exporting</b> an invoice", "my invoice pdf export shows <u>nothing</u>"];
   for (let i = 0; i < 40; i++) {
     const base = { ...invoices, ts: now - 1200000 + i * 25000, session: `blank-${i}`, query_id: `blank-${i}`, query: blank[i % blank.length] };
     traffic.push({ ...base, type: "query", confidence: 0.1 }, { ...base, type: "shown", shown: [] },
@@ -250,19 +252,23 @@ test("after signing in, the overview charts the days' rates and questions", asyn
   await page.screenshot({ path: path.join(artifacts, "admin.png"), fullPage: true });
 });
 
-// Polls the admin API until `found` accepts its answer (the watcher runs every half second).
+// Polls the admin API until `found` accepts its answer and two reads a watch period apart agree
+// (scores aside, which decay with time), so the page and the test see the same state.
 async function eventually(route, found, what) {
   const deadline = Date.now() + 20000;
+  let previous = null;
   for (;;) {
     const res = await request(api(route), { headers: admin(site.token) });
-    if (res.status === 200 && found(res.body)) return res.body;
-    if (Date.now() > deadline) throw new Error(`${what} never appeared in GET ${route}: ${JSON.stringify(res.body).slice(0, 400)}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    const state = JSON.stringify(res.body, (k, v) => (k === "score" ? undefined : v));
+    if (res.status === 200 && found(res.body) && state === previous) return res.body;
+    previous = state;
+    if (Date.now() > deadline) throw new Error(`${what} never appeared in GET ${route}: ${state.slice(0, 400)}`);
+    await new Promise((resolve) => setTimeout(resolve, 600));
   }
 }
 
 test("Gaps and Incidents show the blank-invoice questions, their examples as text", async () => {
-  const isBlank = (x) => x.examples.some((e) => e.includes("<b>invoice</b>"));
+  const isBlank = (x) => x.examples.some((e) => e.includes("pdf"));
   const gaps = (await eventually("/gaps", (b) => b.gaps.some(isBlank), "the blank-invoice gap")).gaps;
   const gap = gaps.find(isBlank);
   await page.getByRole("tab", { name: "Gaps" }).click();
@@ -272,8 +278,11 @@ test("Gaps and Incidents show the blank-invoice questions, their examples as tex
   assert.equal(await gapsPanel.getByRole("article").count(), gaps.length);
   assert.deepEqual(await gapCard.locator(".examples li").allTextContents(), gap.examples);
   assert.match(await gapCard.textContent(), new RegExp(`Questions${gap.queries}Sessions${gap.sessions}`));
-  assert.match(await gapCard.locator(".pages").textContent(), /\/billing\/invoices 40/);
-  assert.equal(await gapsPanel.locator("b").count(), 0, "customers' markup is shown, not applied");
+  assert.deepEqual(await gapCard.locator(".pages li").allTextContents(), gap.pages.map((p) => `${p.route} ${p.count}`));
+  assert.equal(gap.pages[0].route, "/billing/invoices");
+  assert.ok(gap.examples.some((e) => e.includes("<")), "the examples carry markup");
+  assert.equal(await gapsPanel.locator(".examples b, .examples i, .examples u, .examples img").count(), 0,
+    "customers' markup is shown, not applied");
   await page.screenshot({ path: path.join(artifacts, "admin-gaps.png"), fullPage: true });
 
   const incidents = (await eventually("/incidents", (b) => b.incidents.some(isBlank), "the spike")).incidents;
@@ -287,7 +296,9 @@ test("Gaps and Incidents show the blank-invoice questions, their examples as tex
   assert.match(await card.textContent(), /Page\/billing\/invoices/);
   const open = incidents.filter((i) => i.status === "open").length;
   await incidentsPanel.getByRole("heading", { name: `Open (${open})` }).waitFor();
-  assert.equal(await incidentsPanel.locator("b").count(), 0);
+  assert.deepEqual(await card.locator(".examples li").allTextContents(), incident.examples);
+  assert.equal(await incidentsPanel.locator(".examples b, .examples i, .examples u, .examples img").count(), 0);
+  assert.equal(await page.evaluate(() => window.pwned), undefined);
 });
 
 test("every page passes axe's WCAG 2.1 AA checks (contrast, labels, roles)", async () => {

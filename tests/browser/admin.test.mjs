@@ -590,4 +590,9 @@ test("a refused token on a later call signs out with a clear message", async () 
   await page.locator("#signin-error").filter({ hasText: "not valid for the site \u201cquiet\u201d" }).waitFor();
   assert.equal(await page.evaluate(() => sessionStorage.getItem("loopwise-admin")), null);
   assert.deepEqual(await accessibilityViolations("sign-in"), []);
+
+  // A link can name the site; the token is then the only thing to type.
+  await page.goto(`${server.url}/admin/?site=acme`);
+  assert.equal(await page.getByLabel("Site").inputValue(), "acme");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "signin-token");
 });

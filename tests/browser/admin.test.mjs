@@ -526,6 +526,8 @@ async function rollBackInConsole(target, from) {
   await page.getByRole("tab", { name: "Versions" }).click();
   const panel = page.getByRole("tabpanel", { name: "Versions" });
   await panel.getByRole("heading", { name: "Versions" }).waitFor();
+  // The header is read again with the page, so a publish made elsewhere shows too.
+  await page.locator(".site-line").filter({ hasText: `version ${from} is current` }).waitFor();
   const listed = await request(api("/versions"), { headers: admin(site.token) });
   let button;
   if (listed.status === 200) {
@@ -545,6 +547,7 @@ async function rollBackInConsole(target, from) {
   await dialog.waitFor();
   assert.match(await dialog.textContent(), /Roll back to/);
   assert.deepEqual(await accessibilityViolations("the rollback dialog"), []);
+  await page.screenshot({ path: path.join(artifacts, "admin-rollback.png") });
   await dialog.getByRole("button", { name: "Cancel" }).click();
   await dialog.waitFor({ state: "detached" });
   assert.equal(await currentVersion(), from, "cancel changes nothing");

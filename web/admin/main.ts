@@ -191,9 +191,13 @@ function showConsole(c: Credentials, initial: SiteInfo): void {
       });
       selected = index;
       history.replaceState(null, "", `#${TABS[index].id}`);
+      announcer.textContent = ""; // what was said belongs to the page left
     }
     if (focus) tabs[index].focus();
+    // Each page is read afresh, and so is the header: a publish or a rollback may have come
+    // from elsewhere (the CLI, the learning loop, another operator).
     void TABS[index].view(panels[index], ctx);
+    void ctx.refreshSite();
   };
   const tablist = h(
     "div",
@@ -218,10 +222,7 @@ function showConsole(c: Credentials, initial: SiteInfo): void {
     {
       type: "button",
       class: "button",
-      onclick: () => {
-        void ctx.refreshSite();
-        select(selected, false);
-      },
+      onclick: () => select(selected, false),
     },
     "Refresh",
   );

@@ -1,7 +1,10 @@
 // The admin console in a real browser (Debian's Chromium, headless) against a real sync server:
-// a site in review mode with the fixture articles and history published, signals sent over HTTP
-// with the site key, then the operator's walk: sign in, the overview's charts, a learned change
-// in the review queue with its explanation, approve it, the new version current, roll back.
+// a site in review mode with the fixture articles and history published, three days of signals
+// sent over HTTP with the site key (among them a burst of questions nothing answers), then the
+// operator's walk: sign in, the overview's figures, the gap and the incident that burst raised,
+// a learned change in the review queue with its explanation, approve it, the new version
+// current, roll back, settings; accessibility (axe-core, keyboard, a phone-sized screen) and the
+// page's Content-Security-Policy checked along the way.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";

@@ -351,3 +351,46 @@ test("the panel's opening animation is dropped under prefers-reduced-motion", as
   }
   assert.deepEqual(names, { "no-preference": "loopwise-in", reduce: "none" });
 });
+
+test("a page left open picks up a newly published bundle when the panel opens again", async () => {
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  await p.clock.install();
+  await p.goto(`${hostUrl}/settings/security`);
+  await p.getByRole("button", { name: "Help" }).click();
+  const dialog = p.getByRole("dialog", { name: "Help" });
+  const input = dialog.getByRole("textbox", { name: "Your question" });
+  const firstTitle = async (question) => {
+    await input.fill(question);
+    await input.press("Enter");
+    await dialog.locator(".card h3, p.status").first().waitFor({ timeout: 15000 });
+    await dialog.getByText("Looking…").waitFor({ state: "detached" });
+    return dialog.locator(".card h3").first().textContent().catch(() => null);
+  };
+  const question = "how do I move my workspace to another region";
+  assert.notEqual(await firstTitle(question), "Move your workspace to another region");
+
+  let res = await fetch(`${server.url}/v1/sites/acme/articles`, {
+    method: "POST", headers: { Authorization: `Bearer ${site.token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ id: "move-region", title: "Move your workspace to another region",
+      body: "Move your workspace to another region (EU or US data residency) from Settings, then Region." }),
+  });
+  assert.equal(res.status, 200, await res.text());
+  res = await fetch(`${server.url}/v1/sites/acme/publish`, { method: "POST", headers: { Authorization: `Bearer ${site.token}` } });
+  assert.ok(res.status >= 200 && res.status < 300);
+
+  // Opened again within minutes: still the bundle it has. Six minutes later: the new one.
+  await input.press("Escape");
+  await p.getByRole("button", { name: "Help" }).click();
+  assert.notEqual(await firstTitle(question), "Move your workspace to another region");
+  await input.press("Escape");
+  await p.clock.fastForward("06:00");
+  await p.getByRole("button", { name: "Help" }).click();
+  let title = null;
+  for (let i = 0; i < 30 && title !== "Move your workspace to another region"; i++) {
+    await p.waitForTimeout(200);
+    title = await firstTitle(question);
+  }
+  assert.equal(title, "Move your workspace to another region");
+  await context.close();
+});

@@ -32,6 +32,8 @@ interface EngineHandle {
   rankerModel(): Uint8Array | null;
   // Absent from engines built before the escalation model.
   offerHuman?(confidence: number, gap: boolean, earlierQuestions: number, notHelpful: number): boolean;
+  // Embind: frees the engine's memory inside the module.
+  delete(): void;
 }
 
 interface EngineModule {
@@ -63,6 +65,8 @@ export interface Answerer {
   // Whether the bundle's escalation model says to offer a human with this answer already (false
   // when the bundle has none).
   offerHuman(result: SearchResult, earlierQuestions: number, notHelpful: number): boolean;
+  // Frees the engine; the answerer must not search afterwards (article() still works).
+  dispose(): void;
 }
 
 async function fetchOk(url: string, init?: RequestInit): Promise<Response> {
@@ -73,6 +77,18 @@ async function fetchOk(url: string, init?: RequestInit): Promise<Response> {
 
 function hex(buffer: ArrayBuffer): string {
   return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+// One module (one WebAssembly instance) per page, whatever number of bundles it loads in turn.
+let moduleLoad: Promise<EngineModule> | null = null;
+function engineModule(assets: string): Promise<EngineModule> {
+  if (!moduleLoad) {
+    moduleLoad = loadModule(assets);
+    moduleLoad.catch(() => {
+      moduleLoad = null;
+    });
+  }
+  return moduleLoad;
 }
 
 async function loadModule(assets: string): Promise<EngineModule> {
@@ -134,18 +150,24 @@ async function bundleBytes(config: WidgetConfig, manifest: Manifest, cache: Cach
 // The current manifest, revalidated with If-None-Match against the last good one's ETag, and its
 // verified bundle. When the manifest is unreachable, or names a bundle that cannot be fetched or
 // does not verify, the last good bundle stays in service (with a warning); without one, the error
-// is the caller's.
-async function loadBundle(config: WidgetConfig): Promise<{ manifest: Manifest; bytes: Uint8Array }> {
+// is the caller's. With `inUse` (the sha256 of the bundle the page already runs): null when that is
+// still the one to use, without reading it again.
+async function loadBundle(
+  config: WidgetConfig,
+  inUse?: string,
+): Promise<{ manifest: Manifest; bytes: Uint8Array } | null> {
   const manifestUrl = `${config.api}/v1/sites/${encodeURIComponent(config.site)}/manifest`;
   const cache = await openCache(config.site);
   const saved = cache ? await cache.match(manifestUrl).catch(() => undefined) : undefined;
   const good = saved ? ((await saved.json().catch(() => null)) as Manifest | null) : null;
   const etag = good && saved ? saved.headers.get("ETag") : null;
-  const keepGood = async (why: unknown): Promise<{ manifest: Manifest; bytes: Uint8Array }> => {
+  const use = async (manifest: Manifest): Promise<{ manifest: Manifest; bytes: Uint8Array } | null> =>
+    inUse && bundleSha(manifest) === inUse ? null : { manifest, bytes: await bundleBytes(config, manifest, cache) };
+  const keepGood = async (why: unknown): Promise<{ manifest: Manifest; bytes: Uint8Array } | null> => {
     if (!good) throw why;
     console.warn(`Loopwise: ${why instanceof Error ? why.message : String(why)}; ` +
       `the last good bundle (version ${good.version}) stays in service.`);
-    return { manifest: good, bytes: await bundleBytes(config, good, cache) };
+    return use(good);
   };
 
   let res: Response;
@@ -156,11 +178,11 @@ async function loadBundle(config: WidgetConfig): Promise<{ manifest: Manifest; b
   } catch (e) {
     return keepGood(new Error(`the manifest could not be fetched (${e instanceof Error ? e.message : e})`));
   }
-  if (res.status === 304 && good) return { manifest: good, bytes: await bundleBytes(config, good, cache) };
+  if (res.status === 304 && good) return use(good);
   if (!res.ok) return keepGood(new Error(`${manifestUrl} answered ${res.status}`));
   try {
     const manifest = (await res.json()) as Manifest;
-    const bytes = await bundleBytes(config, manifest, cache);
+    const loaded = await use(manifest);
     if (cache) {
       const headers: Record<string, string> = { "Content-Type": "application/json" };
       const tag = res.headers.get("ETag");
@@ -172,15 +194,30 @@ async function loadBundle(config: WidgetConfig): Promise<{ manifest: Manifest; b
         if (request.url.includes("/v1/bundles/") && request.url !== current) void cache.delete(request);
       }
     }
-    return { manifest, bytes };
+    return loaded;
   } catch (e) {
     return keepGood(e);
   }
 }
 
 export async function loadAnswerer(config: WidgetConfig): Promise<Answerer> {
-  const [module, bundle] = await Promise.all([loadModule(config.assets), loadBundle(config)]);
+  const [module, bundle] = await Promise.all([engineModule(config.assets), loadBundle(config)]);
+  return answerer(module, bundle as { manifest: Manifest; bytes: Uint8Array });
+}
+
+// Revalidates the manifest for a page that has been answering for a while: a new answerer when
+// the site published a bundle that verifies, null when `current` is still the one to use.
+export async function refreshAnswerer(config: WidgetConfig, current: Answerer): Promise<Answerer | null> {
+  const [module, bundle] = await Promise.all([
+    engineModule(config.assets),
+    loadBundle(config, bundleSha(current.manifest)),
+  ]);
+  return bundle ? answerer(module, bundle) : null;
+}
+
+function answerer(module: EngineModule, bundle: { manifest: Manifest; bytes: Uint8Array }): Answerer {
   const engine = module.Engine.create(bundle.bytes);
+  let disposed = false;
   const byId = new Map<string, ArticleRecord>();
   for (const a of engine.articles()) byId.set(a.id, a);
   return {
@@ -189,9 +226,15 @@ export async function loadAnswerer(config: WidgetConfig): Promise<Answerer> {
     article: (id) => byId.get(id),
     scrub: (text) => module.scrub(text),
     foldRoute: (route) => module.foldRoute(route),
-    rankerModel: () => engine.rankerModel(),
+    rankerModel: () => (disposed ? null : engine.rankerModel()),
+    // Cards redrawn after a newer bundle took over may still ask; they get no early offer.
     offerHuman: (result, earlierQuestions, notHelpful) =>
+      !disposed &&
       typeof engine.offerHuman === "function" &&
       engine.offerHuman(result.confidence, result.gap, earlierQuestions, notHelpful),
+    dispose: () => {
+      if (!disposed) engine.delete();
+      disposed = true;
+    },
   };
 }

@@ -13,7 +13,7 @@
 
 import type { MountPanel, Panel, PanelHost } from "./contract";
 import { searchContext, signalContext, type ContextValue, type SearchContext } from "./context";
-import { loadAnswerer, type Answerer, type RankedArticle, type SearchResult } from "./engine";
+import { loadAnswerer, refreshAnswerer, type Answerer, type RankedArticle, type SearchResult } from "./engine";
 import { bestPassage, markedText, queryStems } from "./passage";
 import { rerank } from "./reranker";
 import { createSignals, uuid } from "./signals";
@@ -21,6 +21,7 @@ import { format, type StringKey } from "./strings";
 import { readTrail, recordNotHelpful, recordQuestion, recordVisit } from "./trail";
 
 const SHOWN = 3;
+const RECHECK_MS = 5 * 60 * 1000;
 
 const PANEL_CSS = `
 .panel { position: fixed; right: 20px; bottom: 88px; z-index: 2147483000; width: min(380px, calc(100vw - 40px));
@@ -131,14 +132,39 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
     }
   };
   let answerer: Promise<Answerer> | null = null;
+  let checkedAt = 0;
   const prepare = (): Promise<Answerer> => {
     if (!answerer) {
+      checkedAt = Date.now();
       answerer = loadAnswerer(host.config);
       answerer.catch(() => {
         answerer = null; // try again on the next question
       });
     }
     return answerer;
+  };
+  // A page can stay open for days: when the panel opens and the manifest was last checked more
+  // than RECHECK_MS ago, it is revalidated in the background and a newly published bundle, once
+  // verified, answers from then on (the one in use answers meanwhile).
+  let refreshing = false;
+  const recheck = (): void => {
+    const current = answerer;
+    if (!current || refreshing || Date.now() - checkedAt < RECHECK_MS) return;
+    refreshing = true;
+    checkedAt = Date.now();
+    current
+      .then((old) =>
+        refreshAnswerer(host.config, old).then((next) => {
+          if (!next || answerer !== current) return;
+          answerer = Promise.resolve(next);
+          // The cards on screen only look articles up, which a disposed answerer still does.
+          old.dispose();
+        }),
+      )
+      .catch((e: unknown) => console.warn("Loopwise: the help bundle could not be rechecked.", e))
+      .then(() => {
+        refreshing = false;
+      });
   };
   let articleChunk: Promise<ArticleChunk> | null = null;
   const loadArticleChunk = (): Promise<ArticleChunk> => {
@@ -406,6 +432,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
   const show = (): void => {
     panel.hidden = false;
     input.focus();
+    recheck();
     void prepare().catch(() => undefined);
   };
   const hide = (): void => {

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "engine/bundle.h"
+#include "engine/pinned_answers.h"
 #include "learned_escalation.h"
 #include "learned_priors.h"
 #include "ranker_model.h"
@@ -97,6 +98,21 @@ Result<BuiltBundle> Publisher::Build(const std::string& site,
   if (!priors.empty()) {
     bundle = WithPriors(bundle.value(), priors);
     if (!bundle.ok()) return Status::Error("cannot add priors: " + bundle.status().message());
+  }
+  // Operators' pins, which win over the ranking in every widget.
+  auto rules = store_->LearningRules(site);
+  if (!rules.ok()) return rules.status();
+  PinnedAnswers pins;
+  for (const LearningRule& r : rules.value()) {
+    auto it = r.kind == "pin" ? index.find(r.article) : index.end();
+    if (it != index.end() && !r.pattern.empty()) pins.Add(r.pattern, it->second);
+  }
+  if (!pins.empty()) {
+    ByteWriter w;
+    pins.Serialize(&w);
+    bundle = Bundle::WithSection(bundle.value().data(), bundle.value().size(), Section::kPins,
+                                 std::move(w.bytes()));
+    if (!bundle.ok()) return Status::Error("cannot add pins: " + bundle.status().message());
   }
   const EscalationModel escalation = FitEscalation(observations);
   if (!escalation.empty()) {

@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -215,6 +216,9 @@ struct Server::Impl {
   void Changes(const Request& req, Response& res);
   void Change(const Request& req, Response& res);
   void Versions(const Request& req, Response& res);
+  void Rules(const Request& req, Response& res);
+  void PostRule(const Request& req, Response& res);
+  void DeleteRule(const Request& req, Response& res);
   void Gaps(const Request& req, Response& res);
   void Incidents(const Request& req, Response& res);
   void GetWebhooks(const Request& req, Response& res);
@@ -270,6 +274,9 @@ void Server::Impl::Install() {
   Route("POST", "/v1/sites/{site}/changes/{id}/{action}",
         site + "/changes/([^/]+)/(approve|reject)", &Impl::Change);
   Route("GET", "/v1/sites/{site}/versions", site + "/versions", &Impl::Versions);
+  Route("GET", "/v1/sites/{site}/rules", site + "/rules", &Impl::Rules);
+  Route("POST", "/v1/sites/{site}/rules", site + "/rules", &Impl::PostRule);
+  Route("DELETE", "/v1/sites/{site}/rules/{id}", site + "/rules/([^/]+)", &Impl::DeleteRule);
   Route("GET", "/v1/sites/{site}/gaps", site + "/gaps", &Impl::Gaps);
   Route("GET", "/v1/sites/{site}/incidents", site + "/incidents", &Impl::Incidents);
   Route("GET", "/v1/sites/{site}/webhooks", site + "/webhooks", &Impl::GetWebhooks);
@@ -1144,6 +1151,89 @@ void Server::Impl::Change(const Request& req, Response& res) {
   LogInfo(approve ? "changes approved" : "changes rejected",
           {{"site", site->name}, {"changes", list.size()}, {"version", version}});
   SendJson(res, 200, {{"changes", list}, {"version", version ? json(version) : json(nullptr)}});
+}
+
+// Operators' pins and blocks (learning_rules): they always win over what learning suggests, and
+// pins also over the ranking; they take effect with the next publish or training run.
+void Server::Impl::Rules(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  auto rules = store->LearningRules(site->name);
+  if (!rules.ok()) {
+    SendError(res, 503, "store_unavailable", rules.status().message());
+    return;
+  }
+  json list = json::array();
+  for (const LearningRule& r : rules.value()) {
+    list.push_back(
+        {{"id", r.id}, {"kind", r.kind}, {"pattern", r.pattern}, {"article", r.article}});
+  }
+  SendJson(res, 200, {{"rules", list}});
+}
+
+void Server::Impl::PostRule(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  if (!CheckDepth(req, res)) return;
+  const json body = json::parse(req.body, nullptr, false);
+  auto text = [&](const char* key) -> std::optional<std::string> {
+    if (!body.is_object() || !body.contains(key) || !body[key].is_string()) return std::nullopt;
+    return body[key].get<std::string>();
+  };
+  LearningRule rule;
+  rule.kind = text("kind").value_or("");
+  rule.article = text("article").value_or("");
+  rule.pattern = text("pattern").value_or("");
+  if (rule.kind != "pin" && rule.kind != "block") {
+    SendError(res, 400, "invalid_rule",
+              "Send {\"kind\": \"pin\", \"pattern\": \"phrase\", \"article\": \"id\"} or "
+              "{\"kind\": \"block\", \"article\": \"id\"}.");
+    return;
+  }
+  if (rule.kind == "pin" && (rule.pattern.empty() || rule.pattern.size() > 200)) {
+    SendError(res, 400, "invalid_rule", "A pin's \"pattern\" must be 1 to 200 bytes of text.");
+    return;
+  }
+  if (rule.kind == "block") rule.pattern.clear();
+  auto articles = store->Articles(site->name);
+  if (!articles.ok()) {
+    SendError(res, 503, "store_unavailable", articles.status().message());
+    return;
+  }
+  if (std::none_of(articles.value().begin(), articles.value().end(),
+                   [&](const Article& a) { return a.id == rule.article; })) {
+    SendError(res, 400, "unknown_article",
+              "There is no article \"" + rule.article + "\" on site \"" + site->name + "\".");
+    return;
+  }
+  auto id = store->AddLearningRule(site->name, rule);
+  if (!id.ok()) {
+    SendError(res, 503, "store_unavailable", id.status().message());
+    return;
+  }
+  SendJson(res, 201,
+           {{"id", id.value()},
+            {"kind", rule.kind},
+            {"pattern", rule.pattern},
+            {"article", rule.article}});
+}
+
+void Server::Impl::DeleteRule(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  const std::string which = req.matches[2];
+  char* end = nullptr;
+  const long long id = std::strtoll(which.c_str(), &end, 10);
+  auto deleted = *end ? Result<bool>(false) : store->DeleteLearningRule(site->name, id);
+  if (!deleted.ok()) {
+    SendError(res, 503, "store_unavailable", deleted.status().message());
+    return;
+  }
+  if (!deleted.value()) {
+    SendError(res, 404, "rule_not_found", "There is no rule \"" + which + "\".");
+    return;
+  }
+  SendJson(res, 200, {{"deleted", id}});
 }
 
 void Server::Impl::LearnPeriodically() {

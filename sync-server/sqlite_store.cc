@@ -849,6 +849,14 @@ Result<int64_t> SqliteStore::AddLearningRule(const std::string& site, const Lear
   return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
 }
 
+Result<bool> SqliteStore::DeleteLearningRule(const std::string& site, int64_t id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_, "DELETE FROM learning_rules WHERE site = ? AND id = ?");
+  st.Bind(1, site).Bind(2, id);
+  if (Status s = Done(st, db_, "deleting a learning rule"); !s.ok()) return s;
+  return sqlite3_changes(db_) > 0;
+}
+
 Result<Version> SqliteStore::AddVersion(const std::string& site, const std::string& sha256,
                                         int64_t bytes, int keep) {
   std::lock_guard<std::mutex> lock(mu_);

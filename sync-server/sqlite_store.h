@@ -67,6 +67,7 @@ class SqliteStore : public Store {
   Status UpdateChange(const std::string& site, const LearnedChange& change) override;
   Result<std::vector<LearningRule>> LearningRules(const std::string& site) override;
   Result<int64_t> AddLearningRule(const std::string& site, const LearningRule& rule) override;
+  Result<bool> DeleteLearningRule(const std::string& site, int64_t id) override;
 
   Result<Version> AddVersion(const std::string& site, const std::string& sha256, int64_t bytes,
                              int keep) override;

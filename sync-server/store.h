@@ -187,6 +187,8 @@ class Store {
   virtual Status UpdateChange(const std::string& site, const LearnedChange& change) = 0;
   virtual Result<std::vector<LearningRule>> LearningRules(const std::string& site) = 0;
   virtual Result<int64_t> AddLearningRule(const std::string& site, const LearningRule& rule) = 0;
+  // False when there was no such rule.
+  virtual Result<bool> DeleteLearningRule(const std::string& site, int64_t id) = 0;
 
   // Versions. AddVersion records a published bundle as the site's next, current version and
   // forgets all but the newest `keep` versions. SetCurrent makes an existing version current.

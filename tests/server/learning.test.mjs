@@ -157,6 +157,50 @@ test("autonomous mode publishes what passes the guardrails; rollback marks the c
   assert.equal(r.body.changes.find((c) => c.id === learned.id).status, "rolled_back");
 });
 
+test("operators' pins and blocks: listed, validated, deleted; a blocked article learns nothing; a pin ships in the bundle", async () => {
+  const post = (body) => request(`${base}/rules`, {
+    method: "POST", headers: admin(site.token, { "Content-Type": "application/json" }), body: JSON.stringify(body),
+  });
+  let r = await post({ kind: "block", article: "refund" });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  const block = r.body.id;
+  r = await post({ kind: "pin", pattern: "Lake", article: "reset-2fa" });
+  assert.equal(r.status, 201);
+  r = await post({ kind: "pin", pattern: "", article: "reset-2fa" });
+  assert.deepEqual([r.status, r.body.error.code], [400, "invalid_rule"]);
+  r = await post({ kind: "pin", pattern: "x", article: "nope" });
+  assert.deepEqual([r.status, r.body.error.code], [400, "unknown_article"]);
+  r = await post({ kind: "boost", article: "refund" });
+  assert.deepEqual([r.status, r.body.error.code], [400, "invalid_rule"]);
+  r = await request(`${base}/rules`, { headers: admin(site.token) });
+  assert.deepEqual(r.body.rules.map((x) => [x.kind, x.pattern, x.article]),
+    [["block", "", "refund"], ["pin", "Lake", "reset-2fa"]]);
+
+  // Customers confirm "refund" three times: the block wins, nothing is learned for it.
+  const shown = ["refund", "export-data"];
+  const events = [];
+  ["refund my plan", "money back for my plan", "refund the plan please"]
+    .forEach((text, i) => events.push(...question(60 + i, text, shown, "refund", 2)));
+  await send(events);
+  r = await request(`${base}/train`, { method: "POST", headers: admin(site.token) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.accepted, 0);
+  assert.ok(r.body.rejected >= 3, JSON.stringify(r.body));
+  assert.deepEqual(r.body.changes, [], "no change was proposed");
+
+  // The pin ships in the next bundle (its PINS section).
+  r = await request(`${base}/publish`, { method: "POST", headers: admin(site.token) });
+  assert.equal(r.status, 200);
+  const bundle = await fetch(`${server.url}${r.body.bundle.url}`);
+  const bytes = Buffer.from(await bundle.arrayBuffer());
+  assert.ok(bytes.subarray(0, 400).includes(Buffer.from("PINS")), "the bundle has a PINS section");
+
+  r = await request(`${base}/rules/${block}`, { method: "DELETE", headers: admin(site.token) });
+  assert.deepEqual([r.status, r.body.deleted], [200, block]);
+  r = await request(`${base}/rules/${block}`, { method: "DELETE", headers: admin(site.token) });
+  assert.deepEqual([r.status, r.body.error.code], [404, "rule_not_found"]);
+});
+
 test("train refuses a site that was never published, and needs the admin token", async () => {
   let r = await request(`${server.url}/v1/sites/acme/train`, { method: "POST" });
   assert.equal(r.status, 401);

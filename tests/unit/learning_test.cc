@@ -1,6 +1,6 @@
 // The learning pipeline's guardrails: agreement of distinct sessions, the per-session cap, the
 // burst discount, operators' pins and blocks, replay refusing a worse candidate, and the automatic
-// rollback after a live drop in resolution rate; resolution priors; the escalation model.
+// rollback after a live drop in resolution rate; resolution priors; the escalation model; pins.
 
 #include "learning.h"
 
@@ -449,4 +449,35 @@ TEST_CASE(
   CHECK(obs[8].status == "rejected");
   CHECK(obs[9].status == "merged");
   CHECK(obs[0].status == "reference");  // history is never decided
+}
+
+TEST_CASE("an operator's pin wins over the ranking, and pins travel in the bundle") {
+  const auto articles = testing::ToyArticles();
+  auto built =
+      Bundle::Build(articles, testing::ToyHistory(), testing::ToyVectors(), BundleOptions{});
+  REQUIRE(built.ok());
+  PinnedAnswers pins;
+  pins.Add("Invoice", 4);  // "delete-project", which the engine would never rank first here
+  ByteWriter w;
+  pins.Serialize(&w);
+  auto with = Bundle::WithSection(built.value().data(), built.value().size(), Section::kPins,
+                                  std::move(w.bytes()));
+  REQUIRE(with.ok());
+  auto engine = Engine::Load(with.value().data(), with.value().size());
+  REQUIRE(engine.ok());
+  const SearchResult pinned = engine.value().Search("wrong charge on my invoice", {}, 3);
+  REQUIRE(!pinned.ranked.empty());
+  CHECK(pinned.ranked[0].article == 4);
+  CHECK_FALSE(pinned.gap);
+  CHECK(pinned.confidence == 1.0f);
+  const SearchResult other = engine.value().Search("wrong charge on my card", {}, 3);
+  REQUIRE(!other.ranked.empty());
+  CHECK(other.ranked[0].article == 1);  // no pin matches: ranked as before
+
+  ByteWriter bad;
+  bad.u32(1);
+  bad.str("x");
+  bad.u32(99);
+  ByteReader r(bad.bytes().data(), bad.bytes().size());
+  CHECK_FALSE(PinnedAnswers::Deserialize(&r, articles.size()).ok());
 }

@@ -41,6 +41,8 @@ enum class Section : uint32_t {
   kPriors = 0x4F495250,  // "PRIO"
   // When to offer a human early (escalation_model.h); optional like kRankerModel.
   kEscalation = 0x4C435345,  // "ESCL"
+  // Operators' pinned answers (pinned_answers.h); optional like kRankerModel.
+  kPins = 0x534E4950,  // "PINS"
 };
 
 struct BundleOptions {

@@ -88,6 +88,9 @@ std::vector<uint8_t> Engine::ToBundle() const {
   if (!parts_.escalation.empty()) {
     section(Section::kEscalation, [&](ByteWriter* w) { parts_.escalation.Serialize(w); });
   }
+  if (!parts_.pins.empty()) {
+    section(Section::kPins, [&](ByteWriter* w) { parts_.pins.Serialize(w); });
+  }
   return writer.Finish();
 }
 
@@ -154,6 +157,13 @@ Result<Engine> Engine::Load(const uint8_t* data, size_t size) {
   if (s.ok() && bundle.Has(Section::kEscalation)) {
     s = ReadSection<EscalationModel>(bundle, Section::kEscalation, &p.escalation,
                                      EscalationModel::Deserialize);
+  }
+  if (s.ok() && bundle.Has(Section::kPins)) {
+    auto reader = bundle.Read(Section::kPins);
+    auto pins = PinnedAnswers::Deserialize(&reader.value(), p.articles.size());
+    if (!pins.ok()) return pins.status();
+    if (!reader.value().at_end()) return Status::Error("pins: section has trailing bytes");
+    p.pins = pins.take();
   }
   if (!s.ok()) return s;
   return Engine(std::move(p));
@@ -241,6 +251,22 @@ SearchResult Engine::Search(std::string_view query, const SearchContext& context
   features[kTopNearest] = candidates[0].signal[kNearest];
   result.confidence = tokens.empty() ? 0.0f : parts_.ranker.Confidence(features);
   result.gap = result.confidence < parts_.ranker.gap_threshold;
+  // An operator's pin wins: its article goes first, answered with full confidence.
+  if (auto pinned = parts_.pins.Match(query)) {
+    auto it = std::find_if(candidates.begin(), candidates.end(),
+                           [&](const Candidate& c) { return c.article == *pinned; });
+    Candidate pin;
+    if (it != candidates.end()) {
+      pin = *it;
+      candidates.erase(it);
+    } else {
+      pin.article = *pinned;
+    }
+    pin.score = candidates.empty() ? 0.0f : candidates[0].score + 1.0f;
+    candidates.insert(candidates.begin(), pin);
+    result.confidence = 1.0f;
+    result.gap = false;
+  }
   // Scores shown to callers: a softmax over the candidates' ranking scores.
   const float top = candidates[0].score;
   float sum = 0;

@@ -14,6 +14,7 @@
 #include "engine/escalation_model.h"
 #include "engine/features.h"
 #include "engine/lexical_index.h"
+#include "engine/pinned_answers.h"
 #include "engine/ranker.h"
 #include "engine/resolution_priors.h"
 #include "engine/status.h"
@@ -53,6 +54,8 @@ struct EngineParts {
   ResolutionPriors priors;
   // When to offer a human early; empty when the bundle has no escalation section.
   EscalationModel escalation;
+  // Operators' pins, which win over the ranking; empty when the bundle has no pins section.
+  PinnedAnswers pins;
 };
 
 class Engine {

@@ -201,6 +201,35 @@ test("operators' pins and blocks: listed, validated, deleted; a blocked article 
   assert.deepEqual([r.status, r.body.error.code], [404, "rule_not_found"]);
 });
 
+test("the server runs the pipeline by itself every --learn-every seconds", async () => {
+  const dir = tempDir();
+  const own = createSite(dir, "auto");
+  cli("import", "articles", "--site", "auto", "--data", dir, path.join(learning, "kb.jsonl"));
+  cli("import", "history", "--site", "auto", "--data", dir, path.join(learning, "history.jsonl"));
+  cli("publish", "--site", "auto", "--data", dir);
+  const periodic = await startServer(dir, ["--learn-every", "1"]);
+  try {
+    const url = `${periodic.url}/v1/sites/auto`;
+    const events = [];
+    ["my invoice was charged twice", "charged two times this month", "refund a double charge"]
+      .forEach((text, i) => events.push(...question(80 + i, text, ["refund", "export-data"], "refund", 1)));
+    const r = await request(`${url}/signals`, signalsRequest(own.key, { batch_id: batchId(), events }));
+    assert.equal(r.status, 202);
+    let pending = [];
+    for (let i = 0; i < 100 && pending.length === 0; ++i) {
+      await new Promise((done) => setTimeout(done, 100));
+      pending = (await request(`${url}/changes?status=pending`, { headers: admin(own.token) })).body.changes;
+    }
+    assert.equal(pending.length, 1, "a periodic run staged the change without any request");
+    assert.equal(pending[0].article, "refund");
+    assert.ok(periodic.logs.some((l) => l.includes('"msg":"trained"')), "the run is logged");
+    assert.ok(!periodic.logs.some((l) => l.includes("charged")), "logs carry no question text");
+  } finally {
+    await periodic.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("train refuses a site that was never published, and needs the admin token", async () => {
   let r = await request(`${server.url}/v1/sites/acme/train`, { method: "POST" });
   assert.equal(r.status, 401);

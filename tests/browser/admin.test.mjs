@@ -457,7 +457,7 @@ test("Versions lists what is kept and rolls back after a confirmation", async ()
   await panel.locator("tr.current th").filter({ hasText: `v${newest}` }).waitFor();
 });
 
-test("Settings: the script tag, review or autonomous, allowed origins and incident webhooks", async () => {
+test("Settings: the script tag, review or autonomous, allowed origins, pins and blocks, incident webhooks", async () => {
   // A receiver on this machine, so any alert the server sends lands somewhere real.
   const hookServer = http.createServer((req, res) => {
     req.resume();
@@ -498,6 +498,30 @@ test("Settings: the script tag, review or autonomous, allowed origins and incide
     await origins.getByRole("button", { name: "Save" }).click();
     await origins.getByRole("alert").filter({ hasText: "Saving allowed origins failed:" }).waitFor();
     assert.equal((await siteNow()).origins.length, 2, "a refused list changes nothing");
+
+    // Pins and blocks: added, refused with the server's reason, removed.
+    const rulesForm = panel.getByRole("form", { name: "Pins and blocks" });
+    const rulesNow = async () => (await request(api("/rules"), { headers: admin(site.token) })).body.rules
+      .map((r) => [r.kind, r.pattern, r.article]);
+    await rulesForm.getByLabel("Questions containing", { exact: true }).fill("lost phone");
+    await rulesForm.getByLabel("Article", { exact: true }).selectOption("reset-2fa");
+    await rulesForm.getByRole("button", { name: "Add the rule" }).click();
+    await status("Added: Pin: questions containing \u201clost phone\u201d get");
+    assert.deepEqual(await rulesNow(), [["pin", "lost phone", "reset-2fa"]]);
+    await rulesForm.getByRole("button", { name: "Add the rule" }).click(); // the phrase is empty now
+    await rulesForm.getByRole("alert").filter({ hasText: "Adding the rule failed: A pin's \"pattern\" must be" }).waitFor();
+    await rulesForm.getByLabel("Rule", { exact: true }).selectOption("block");
+    assert.equal(await rulesForm.getByLabel("Questions containing", { exact: true }).isVisible(), false, "a block has no phrase");
+    await rulesForm.getByLabel("Article", { exact: true }).selectOption("refund");
+    await rulesForm.getByRole("button", { name: "Add the rule" }).click();
+    await status("Added: Block: nothing is learned for");
+    assert.deepEqual(await rulesNow(), [["pin", "lost phone", "reset-2fa"], ["block", "", "refund"]]);
+    await rulesForm.getByRole("button", { name: /^Remove the rule .Pin/ }).click();
+    await status("Removed: Pin");
+    await rulesForm.getByRole("button", { name: /^Remove the rule .Block/ }).click();
+    await status("Removed: Block");
+    assert.deepEqual(await rulesNow(), []);
+    assert.equal(await rulesForm.locator(".rules li").count(), 0);
 
     const alerts = panel.getByRole("form", { name: "Incident alerts" });
     await alerts.getByRole("button", { name: "Add a webhook" }).click();

@@ -41,6 +41,10 @@ export class AdminApi {
     return this.call<T>("PUT", path, body);
   }
 
+  delete<T>(path: string): Promise<T> {
+    return this.call<T>("DELETE", path);
+  }
+
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = this.sitePath(path);
     const headers: Record<string, string> = {

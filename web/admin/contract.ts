@@ -139,3 +139,17 @@ export interface Version {
   current?: boolean;
   note?: string | null;
 }
+
+// An operator's rule, which always wins over learning: a pin sends questions containing
+// `pattern` to `article` first; a block keeps learning away from `article`.
+export interface Rule {
+  id: number | string;
+  kind: "pin" | "block" | string;
+  pattern?: string;
+  article?: string;
+}
+
+export interface ArticleSummary {
+  id: string;
+  title?: string;
+}

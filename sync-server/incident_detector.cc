@@ -22,7 +22,8 @@ constexpr int kSpan = 12;  // windows of counts kept: the longest test looks bac
 constexpr int kTestSpans[] = {1, 2, 3, 6, 12};
 constexpr size_t kMaxClusterKeys = 200;
 constexpr size_t kMaxRouteKeys = 200;
-constexpr size_t kRecentPerKey = 30;  // recent questions per key, for examples and pages
+constexpr size_t kRecentPerKey = 12;  // recent questions per key, for examples and pages
+constexpr size_t kClustersPerQuestion = 3;
 constexpr size_t kMaxIncidents = 200;
 constexpr size_t kReadBatch = 20000;
 
@@ -31,14 +32,16 @@ constexpr size_t kReadBatch = 20000;
 // kMaxTail with the baseline inflated by kOverdispersion (baselines are estimates, and real
 // traffic is burstier than Poisson). The baseline never goes below kFloor a window, so a kind of
 // question never seen before needs a real burst to alarm.
-constexpr double kMinCount = 5;
-constexpr double kMinRatio = 4;
-constexpr double kMaxTail = 1e-5;
-constexpr double kOverdispersion = 1.3;
+constexpr double kMinCount = 7;
+constexpr double kMinRatio = 2.5;
+constexpr double kMaxTail = 3e-5;
+constexpr double kOverdispersion = 1.2;
 constexpr double kFloor = 0.1;
 // It resolves when the last half hour is back under kResolveRatio x baseline + kResolveSlack.
 constexpr double kResolveRatio = 1.5;
 constexpr double kResolveSlack = 2;
+// An incident resolved this recently is reopened, not raised again, when its page spikes again.
+constexpr int64_t kReopenMs = 60 * 60 * 1000;
 // Baseline learning: a plain mean for a slot's first observations, then an EWMA; an open incident
 // teaches its key's baseline kOpenLearning times as slowly, so a new normal is learned eventually.
 constexpr double kSlotAlpha = 0.05;
@@ -48,8 +51,8 @@ constexpr int kSlotTrusted = 12;  // observations of an hour-of-day slot before 
 
 ClusterOptions IncidentClusterOptions() {
   ClusterOptions o;
-  o.join = 0.72f;
-  o.merge = 0.86f;
+  o.join = 0.65f;
+  o.merge = 0.82f;
   return o;
 }
 
@@ -267,7 +270,8 @@ void Count(DetectorState* s, const std::string& name, int64_t window, const Sign
   if (k.recent.size() > kRecentPerKey) k.recent.pop_front();
 }
 
-void Observe(DetectorState* s, const SignalEvent& e, const Encoder& encoder) {
+void Observe(DetectorState* s, const SignalEvent& e, const Engine& engine) {
+  const Encoder& encoder = engine.parts().encoder;
   if (e.type != "query") return;
   const int64_t window = e.ts / kWindowMs;
   if (s->first_window < 0) {
@@ -280,11 +284,24 @@ void Observe(DetectorState* s, const SignalEvent& e, const Encoder& encoder) {
   if (!e.query.empty()) {
     const std::vector<float> v = QueryClusters::Embed(encoder, e.query);
     if (!v.empty()) {
-      int64_t id = s->clusters.Nearest(v);
-      if (!id) MakeRoom(s, "c:", kMaxClusterKeys);
-      id = s->clusters.Add(id, v);
+      // A kind of question often spans a few neighbouring clusters; the question counts towards
+      // each of the closest ones, so a burst is not diluted across them.
+      std::vector<int64_t> near = s->clusters.Within(v, IncidentClusterOptions().join);
+      if (near.empty()) MakeRoom(s, "c:", kMaxClusterKeys);
+      const int64_t id = s->clusters.Add(near.empty() ? 0 : near[0], v);
       Count(s, "c:" + std::to_string(id), window, e, route);
+      for (size_t i = 1; i < near.size() && i < kClustersPerQuestion; ++i) {
+        Count(s, "c:" + std::to_string(near[i]), window, e, route);
+      }
     }
+  }
+  if (!e.query.empty()) {
+    // The article the site's own engine answers with is a cluster the knowledge base defines:
+    // stable, and the same for every phrasing it recognises. Declined questions share one key.
+    const SearchResult answer = engine.Search(e.query, SearchContext{route}, 1);
+    const std::string article =
+        answer.gap || answer.ranked.empty() ? "" : engine.articles()[answer.ranked[0].article].id;
+    Count(s, "a:" + article, window, e, route);
   }
   if (!route.empty()) {
     if (!s->keys.count("r:" + route)) MakeRoom(s, "r:", kMaxRouteKeys);
@@ -348,6 +365,27 @@ std::string ClusterLabel(const DetectorState& s, int64_t cluster, const Incident
   return best_text;
 }
 
+// The example most similar to the others (the medoid): the label of an article or page spike.
+std::string CentralExample(const std::vector<std::string>& examples, const Encoder& encoder) {
+  std::vector<std::vector<float>> vectors;
+  for (const std::string& e : examples) vectors.push_back(QueryClusters::Embed(encoder, e));
+  std::string best_text = examples.empty() ? "" : examples.front();
+  float best = -1e9f;
+  for (size_t i = 0; i < vectors.size(); ++i) {
+    float total = 0;
+    for (size_t j = 0; j < vectors.size(); ++j) {
+      for (size_t d = 0; d < vectors[i].size() && d < vectors[j].size(); ++d) {
+        total += vectors[i][d] * vectors[j][d];
+      }
+    }
+    if (total > best) {
+      best = total;
+      best_text = examples[i];
+    }
+  }
+  return best_text;
+}
+
 // Tests a key at the close of `window`; opens an incident when it spikes.
 void Test(DetectorState* s, const std::string& name, KeyState* k, int64_t window,
           const Encoder& encoder, std::vector<Incident>* opened) {
@@ -365,14 +403,7 @@ void Test(DetectorState* s, const std::string& name, KeyState* k, int64_t window
     if (observed < kMinCount || observed < kMinRatio * expected) continue;
     if (PoissonUpperTail(observed, expected * kOverdispersion) > kMaxTail) continue;
     const bool route_key = name.compare(0, 2, "r:") == 0;
-    if (route_key) {
-      // A cluster incident already names this page.
-      for (const Incident& i : s->incidents) {
-        if (i.status == "open" && i.route == name.substr(2)) return;
-      }
-    }
     Incident incident;
-    incident.id = s->next_incident++;
     incident.status = "open";
     incident.count = observed;
     incident.baseline = std::round(expected * 100) / 100;
@@ -388,11 +419,30 @@ void Test(DetectorState* s, const std::string& name, KeyState* k, int64_t window
     Describe(*k, from, &incident);
     if (route_key) {
       incident.route = name.substr(2);
-      incident.label = "Questions on " + incident.route;
     } else {
       incident.route = incident.pages.empty() ? "" : incident.pages.front().route;
-      incident.label = ClusterLabel(*s, std::stoll(name.substr(2)), incident, encoder);
     }
+    incident.label = name.compare(0, 2, "c:") == 0
+                         ? ClusterLabel(*s, std::stoll(name.substr(2)), incident, encoder)
+                         : CentralExample(incident.examples, encoder);
+    if (incident.label.empty()) incident.label = "Questions on " + incident.route;
+    // One incident a page at a time: the same spike seen by its cluster, its article and its
+    // route is one incident, named by the first. A spike often moves between the keys that see it
+    // (neighbouring clusters): one that ended within the hour on the same page is taken up again by
+    // this key, not raised twice.
+    for (Incident& other : s->incidents) {
+      if (other.route != incident.route) continue;
+      if (other.status == "open") return;
+      if (other.resolved_ms >= (window + 1) * kWindowMs - kReopenMs) {
+        other.status = "open";
+        other.resolved_ms = 0;
+        other.count = std::max(other.count, incident.count);
+        other.last_seen_ms = incident.last_seen_ms;
+        k->incident = other.id;
+        return;
+      }
+    }
+    incident.id = s->next_incident++;
     k->incident = incident.id;
     s->incidents.push_back(incident);
     opened->push_back(incident);
@@ -441,7 +491,7 @@ void Learn(KeyState* k, int64_t window) {
 void CloseWindow(DetectorState* s, int64_t window, const Encoder& encoder,
                  std::vector<Incident>* opened) {
   // Cluster keys first, so a spike in one kind of question is named by its cluster, not its page.
-  for (const char* prefix : {"c:", "r:"}) {
+  for (const char* prefix : {"c:", "a:", "r:"}) {
     for (auto& [name, k] : s->keys) {
       if (name.compare(0, 2, prefix) != 0 || k.born > window) continue;
       if (k.incident) {
@@ -499,7 +549,7 @@ Result<std::vector<Incident>> UpdateIncidents(Store* store, const std::string& s
       while (s.next_window >= 0 && s.next_window < until) {
         CloseWindow(&s, s.next_window++, encoder, &opened);
       }
-      Observe(&s, signal.event, encoder);
+      Observe(&s, signal.event, engine);
       s.cursor = signal.id;
     }
     for (const auto& [from, into] : s.clusters.MergeClose()) MergeKeys(&s, from, into);

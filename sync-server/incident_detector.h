@@ -2,16 +2,20 @@
 // Spikes and incidents: a sudden rise in one kind of question, or in questions on one page, is
 // often a bug or an outage showing up in the help panel.
 //
-// Every question (the "query" event of a query_id) is counted per query cluster (clustered online
-// in the site's embedding space, like gaps but over all questions) and per route, in 5-minute
-// windows of its timestamp; a session counts once per cluster or route and window, so one customer
-// rephrasing a question is not a spike. Each cluster and route keeps a baseline per hour of the day
-// (an EWMA of its 5-minute counts), so the daily rhythm of traffic is expected, not alarming. When
-// a window closes, the last 5 to 60 minutes are tested against their baseline with a Poisson upper
-// tail (overdispersion allowed for), a minimum count and a minimum ratio; a key that passes opens
-// an incident, and the incident resolves once the key's last half hour is back near baseline
-// (hysteresis). Baselines do not learn from a key's open incident, and keys seen during the
-// site's first day are not tested until a day of baseline exists.
+// Every question (the "query" event of a query_id) is counted, in 5-minute windows of its
+// timestamp, under three kinds of key: its query clusters (clustered online in the site's embedding
+// space, like gaps but over all questions; a question counts towards its few nearest clusters, as
+// one kind of question often spans neighbours), the article the site's engine answers it with (a
+// cluster the knowledge base defines; declined questions share one key) and its route. A session
+// counts once per key and window, so one customer rephrasing a question is not a spike. Each key
+// keeps a baseline per hour of the day (an EWMA of its 5-minute counts), so the daily rhythm of
+// traffic is expected, not alarming. When a window closes, the last 5 to 60 minutes are tested
+// against their baseline with a Poisson upper tail (overdispersion allowed for), a minimum count
+// and a minimum ratio; a key that passes opens an incident unless one is already open for the same
+// page (one spike seen by its cluster, its article and its page is one incident), and the incident
+// resolves once the key's last half hour is back near baseline (hysteresis). Baselines do not learn
+// from a key's open incident, and keys seen during the site's first day are not tested until a day
+// of baseline exists.
 //
 // Time comes from signal timestamps and `now_ms`, never the wall clock, so the detector runs in
 // simulated time. State (cursor, clusters, baselines, incidents) lives in the store.
@@ -31,7 +35,7 @@ namespace loopwise {
 struct Incident {
   int64_t id = 0;       // stable per site, increasing
   std::string status;   // "open" or "resolved"
-  std::string label;    // the cluster's most central question, or "Questions on <route>"
+  std::string label;    // its most central question ("Questions on <route>" when none has text)
   std::string route;    // the route it concerns (a route incident), else the cluster's top page
   int64_t count = 0;    // questions in the window that raised it (the largest while open)
   double baseline = 0;  // questions expected in that window

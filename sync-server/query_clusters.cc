@@ -64,6 +64,19 @@ int64_t QueryClusters::Nearest(const std::vector<float>& v, float* similarity) c
   return best_sim >= options_.join ? best : 0;
 }
 
+std::vector<int64_t> QueryClusters::Within(const std::vector<float>& v, float threshold) const {
+  std::vector<std::pair<float, int64_t>> hits;
+  for (const Cluster& c : clusters_) {
+    const float s = Dot(c.center, v);
+    if (s >= threshold) hits.emplace_back(s, c.id);
+  }
+  std::sort(hits.begin(), hits.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<int64_t> out;
+  for (const auto& h : hits) out.push_back(h.second);
+  return out;
+}
+
 int64_t QueryClusters::Add(int64_t id, const std::vector<float>& v) {
   Cluster* c = id ? Find(id) : nullptr;
   if (!c) {

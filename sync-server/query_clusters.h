@@ -33,6 +33,8 @@ class QueryClusters {
   // The nearest cluster to unit vector `v` whose similarity reaches `join`: its id, or 0 (ids
   // start at 1) when none is close enough. `similarity` gets the best cosine found.
   int64_t Nearest(const std::vector<float>& v, float* similarity = nullptr) const;
+  // Every cluster whose similarity to unit vector `v` reaches `threshold`, nearest first.
+  std::vector<int64_t> Within(const std::vector<float>& v, float threshold) const;
   // Adds `v` to cluster `id` (moving its centroid) or, with id 0, starts a cluster; returns the id.
   int64_t Add(int64_t id, const std::vector<float>& v);
   // Replaces a cluster's centroid (after the encoder changed: re-embedded from its examples).

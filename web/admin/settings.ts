@@ -1,0 +1,248 @@
+// Settings: the script tag to embed, what happens to learned changes (review or autonomous), the
+// origins the widget may run on, the operator's pins and blocks (rules.ts), and the webhooks that
+// hear about new incidents. GET/PUT /v1/sites/{site} ({"mode"}, {"origins"}); GET/PUT .../webhooks.
+
+import { ApiError } from "./api";
+import type { ArticleSummary, Rule, SiteInfo, Webhook } from "./contract";
+import { clear, h, uniqueId } from "./dom";
+import { rulesForm } from "./rules";
+import { actionError, loaded, loading, showError, type ConsoleContext } from "./view";
+
+const FORMATS: [string, string][] = [
+  ["json", "JSON (generic)"],
+  ["slack", "Slack message"],
+  ["github", "GitHub issue"],
+];
+
+// A titled form with a Save button; `save` returns the sentence to announce.
+function settingsForm(
+  ctx: ConsoleContext,
+  title: string,
+  intro: string,
+  body: HTMLElement[],
+  save: () => Promise<string>,
+): HTMLElement {
+  const titleId = uniqueId("settings");
+  const slot = h("div", { class: "slot" });
+  const button = h("button", { type: "submit", class: "button primary" }, "Save");
+  const form = h(
+    "form",
+    { class: "card settings", "aria-labelledby": titleId, novalidate: true },
+    h("h3", { id: titleId }, title),
+    h("p", { class: "muted" }, intro),
+    ...body,
+    slot,
+    h("div", { class: "actions" }, button),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    button.disabled = true;
+    clear(slot);
+    save()
+      .then((done) => ctx.announce(done))
+      .catch((e: unknown) => actionError(ctx, e, slot, `Saving ${title.toLowerCase()}`))
+      .finally(() => {
+        button.disabled = false;
+      });
+  });
+  return form;
+}
+
+function scriptTag(site: SiteInfo): HTMLElement {
+  const tag =
+    `<script src="${location.origin}/widget/loopwise.js" data-site="${site.site}" ` +
+    `data-key="${site.key ?? "YOUR_SITE_KEY"}" async></script>`;
+  return h(
+    "section",
+    { class: "card settings", "aria-labelledby": "settings-embed" },
+    h("h3", { id: "settings-embed" }, "Embed the widget"),
+    h("p", { class: "muted" }, "Add this tag to the pages of your app (the key is public)."),
+    h("pre", { class: "snippet" }, h("code", {}, tag)),
+  );
+}
+
+function modeForm(ctx: ConsoleContext, site: SiteInfo): HTMLElement {
+  const name = uniqueId("mode");
+  const option = (value: string, label: string, hint: string): HTMLElement => {
+    const id = uniqueId("mode-option");
+    return h(
+      "div",
+      { class: "choice" },
+      h("input", {
+        type: "radio",
+        name,
+        id,
+        value,
+        checked: site.mode === value,
+        "aria-describedby": `${id}-hint`,
+      }),
+      h("label", { for: id }, label),
+      h("p", { id: `${id}-hint`, class: "muted hint" }, hint),
+    );
+  };
+  const fieldset = h(
+    "fieldset",
+    {},
+    h("legend", {}, "When the site learns something"),
+    option(
+      "review",
+      "Review",
+      "Each learned change waits in the review queue until you approve it.",
+    ),
+    option(
+      "autonomous",
+      "Autonomous",
+      "Changes that pass the guardrails (agreement, replay) are published without waiting.",
+    ),
+  );
+  return settingsForm(
+    ctx,
+    "Learning",
+    "Review is the default for a new site; every change can still be rolled back.",
+    [fieldset],
+    async () => {
+      const checked = fieldset.querySelector<HTMLInputElement>("input:checked");
+      if (!checked) throw new Error("Choose review or autonomous.");
+      const saved = await ctx.api.put<SiteInfo>("", { mode: checked.value });
+      await ctx.refreshSite();
+      return `The site is in ${saved?.mode ?? checked.value} mode.`;
+    },
+  );
+}
+
+function originsForm(ctx: ConsoleContext, site: SiteInfo): HTMLElement {
+  const id = uniqueId("origins");
+  const area = h("textarea", {
+    id,
+    rows: "3",
+    spellcheck: "false",
+    "aria-describedby": `${id}-hint`,
+  });
+  area.value = (site.origins ?? []).join("\n");
+  return settingsForm(
+    ctx,
+    "Allowed origins",
+    "The widget answers only on these origins (scheme, host and port).",
+    [
+      h("label", { for: id }, "Origins, one a line"),
+      h("p", { id: `${id}-hint`, class: "muted hint" }, "For example https://app.example.com"),
+      area,
+    ],
+    async () => {
+      const origins = area.value
+        .split(/[\n,]/)
+        .map((o) => o.trim())
+        .filter(Boolean);
+      const saved = await ctx.api.put<SiteInfo>("", { origins });
+      if (saved?.origins) area.value = saved.origins.join("\n");
+      const n = saved?.origins?.length ?? origins.length;
+      return `Saved ${n} allowed origin${n === 1 ? "" : "s"}.`;
+    },
+  );
+}
+
+function webhooksForm(ctx: ConsoleContext, hooks: Webhook[]): HTMLElement {
+  const list = h("ul", { class: "webhooks" });
+  const addRow = (hook: Webhook): void => {
+    const urlId = uniqueId("webhook-url");
+    const formatId = uniqueId("webhook-format");
+    const url = h("input", {
+      id: urlId,
+      type: "url",
+      class: "webhook-url",
+      spellcheck: "false",
+      placeholder: "https://hooks.example.com/...",
+    });
+    url.value = hook.url;
+    const format = h(
+      "select",
+      { id: formatId, class: "webhook-format" },
+      ...FORMATS.map(([value, label]) =>
+        h("option", { value, selected: (hook.format ?? "json") === value }, label),
+      ),
+    );
+    const row = h(
+      "li",
+      {},
+      h("div", { class: "field" }, h("label", { for: urlId }, "Webhook URL"), url),
+      h("div", { class: "field" }, h("label", { for: formatId }, "Format"), format),
+    );
+    const remove = h(
+      "button",
+      {
+        type: "button",
+        class: "button small",
+        onclick: () => {
+          row.remove();
+          add.focus();
+        },
+      },
+      "Remove",
+    );
+    row.appendChild(remove);
+    list.appendChild(row);
+  };
+  const add = h("button", { type: "button", class: "button" }, "Add a webhook");
+  add.addEventListener("click", () => {
+    addRow({ url: "", format: "json" });
+    list.querySelector<HTMLInputElement>("li:last-child input")?.focus();
+  });
+  hooks.forEach(addRow);
+  return settingsForm(
+    ctx,
+    "Incident alerts",
+    "Each new incident is posted once to every webhook (retried with backoff when it fails).",
+    [list, add],
+    async () => {
+      const webhooks = Array.from(list.querySelectorAll("li")).map((li) => ({
+        url: (li.querySelector(".webhook-url") as HTMLInputElement).value.trim(),
+        format: (li.querySelector(".webhook-format") as HTMLSelectElement).value,
+      }));
+      const saved = await ctx.api.put<{ webhooks?: Webhook[] }>("/webhooks", { webhooks });
+      const n = saved?.webhooks?.length ?? webhooks.length;
+      return n
+        ? `Saved ${n} webhook${n === 1 ? "" : "s"}.`
+        : "No webhooks: incidents are not sent anywhere.";
+    },
+  );
+}
+
+export async function renderSettings(panel: HTMLElement, ctx: ConsoleContext): Promise<void> {
+  loading(panel, "the settings");
+  let site: SiteInfo;
+  let hooks: Webhook[] | null = null;
+  let rules: Rule[] | null = null;
+  let articles: ArticleSummary[] = [];
+  // A server without webhooks or rules still has the other settings.
+  const optional = async <T>(path: string): Promise<T | null> => {
+    try {
+      return await ctx.api.get<T>(path);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 404 && e.code === "not_found") return null;
+      throw e;
+    }
+  };
+  try {
+    site = await ctx.api.get<SiteInfo>("");
+    hooks = (await optional<{ webhooks?: Webhook[] }>("/webhooks"))?.webhooks ?? null;
+    rules = (await optional<{ rules?: Rule[] }>("/rules"))?.rules ?? null;
+    if (rules)
+      articles = (await ctx.api.get<{ articles?: ArticleSummary[] }>("/articles")).articles ?? [];
+  } catch (e) {
+    showError(panel, ctx, e, "the settings", () => void renderSettings(panel, ctx));
+    return;
+  }
+  loaded(panel);
+  panel.append(
+    h("h2", {}, "Settings"),
+    h(
+      "div",
+      { class: "cards" },
+      scriptTag(site),
+      modeForm(ctx, site),
+      originsForm(ctx, site),
+      rules ? rulesForm(ctx, rules, articles) : null,
+      hooks ? webhooksForm(ctx, hooks) : null,
+    ),
+  );
+}

@@ -34,7 +34,7 @@ constexpr float kResolvedMargin = 0.08f;
 ClusterOptions GapClusterOptions() {
   ClusterOptions o;
   o.join = 0.72f;
-  o.merge = 0.86f;
+  o.merge = 0.82f;
   return o;
 }
 

@@ -243,7 +243,9 @@ void VectorIndex::Assemble(const std::vector<std::vector<std::vector<uint32_t>>>
     for (int l = 0; l <= level; ++l) {
       hnswlib::linklistsizeint* list = h.get_linklist_at_level(id, l);
       h.setListCount(list, static_cast<unsigned short>(links[i][l].size()));
-      std::memcpy(list + 1, links[i][l].data(), links[i][l].size() * sizeof(uint32_t));
+      if (!links[i][l].empty()) {  // an empty vector's data() may be null, which memcpy forbids
+        std::memcpy(list + 1, links[i][l].data(), links[i][l].size() * sizeof(uint32_t));
+      }
     }
   }
   h.cur_element_count = count_;

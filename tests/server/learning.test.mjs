@@ -222,6 +222,10 @@ test("the server runs the pipeline by itself every --learn-every seconds", async
     }
     assert.equal(pending.length, 1, "a periodic run staged the change without any request");
     assert.equal(pending[0].article, "refund");
+    // The run logs once it has finished, just after it stored the change.
+    for (let i = 0; i < 50 && !periodic.logs.some((l) => l.includes('"msg":"trained"')); ++i) {
+      await new Promise((done) => setTimeout(done, 100));
+    }
     assert.ok(periodic.logs.some((l) => l.includes('"msg":"trained"')), "the run is logged");
     assert.ok(!periodic.logs.some((l) => l.includes("charged")), "logs carry no question text");
   } finally {

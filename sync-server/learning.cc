@@ -207,223 +207,228 @@ Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
   }
   report.questions = dirty.size();
 
-  // 2. Sentence vectors with the current bundle's encoder, and the held-out replay questions.
-  stage("embedding questions", 0, obs.size());
-  std::vector<std::vector<float>> vectors(obs.size());
-  for (size_t i = 0; i < obs.size(); ++i) {
-    vectors[i] = engine.parts().encoder.Encode(Tokenize(obs[i].text));
-    if (i % 1000 == 0) stage("embedding questions", i, obs.size());
-  }
-  auto rules = store_->LearningRules(site);
-  if (!rules.ok()) return rules.status();
-  std::set<std::string> blocked;
-  for (const LearningRule& r : rules.value()) {
-    if (r.kind == "block") blocked.insert(r.article);
-  }
-  std::vector<size_t> labelled;
-  for (size_t i = 0; i < obs.size(); ++i) {
-    const Label l = LabelOf(obs[i], rules.value());
-    if (!l.article.empty() && !blocked.count(l.article) && !obs[i].text.empty())
-      labelled.push_back(i);
-  }
-  std::stable_sort(labelled.begin(), labelled.end(), [&](size_t a, size_t b) {
-    return obs[a].ts != obs[b].ts ? obs[a].ts < obs[b].ts : obs[a].query_id < obs[b].query_id;
-  });
-  std::vector<uint8_t> held_out(obs.size(), 0);
-  std::vector<ReplayQuestion> replay_questions;
-  const size_t window_start =
-      labelled.size() > options_.replay_window ? labelled.size() - options_.replay_window : 0;
-  for (size_t k = window_start; k < labelled.size(); ++k) {
-    const size_t i = labelled[k];
-    if (options_.replay_every <= 0 || Fnv(obs[i].query_id) % options_.replay_every != 0) continue;
-    held_out[i] = 1;
-    replay_questions.push_back({obs[i].text, obs[i].route, LabelOf(obs[i], rules.value()).article});
-  }
-
-  // 3. Live drop after the last learned publish: compare with the version before it.
-  {
-    std::map<int64_t, VersionRate> rates;
-    for (const Observation& o : obs) {
-      if (o.bundle.empty() || o.shown.empty()) continue;
-      char* end = nullptr;
-      const long long v = std::strtoll(o.bundle.c_str(), &end, 10);
-      if (*end || v <= 0) continue;
-      VersionRate& r = rates[v];
-      r.version = v;
-      ++r.questions;
-      r.resolved += !o.resolved.empty();
+  // With nothing new since the last run, nothing can change: a waiting association needs new
+  // evidence, and the live-drop check new traffic. Skip to the gaps and incidents.
+  if (report.signals > 0 || report.resolutions > 0) {
+    // 2. Sentence vectors with the current bundle's encoder, and the held-out replay questions.
+    stage("embedding questions", 0, obs.size());
+    std::vector<std::vector<float>> vectors(obs.size());
+    for (size_t i = 0; i < obs.size(); ++i) {
+      vectors[i] = engine.parts().encoder.Encode(Tokenize(obs[i].text));
+      if (i % 1000 == 0) stage("embedding questions", i, obs.size());
     }
-    auto changes = store_->Changes(site);
-    if (!changes.ok()) return changes.status();
-    const int64_t cur = current.value()->version;
-    bool learned = false;
-    for (const LearnedChange& c : changes.value()) learned |= c.version == cur;
-    auto before = rates.lower_bound(cur);
-    if (learned && rates.count(cur) && before != rates.begin()) {
-      const VersionRate& previous = std::prev(before)->second;
-      if (LiveDrop(rates[cur], previous, options_)) {
-        char note[200];
-        std::snprintf(note, sizeof note,
-                      "resolution rate fell from %.1f%% (version %lld) to %.1f%% (version %lld)",
-                      100 * previous.rate(), static_cast<long long>(previous.version),
-                      100 * rates[cur].rate(), static_cast<long long>(cur));
-        auto back = publisher_->Rollback(site, previous.version);
-        if (back.ok()) {
-          report.rolled_back_to = back.value();
-          report.rollback_note = note;
-          auto marked = RollBackChangesAfter(site, previous.version, now_ms,
-                                             std::string("rolled back: ") + note);
-          if (!marked.ok()) return marked.status();
-          LogWarning("learned version rolled back",
-                     {{"site", site}, {"from", cur}, {"to", previous.version}});
+    auto rules = store_->LearningRules(site);
+    if (!rules.ok()) return rules.status();
+    std::set<std::string> blocked;
+    for (const LearningRule& r : rules.value()) {
+      if (r.kind == "block") blocked.insert(r.article);
+    }
+    std::vector<size_t> labelled;
+    for (size_t i = 0; i < obs.size(); ++i) {
+      const Label l = LabelOf(obs[i], rules.value());
+      if (!l.article.empty() && !blocked.count(l.article) && !obs[i].text.empty())
+        labelled.push_back(i);
+    }
+    std::stable_sort(labelled.begin(), labelled.end(), [&](size_t a, size_t b) {
+      return obs[a].ts != obs[b].ts ? obs[a].ts < obs[b].ts : obs[a].query_id < obs[b].query_id;
+    });
+    std::vector<uint8_t> held_out(obs.size(), 0);
+    std::vector<ReplayQuestion> replay_questions;
+    const size_t window_start =
+        labelled.size() > options_.replay_window ? labelled.size() - options_.replay_window : 0;
+    for (size_t k = window_start; k < labelled.size(); ++k) {
+      const size_t i = labelled[k];
+      if (options_.replay_every <= 0 || Fnv(obs[i].query_id) % options_.replay_every != 0) continue;
+      held_out[i] = 1;
+      replay_questions.push_back(
+          {obs[i].text, obs[i].route, LabelOf(obs[i], rules.value()).article});
+    }
+
+    // 3. Live drop after the last learned publish: compare with the version before it.
+    {
+      std::map<int64_t, VersionRate> rates;
+      for (const Observation& o : obs) {
+        if (o.bundle.empty() || o.shown.empty()) continue;
+        char* end = nullptr;
+        const long long v = std::strtoll(o.bundle.c_str(), &end, 10);
+        if (*end || v <= 0) continue;
+        VersionRate& r = rates[v];
+        r.version = v;
+        ++r.questions;
+        r.resolved += !o.resolved.empty();
+      }
+      auto changes = store_->Changes(site);
+      if (!changes.ok()) return changes.status();
+      const int64_t cur = current.value()->version;
+      bool learned = false;
+      for (const LearnedChange& c : changes.value()) learned |= c.version == cur;
+      auto before = rates.lower_bound(cur);
+      if (learned && rates.count(cur) && before != rates.begin()) {
+        const VersionRate& previous = std::prev(before)->second;
+        if (LiveDrop(rates[cur], previous, options_)) {
+          char note[200];
+          std::snprintf(note, sizeof note,
+                        "resolution rate fell from %.1f%% (version %lld) to %.1f%% (version %lld)",
+                        100 * previous.rate(), static_cast<long long>(previous.version),
+                        100 * rates[cur].rate(), static_cast<long long>(cur));
+          auto back = publisher_->Rollback(site, previous.version);
+          if (back.ok()) {
+            report.rolled_back_to = back.value();
+            report.rollback_note = note;
+            auto marked = RollBackChangesAfter(site, previous.version, now_ms,
+                                               std::string("rolled back: ") + note);
+            if (!marked.ok()) return marked.status();
+            LogWarning("learned version rolled back",
+                       {{"site", site}, {"from", cur}, {"to", previous.version}});
+          }
         }
       }
     }
-  }
 
-  // 4. Guardrails. The site's history tickets take part as evidence only: resolved by the
-  // operator's own staff, they agree or disagree with the customers' labels around them like
-  // agents' do, and a question all but identical to one of them merges into it.
-  stage("guardrails", 0, 1);
-  const size_t observed = obs.size();
-  auto history = store_->History(site);
-  if (!history.ok()) return history.status();
-  for (size_t i = 0; i < history.value().size(); ++i) {
-    const ResolvedQuery& t = history.value()[i];
-    if (!t.article) continue;
-    Observation h;
-    h.query_id = "history:" + std::to_string(i);
-    h.session = "history";
-    h.text = t.text;
-    h.agent = true;
-    h.agent_article = t.article;
-    h.status = "reference";
-    h.article = *t.article;
-    obs.push_back(std::move(h));
-    vectors.push_back(engine.parts().encoder.Encode(Tokenize(t.text)));
-  }
-  held_out.resize(obs.size(), 0);
-  const Selection selection =
-      SelectExemplars(&obs, vectors, held_out, rules.value(), options_.guardrails);
-  obs.resize(observed);
-  report.accepted = selection.accepted.size();
-  report.merged = selection.merged.size();
-  report.rejected = selection.rejected.size();
-  report.waiting = selection.waiting.size();
-  for (const auto& d : selection.accepted) dirty.insert(d.observation);
-  for (size_t i : selection.merged) dirty.insert(i);
-  for (size_t i : selection.rejected) dirty.insert(i);
-  for (size_t i : selection.waiting) dirty.insert(i);
+    // 4. Guardrails. The site's history tickets take part as evidence only: resolved by the
+    // operator's own staff, they agree or disagree with the customers' labels around them like
+    // agents' do, and a question all but identical to one of them merges into it.
+    stage("guardrails", 0, 1);
+    const size_t observed = obs.size();
+    auto history = store_->History(site);
+    if (!history.ok()) return history.status();
+    for (size_t i = 0; i < history.value().size(); ++i) {
+      const ResolvedQuery& t = history.value()[i];
+      if (!t.article) continue;
+      Observation h;
+      h.query_id = "history:" + std::to_string(i);
+      h.session = "history";
+      h.text = t.text;
+      h.agent = true;
+      h.agent_article = t.article;
+      h.status = "reference";
+      h.article = *t.article;
+      obs.push_back(std::move(h));
+      vectors.push_back(engine.parts().encoder.Encode(Tokenize(t.text)));
+    }
+    held_out.resize(obs.size(), 0);
+    const Selection selection =
+        SelectExemplars(&obs, vectors, held_out, rules.value(), options_.guardrails);
+    obs.resize(observed);
+    report.accepted = selection.accepted.size();
+    report.merged = selection.merged.size();
+    report.rejected = selection.rejected.size();
+    report.waiting = selection.waiting.size();
+    for (const auto& d : selection.accepted) dirty.insert(d.observation);
+    for (size_t i : selection.merged) dirty.insert(i);
+    for (size_t i : selection.rejected) dirty.insert(i);
+    for (size_t i : selection.waiting) dirty.insert(i);
 
-  // 5. Candidate, replay, publish or stage.
-  if (!selection.accepted.empty()) {
-    std::vector<ResolvedQuery> extra;
-    std::vector<float> weights;
-    for (const auto& d : selection.accepted) {
-      extra.push_back({obs[d.observation].text, d.article, obs[d.observation].query_id});
-      weights.push_back(d.weight);
-    }
-    stage("building the candidate bundle", 0, 1);
-    auto built = publisher_->Build(site, extra, weights);
-    if (!built.ok()) return built.status();
-    report.build_ms = built.value().build_ms;
-    auto candidate = Engine::Load(built.value().bytes.data(), built.value().bytes.size());
-    if (!candidate.ok()) {
-      return Status::Error("the candidate bundle does not load: " + candidate.status().message());
-    }
-    stage("replaying held-out questions", 0, 1);
-    // After a rollback the current engine is the one rolled back to.
-    std::optional<Engine> rolled;
-    if (report.rolled_back_to) {
-      auto b = files_->Get(report.rolled_back_to->sha256, false);
-      if (b.ok()) {
-        auto e =
-            Engine::Load(reinterpret_cast<const uint8_t*>(b.value()->data()), b.value()->size());
-        if (e.ok()) rolled.emplace(e.take());
-      }
-    }
-    report.replay = Replay(rolled ? *rolled : engine, candidate.value(), replay_questions,
-                           options_.replay_tolerance, options_.replay_min_questions);
-    std::optional<Publication> publication;
-    if (report.replay.pass && autonomous) {
-      auto p = publisher_->PublishBuilt(site, built.value());
-      if (!p.ok()) return p.status();
-      publication = p.value();
-      report.published = p.value().version;
-    }
-    report.outcome = !report.replay.pass ? "refused" : (autonomous ? "published" : "staged");
-
-    // One change per article, explained.
-    std::map<std::string, std::vector<size_t>> per_article;
-    for (size_t k = 0; k < selection.accepted.size(); ++k) {
-      per_article[selection.accepted[k].article].push_back(k);
-    }
-    std::unordered_map<std::string, std::string> titles;
-    for (const Article& a : engine.articles()) titles[a.id] = a.title;
-    std::map<std::string, int64_t> not_helpful;
-    for (size_t i : dirty) {
-      for (const auto& a : obs[i].not_helpful) ++not_helpful[a];
-    }
-    for (const auto& [article, picks] : per_article) {
-      LearnedChange c;
-      c.kind = "exemplars";
-      c.article = article;
-      c.created_at_ms = now_ms;
-      json examples = json::array(), exemplars = json::array();
-      std::set<std::string> sessions;
-      int64_t by_agent = 0;
-      for (size_t k : picks) {
-        const ExemplarDecision& d = selection.accepted[k];
-        const Observation& o = obs[d.observation];
-        if (examples.size() < kExamplesPerChange) examples.push_back(o.text);
-        exemplars.push_back({{"text", o.text}, {"article", article}, {"weight", d.weight}});
-        sessions.insert(d.trusted ? "agent:" + o.query_id : o.session);
-        by_agent += d.trusted;
-      }
-      c.examples_json = examples.dump();
-      c.exemplars_json = exemplars.dump();
-      c.sessions = static_cast<int64_t>(sessions.size());
-      c.resolved = static_cast<int64_t>(picks.size());
-      c.not_helpful = not_helpful[article];
-      const std::string title = titles.count(article) ? titles[article] : article;
-      c.summary = Quote(title) + " now answers questions like " +
-                  Quote(examples.empty() ? "" : examples[0].get<std::string>()) + ": " +
-                  std::to_string(c.sessions) + (c.sessions == 1 ? " session" : " sessions") +
-                  " resolved" +
-                  (by_agent ? " (" + std::to_string(by_agent) + " by an agent)" : "") + ", " +
-                  std::to_string(c.not_helpful) + " not helpful";
-      c.note = report.replay.note;
-      if (!report.replay.pass) {
-        c.status = "rejected";
-        c.decided_at_ms = now_ms;
-      } else if (publication) {
-        c.status = "published";
-        c.decided_at_ms = now_ms;
-        c.version = publication->version.version;
-      } else {
-        c.status = "pending";
-      }
-      auto id = store_->AddChange(site, c);
-      if (!id.ok()) return id.status();
-      report.changes.push_back(id.value());
-    }
-    if (!report.replay.pass) {
+    // 5. Candidate, replay, publish or stage.
+    if (!selection.accepted.empty()) {
+      std::vector<ResolvedQuery> extra;
+      std::vector<float> weights;
       for (const auto& d : selection.accepted) {
-        obs[d.observation].status = "rejected";
-        obs[d.observation].note = report.replay.note;
+        extra.push_back({obs[d.observation].text, d.article, obs[d.observation].query_id});
+        weights.push_back(d.weight);
+      }
+      stage("building the candidate bundle", 0, 1);
+      auto built = publisher_->Build(site, extra, weights);
+      if (!built.ok()) return built.status();
+      report.build_ms = built.value().build_ms;
+      auto candidate = Engine::Load(built.value().bytes.data(), built.value().bytes.size());
+      if (!candidate.ok()) {
+        return Status::Error("the candidate bundle does not load: " + candidate.status().message());
+      }
+      stage("replaying held-out questions", 0, 1);
+      // After a rollback the current engine is the one rolled back to.
+      std::optional<Engine> rolled;
+      if (report.rolled_back_to) {
+        auto b = files_->Get(report.rolled_back_to->sha256, false);
+        if (b.ok()) {
+          auto e =
+              Engine::Load(reinterpret_cast<const uint8_t*>(b.value()->data()), b.value()->size());
+          if (e.ok()) rolled.emplace(e.take());
+        }
+      }
+      report.replay = Replay(rolled ? *rolled : engine, candidate.value(), replay_questions,
+                             options_.replay_tolerance, options_.replay_min_questions);
+      std::optional<Publication> publication;
+      if (report.replay.pass && autonomous) {
+        auto p = publisher_->PublishBuilt(site, built.value());
+        if (!p.ok()) return p.status();
+        publication = p.value();
+        report.published = p.value().version;
+      }
+      report.outcome = !report.replay.pass ? "refused" : (autonomous ? "published" : "staged");
+
+      // One change per article, explained.
+      std::map<std::string, std::vector<size_t>> per_article;
+      for (size_t k = 0; k < selection.accepted.size(); ++k) {
+        per_article[selection.accepted[k].article].push_back(k);
+      }
+      std::unordered_map<std::string, std::string> titles;
+      for (const Article& a : engine.articles()) titles[a.id] = a.title;
+      std::map<std::string, int64_t> not_helpful;
+      for (size_t i : dirty) {
+        for (const auto& a : obs[i].not_helpful) ++not_helpful[a];
+      }
+      for (const auto& [article, picks] : per_article) {
+        LearnedChange c;
+        c.kind = "exemplars";
+        c.article = article;
+        c.created_at_ms = now_ms;
+        json examples = json::array(), exemplars = json::array();
+        std::set<std::string> sessions;
+        int64_t by_agent = 0;
+        for (size_t k : picks) {
+          const ExemplarDecision& d = selection.accepted[k];
+          const Observation& o = obs[d.observation];
+          if (examples.size() < kExamplesPerChange) examples.push_back(o.text);
+          exemplars.push_back({{"text", o.text}, {"article", article}, {"weight", d.weight}});
+          sessions.insert(d.trusted ? "agent:" + o.query_id : o.session);
+          by_agent += d.trusted;
+        }
+        c.examples_json = examples.dump();
+        c.exemplars_json = exemplars.dump();
+        c.sessions = static_cast<int64_t>(sessions.size());
+        c.resolved = static_cast<int64_t>(picks.size());
+        c.not_helpful = not_helpful[article];
+        const std::string title = titles.count(article) ? titles[article] : article;
+        c.summary = Quote(title) + " now answers questions like " +
+                    Quote(examples.empty() ? "" : examples[0].get<std::string>()) + ": " +
+                    std::to_string(c.sessions) + (c.sessions == 1 ? " session" : " sessions") +
+                    " resolved" +
+                    (by_agent ? " (" + std::to_string(by_agent) + " by an agent)" : "") + ", " +
+                    std::to_string(c.not_helpful) + " not helpful";
+        c.note = report.replay.note;
+        if (!report.replay.pass) {
+          c.status = "rejected";
+          c.decided_at_ms = now_ms;
+        } else if (publication) {
+          c.status = "published";
+          c.decided_at_ms = now_ms;
+          c.version = publication->version.version;
+        } else {
+          c.status = "pending";
+        }
+        auto id = store_->AddChange(site, c);
+        if (!id.ok()) return id.status();
+        report.changes.push_back(id.value());
+      }
+      if (!report.replay.pass) {
+        for (const auto& d : selection.accepted) {
+          obs[d.observation].status = "rejected";
+          obs[d.observation].note = report.replay.note;
+        }
       }
     }
+
+    // 6. Keep the observations and move the cursor, in one transaction.
+    std::vector<LearningOutcome> save;
+    for (size_t i : dirty) {
+      const Observation& o = obs[i];
+      save.push_back(OutcomeOf(o));
+    }
+    if (Status s = store_->SaveLearning(site, next, save); !s.ok()) return s;
   }
 
-  // 6. Keep the observations and move the cursor, in one transaction.
-  std::vector<LearningOutcome> save;
-  for (size_t i : dirty) {
-    const Observation& o = obs[i];
-    save.push_back(OutcomeOf(o));
-  }
-  if (Status s = store_->SaveLearning(site, next, save); !s.ok()) return s;
-
-    // 7. Gaps and incidents, with the bundle now current.
+  // 7. Gaps and incidents, with the bundle now current.
 #ifdef LOOPWISE_HAS_OPERATIONS
   if (options_.operations) {
     stage("gaps and incidents", 0, 1);

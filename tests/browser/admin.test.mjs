@@ -503,11 +503,13 @@ test("Settings: the script tag, review or autonomous, allowed origins, pins and 
     const rulesForm = panel.getByRole("form", { name: "Pins and blocks" });
     const rulesNow = async () => (await request(api("/rules"), { headers: admin(site.token) })).body.rules
       .map((r) => [r.kind, r.pattern, r.article]);
+    assert.equal(await rulesForm.getByText("No pins or blocks yet.").isVisible(), true);
     await rulesForm.getByLabel("Questions containing", { exact: true }).fill("lost phone");
     await rulesForm.getByLabel("Article", { exact: true }).selectOption("reset-2fa");
     await rulesForm.getByRole("button", { name: "Add the rule" }).click();
     await status("Added: Pin: questions containing \u201clost phone\u201d get");
     assert.deepEqual(await rulesNow(), [["pin", "lost phone", "reset-2fa"]]);
+    assert.equal(await rulesForm.getByText("No pins or blocks yet.").isVisible(), false);
     await rulesForm.getByRole("button", { name: "Add the rule" }).click(); // the phrase is empty now
     await rulesForm.getByRole("alert").filter({ hasText: "Adding the rule failed: A pin's \"pattern\" must be" }).waitFor();
     await rulesForm.getByLabel("Rule", { exact: true }).selectOption("block");
@@ -522,6 +524,7 @@ test("Settings: the script tag, review or autonomous, allowed origins, pins and 
     await status("Removed: Block");
     assert.deepEqual(await rulesNow(), []);
     assert.equal(await rulesForm.locator(".rules li").count(), 0);
+    assert.equal(await rulesForm.getByText("No pins or blocks yet.").isVisible(), true);
 
     const alerts = panel.getByRole("form", { name: "Incident alerts" });
     await alerts.getByRole("button", { name: "Add a webhook" }).click();

@@ -25,6 +25,10 @@ export function rulesForm(
   const titleId = uniqueId("rules");
   const slot = h("div", { class: "slot" });
   const list = h("ul", { class: "rules" });
+  const none = h("p", { class: "muted" }, "No pins or blocks yet.");
+  const sync = (): void => {
+    none.hidden = list.children.length > 0;
+  };
 
   const show = (rule: Rule): void => {
     const text = describe(rule, titles);
@@ -37,6 +41,7 @@ export function rulesForm(
         .delete(`/rules/${encodeURIComponent(String(rule.id))}`)
         .then(() => {
           item.remove();
+          sync();
           ctx.announce(`Removed: ${text}.`);
           add.focus();
         })
@@ -46,8 +51,10 @@ export function rulesForm(
         });
     });
     list.appendChild(item);
+    sync();
   };
   rules.forEach(show);
+  sync();
 
   const kindId = uniqueId("rule-kind");
   const patternId = uniqueId("rule-pattern");
@@ -89,6 +96,7 @@ export function rulesForm(
       "Your rules always win over what the site learns; they apply from the next publish or training run.",
     ),
     list,
+    none,
     h(
       "div",
       { class: "rule-fields" },

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
 
@@ -377,6 +378,10 @@ void Settle(FinderState* s, const Encoder& encoder, int64_t now_ms, GapUpdate* u
 
 Result<GapUpdate> UpdateGaps(Store* store, const std::string& site, const Engine& engine,
                              int64_t now_ms) {
+  // The server's watch and its learning runs both call this; one at a time, so neither works
+  // from state the other is about to replace.
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
   auto loaded = Load(store, site);
   if (!loaded.ok()) return loaded.status();
   FinderState s = loaded.take();

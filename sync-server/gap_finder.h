@@ -55,8 +55,8 @@ struct GapUpdate {
 };
 
 // Reads the site's signals stored since the last call, clusters the gap questions with `engine`'s
-// encoder and stores the result. Fails (leaving the stored gaps as they were) when the store
-// fails or holds state this code cannot read.
+// encoder and stores the result. Calls are serialized within a process. Fails (leaving the stored
+// gaps as they were) when the store fails or holds state this code cannot read.
 Result<GapUpdate> UpdateGaps(Store* store, const std::string& site, const Engine& engine,
                              int64_t now_ms);
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <deque>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -512,6 +513,10 @@ void CloseWindow(DetectorState* s, int64_t window, const Encoder& encoder,
 
 Result<std::vector<Incident>> UpdateIncidents(Store* store, const std::string& site,
                                               const Engine& engine, int64_t now_ms) {
+  // The server's watch and its learning runs both call this; one at a time, so neither works
+  // from state the other is about to replace.
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
   auto loaded = Load(store, site);
   if (!loaded.ok()) return loaded.status();
   DetectorState s = loaded.take();

@@ -48,8 +48,8 @@ struct Incident {
 
 // Reads the site's signals stored since the last call, advances the detector to `now_ms` (closing
 // every 5-minute window that ended by then) and stores its state. Returns the incidents opened by
-// this call. Fails (leaving the stored state as it was) when the store fails or holds state this
-// code cannot read.
+// this call. Calls are serialized within a process. Fails (leaving the stored state as it was) when
+// the store fails or holds state this code cannot read.
 Result<std::vector<Incident>> UpdateIncidents(Store* store, const std::string& site,
                                               const Engine& engine, int64_t now_ms);
 

@@ -43,4 +43,15 @@ Result<DataDirectory> OpenDataDirectory(const std::string& path) {
   return d;
 }
 
+Result<DataDirectory> OpenSiteData(const std::string& path, const std::string& site) {
+  auto dir = OpenDataDirectory(path);
+  if (!dir.ok()) return dir.status();
+  auto found = dir.value().store->FindSite(site);
+  if (!found.ok()) return found.status();
+  if (!found.value()) {
+    return Status::Error("there is no site \"" + site + "\" (create it with loopwise site create)");
+  }
+  return dir;
+}
+
 }  // namespace loopwise

@@ -25,4 +25,8 @@ std::string DataPath(const cli::Args& args);
 // Fails with one sentence naming the directory and what to do.
 Result<DataDirectory> OpenDataDirectory(const std::string& path);
 
+// Opens the directory as above for work on `site`, failing with a sentence when there is no such
+// site.
+Result<DataDirectory> OpenSiteData(const std::string& path, const std::string& site);
+
 }  // namespace loopwise

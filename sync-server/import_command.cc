@@ -50,15 +50,9 @@ int ImportCommand(int argc, char** argv) {
   if (!site.ok()) return cli::Fail(site.status().message());
   if (args.positional().empty()) return cli::Fail("name at least one FILE or folder to import");
 
-  auto dir = OpenDataDirectory(DataPath(args));
+  auto dir = OpenSiteData(DataPath(args), site.value());
   if (!dir.ok()) return cli::Fail(dir.status().message());
   Store& store = *dir.value().store;
-  auto found = store.FindSite(site.value());
-  if (!found.ok()) return cli::Fail(found.status().message());
-  if (!found.value()) {
-    return cli::Fail("there is no site \"" + site.value() +
-                     "\" (create it with loopwise site create)");
-  }
 
   if (what == "articles") {
     std::vector<Article> all;

@@ -384,10 +384,19 @@ Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
           sessions.insert(d.trusted ? "agent:" + o.query_id : o.session);
           by_agent += d.trusted;
         }
+        // Questions merged into these exemplars resolved the same way: they are evidence too.
+        int64_t merged = 0;
+        for (size_t m : selection.merged) {
+          const Observation& o = obs[m];
+          if (o.article != article) continue;
+          sessions.insert(o.agent ? "agent:" + o.query_id : o.session);
+          ++merged;
+          by_agent += o.agent;
+        }
         c.examples_json = examples.dump();
         c.exemplars_json = exemplars.dump();
         c.sessions = static_cast<int64_t>(sessions.size());
-        c.resolved = static_cast<int64_t>(picks.size());
+        c.resolved = static_cast<int64_t>(picks.size()) + merged;
         c.not_helpful = not_helpful[article];
         const std::string title = titles.count(article) ? titles[article] : article;
         c.summary = Quote(title) + " now answers questions like " +

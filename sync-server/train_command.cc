@@ -39,14 +39,8 @@ int TrainCommand(int argc, char** argv) {
   }
   auto site = args.require("site");
   if (!site.ok()) return cli::Fail(site.status().message());
-  auto dir = OpenDataDirectory(DataPath(args));
+  auto dir = OpenSiteData(DataPath(args), site.value());
   if (!dir.ok()) return cli::Fail(dir.status().message());
-  auto found = dir.value().store->FindSite(site.value());
-  if (!found.ok()) return cli::Fail(found.status().message());
-  if (!found.value()) {
-    return cli::Fail("there is no site \"" + site.value() +
-                     "\" (create it with loopwise site create)");
-  }
   Publisher publisher(dir.value().store.get(), dir.value().bundles.get());
   Learner learner(dir.value().store.get(), dir.value().bundles.get(), &publisher);
   std::unique_ptr<cli::Progress> bar;

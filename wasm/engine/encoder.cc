@@ -67,12 +67,16 @@ Encoder Encoder::Fit(const WordVectors& full,
   for (size_t r = 0; r < std::min(options.common_words, full.size()); ++r) {
     wanted.push_back(full.word(static_cast<int>(r)));
   }
-  for (const auto& [w, c] : site_counts) wanted.push_back(w);
+  std::set<std::string> site_words;
+  for (const auto& [w, c] : site_counts) {
+    wanted.push_back(w);
+    site_words.insert(w);
+  }
 
   Encoder e;
   e.dim_ = full.dim();
   e.sif_a_ = options.sif_a;
-  e.store_ = full.Subset(wanted);
+  e.store_ = full.Subset(wanted, site_words);
   for (size_t r = 0; r < e.store_.size(); ++r)
     e.words_.push_back(e.store_.word(static_cast<int>(r)));
   e.IndexVocabulary();  // store words only, so site-only words can be told apart below

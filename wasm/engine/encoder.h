@@ -21,7 +21,8 @@ namespace loopwise {
 struct EncoderOptions {
   // Most frequent English words carried besides the site's own, so a customer's word the site
   // never used still has a vector. More words help a little (HWU64 stream queries, 10-shot:
-  // 0.772 with 10,000, 0.777 with 20,000) but cost about 51 bytes each in a gzipped bundle;
+  // 0.772 with 10,000, 0.777 with 20,000) but cost about 51 bytes each in a gzipped bundle
+  // (4 bits a component);
   // 12,000 keeps the demo site's bundle under 1.5 MB.
   size_t common_words = 12000;
   // SIF smoothing: a word of frequency p weighs a / (a + p).

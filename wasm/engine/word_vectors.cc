@@ -9,8 +9,10 @@ namespace loopwise {
 namespace {
 constexpr char kMagic[8] = {'L', 'W', 'V', 'E', 'C', '1', 0, 0};
 constexpr size_t kMaxDim = 1024;
-// A site's subset keeps 4 bits a component: codes in [-7, 7], two to a byte in the bundle. On held-out
-// queries this costs nothing measurable against int8 and halves the largest part of a bundle.
+// A site's subset keeps its own words at 8 bits and the common words it carries besides at 4
+// (codes in [-7, 7], two to a byte in the bundle). That halves the largest part of a bundle; on
+// held-out queries it costs nothing measurable against 8 bits throughout, while 4 bits for the
+// site's own words too costs a few points of out-of-scope recall.
 constexpr int kSubsetLevels = 7;
 }  // namespace
 
@@ -58,7 +60,8 @@ void WordVectors::Index() {
   for (size_t i = 0; i < words_.size(); ++i) rows_.emplace(words_[i], static_cast<int>(i));
 }
 
-WordVectors WordVectors::Subset(const std::vector<std::string>& words) const {
+WordVectors WordVectors::Subset(const std::vector<std::string>& words,
+                                const std::set<std::string>& precise) const {
   std::vector<int> rows;
   rows.reserve(words.size());
   for (const auto& w : words) {
@@ -73,6 +76,12 @@ WordVectors WordVectors::Subset(const std::vector<std::string>& words) const {
     s.words_.push_back(words_[r]);
     s.ranks_.push_back(ranks_[r]);
     const int8_t* c = codes_.data() + size_t(r) * dim_;
+    s.precise_.push_back(precise.count(words_[r]) ? 1 : 0);
+    if (s.precise_.back()) {
+      s.scales_.push_back(scales_[r]);
+      s.codes_.insert(s.codes_.end(), c, c + dim_);
+      continue;
+    }
     int top = 1;
     for (size_t i = 0; i < dim_; ++i) top = std::max(top, std::abs(int{c[i]}));
     const float step = static_cast<float>(top) / kSubsetLevels;
@@ -91,11 +100,19 @@ void WordVectors::Serialize(ByteWriter* out) const {
   for (const auto& w : words_) out->str(w);
   out->array(ranks_);
   out->array(scales_);
-  // Two codes a byte, low nibble first, each stored as code + 8.
-  std::vector<uint8_t> packed((codes_.size() + 1) / 2, 0);
-  for (size_t i = 0; i < codes_.size(); ++i) {
-    packed[i / 2] |= static_cast<uint8_t>((codes_[i] + 8) << (4 * (i % 2)));
+  out->array(precise_);
+  // Precise rows' codes as they are; the others' two a byte, low nibble first, each as code + 8.
+  std::vector<int8_t> wide;
+  std::vector<int8_t> narrow;
+  for (size_t r = 0; r < precise_.size(); ++r) {
+    auto& to = precise_[r] ? wide : narrow;
+    to.insert(to.end(), codes_.begin() + r * dim_, codes_.begin() + (r + 1) * dim_);
   }
+  std::vector<uint8_t> packed((narrow.size() + 1) / 2, 0);
+  for (size_t i = 0; i < narrow.size(); ++i) {
+    packed[i / 2] |= static_cast<uint8_t>((narrow[i] + 8) << (4 * (i % 2)));
+  }
+  out->array(wide);
   out->array(packed);
 }
 
@@ -110,17 +127,30 @@ Result<WordVectors> WordVectors::Deserialize(ByteReader* in) {
   for (uint32_t i = 0; i < count && in->ok(); ++i) v.words_.push_back(in->str());
   v.ranks_ = in->array<uint32_t>(count);
   v.scales_ = in->array<float>(count);
-  const size_t components = size_t{count} * v.dim_;
-  const std::vector<uint8_t> packed = in->array<uint8_t>((components + 1) / 2);
+  v.precise_ = in->array<uint8_t>(count);
+  size_t precise_rows = 0;
+  for (uint8_t p : v.precise_) precise_rows += p != 0;
+  const size_t narrow = (count - std::min<size_t>(count, precise_rows)) * v.dim_;
+  const std::vector<int8_t> wide = in->array<int8_t>(precise_rows * v.dim_);
+  const std::vector<uint8_t> packed = in->array<uint8_t>((narrow + 1) / 2);
   if (!in->ok() || v.words_.size() != count || v.ranks_.size() != count ||
-      v.scales_.size() != count || packed.size() != (components + 1) / 2) {
+      v.scales_.size() != count || v.precise_.size() != count ||
+      wide.size() != precise_rows * v.dim_ || packed.size() != (narrow + 1) / 2) {
     return Status::Error("word vectors: section is truncated or inconsistent");
   }
-  v.codes_.resize(components);
-  for (size_t i = 0; i < components; ++i) {
-    const int code = ((packed[i / 2] >> (4 * (i % 2))) & 0xF) - 8;
-    if (code < -kSubsetLevels) return Status::Error("word vectors: a code is out of range");
-    v.codes_[i] = static_cast<int8_t>(code);
+  v.codes_.reserve(size_t{count} * v.dim_);
+  size_t w = 0, n = 0;
+  for (uint32_t r = 0; r < count; ++r) {
+    for (size_t i = 0; i < v.dim_; ++i) {
+      if (v.precise_[r]) {
+        v.codes_.push_back(wide[w++]);
+        continue;
+      }
+      const int code = ((packed[n / 2] >> (4 * (n % 2))) & 0xF) - 8;
+      ++n;
+      if (code < -kSubsetLevels) return Status::Error("word vectors: a code is out of range");
+      v.codes_.push_back(static_cast<int8_t>(code));
+    }
   }
   for (float x : v.scales_) {
     if (!std::isfinite(x)) return Status::Error("word vectors: a scale is not finite");

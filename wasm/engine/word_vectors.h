@@ -4,10 +4,12 @@
 // estimate.
 //
 // Two byte layouts carry it: the full store made by model-assets/make-word-vectors.mjs (Parse), and
-// the compact subset a site's bundle carries (Subset, then Serialize / Deserialize): 4 bits a
-// component with one scale per row, and each word's original rank.
+// the compact subset a site's bundle carries (Subset, then Serialize / Deserialize): 8 bits a
+// component for the site's own words, 4 for the rest, one scale per row, and each word's original
+// rank.
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,9 +27,11 @@ class WordVectors {
   // Parses the full store ("LWVEC1" layout). Fails with a message naming what is wrong.
   static Result<WordVectors> Parse(const uint8_t* data, size_t size);
 
-  // A store holding only `words` (those present here), in this store's order, ranks kept, with its
-  // codes requantized to 4 bits so that it is exactly what Deserialize gives back.
-  WordVectors Subset(const std::vector<std::string>& words) const;
+  // A store holding only `words` (those present here), in this store's order, ranks kept; rows of
+  // words not in `precise` are requantized to 4 bits, so that it is exactly what Deserialize gives
+  // back.
+  WordVectors Subset(const std::vector<std::string>& words,
+                     const std::set<std::string>& precise = {}) const;
 
   void Serialize(ByteWriter* out) const;
   static Result<WordVectors> Deserialize(ByteReader* in);
@@ -52,6 +56,7 @@ class WordVectors {
   std::vector<uint32_t> ranks_;
   std::vector<float> scales_;
   std::vector<int8_t> codes_;
+  std::vector<uint8_t> precise_;  // per row: 1 when its codes keep 8 bits
   std::unordered_map<std::string, int> rows_;
 };
 

@@ -194,6 +194,8 @@ test("a host page with aggressive global CSS leaves the widget unchanged", async
     await input.press("Enter");
     await dialog.getByText("Did this solve it?").waitFor({ timeout: 15000 });
     await input.blur();
+    // The panel slides in for 0.16 s; an answer can arrive sooner, so measure after it has settled.
+    await dialog.evaluate((el) => Promise.all(el.getAnimations({ subtree: true }).map((a) => a.finished)));
     layouts[kind] = await widgetLayout(p);
     // The panel, less a margin for its rounded corners (they show the page behind, which differs).
     const box = await dialog.boundingBox();

@@ -24,7 +24,8 @@ float Dot(const std::vector<float>& a, const std::vector<float>& b) {
 
 nlohmann::json ObservationJson(const Observation& o) {
   nlohmann::json j = {
-      {"text", o.text},           {"route", o.route},       {"bundle", o.bundle},
+      {"text", o.text},           {"route", o.route},       {"segments", o.segments},
+      {"bundle", o.bundle},
       {"shown", o.shown},         {"resolved", o.resolved}, {"not_helpful", o.not_helpful},
       {"escalated", o.escalated}, {"agent", o.agent},       {"confidence", o.confidence},
       {"article", o.article},     {"note", o.note}};
@@ -58,6 +59,7 @@ Observation ObservationOf(const LearningOutcome& row) {
   };
   o.text = str("text");
   o.route = str("route");
+  o.segments = list("segments");
   o.bundle = str("bundle");
   o.shown = list("shown");
   o.resolved = str("resolved");

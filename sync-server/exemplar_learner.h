@@ -52,6 +52,7 @@ struct Observation {
   int64_t ts = 0;
   std::string text;
   std::string route;   // folded
+  std::vector<std::string> segments;  // the customer's segments (SegmentKey), from the context
   std::string bundle;  // the version that answered it
   std::vector<std::string> shown;
   std::string resolved;  // the article the customer marked resolved; empty: none

@@ -1,11 +1,12 @@
 #pragma once
 // Resolution priors counted from the learning pipeline's observations, and put into a bundle.
 //
-// Only questions asked on a page (a folded route) count. The article the customer resolved with
-// gains a resolution on that page; the article shown first gains a miss when the customer found
-// it not helpful, escalated, or resolved with another one. Each session counts at most once per
-// page and article, and questions the guardrails rejected count nothing, so a burst from a few
-// sessions cannot move a page's priors much.
+// Each question counts under its page (a folded route) and under the customer's segments (the
+// context keys the operator lets signals carry, e.g. "plan=pro"). The article the customer
+// resolved with gains a resolution there; the article shown first gains a miss when the customer
+// found it not helpful, escalated, or resolved with another one. Each session counts at most once
+// per key and article, and questions the guardrails rejected count nothing, so a burst from a few
+// sessions cannot move the priors much.
 
 #include <cstdint>
 #include <vector>

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "engine/context.h"
+#include "engine/context_json.h"
 #include "engine/tokenizer.h"
 #include "logger.h"
 
@@ -35,11 +36,12 @@ void Apply(const SignalEvent& e, Observation* o) {
   if (o->text.empty() && !e.query.empty()) o->text = e.query;
   if (o->bundle.empty() && !e.bundle.empty()) o->bundle = e.bundle;
   if (o->confidence < 0 && e.confidence) o->confidence = *e.confidence;
-  if (o->route.empty()) {
+  if (o->route.empty() && o->segments.empty()) {
     const json context = json::parse(e.context_json, nullptr, false);
     if (context.is_object()) {
       auto it = context.find("route");
       if (it != context.end() && it->is_string()) o->route = FoldRoute(it->get<std::string>());
+      o->segments = ContextSegments(context);
     }
   }
   if (e.type == "shown") {

@@ -94,7 +94,6 @@ Result<BuiltBundle> Publisher::Build(const std::string& site,
   std::vector<Observation> observations;
   for (const LearningOutcome& row : outcomes.value()) observations.push_back(ObservationOf(row));
   const ResolutionPriors priors = CountPriors(observations, articles.value());
-  b.prior_routes = priors.routes();
   if (!priors.empty()) {
     bundle = WithPriors(bundle.value(), priors);
     if (!bundle.ok()) return Status::Error("cannot add priors: " + bundle.status().message());

@@ -33,7 +33,6 @@ struct BuiltBundle {
   size_t articles = 0;
   size_t exemplars = 0;
   size_t skipped_history = 0;
-  size_t prior_routes = 0;  // pages the resolution priors cover
   double build_ms = 0;
 };
 

@@ -7,10 +7,12 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "bundle_files.h"
 #include "engine/bundle.h"
+#include "engine/context_json.h"
 #include "exemplar_learner.h"
 #include "learned_escalation.h"
 #include "learned_priors.h"
@@ -277,6 +279,7 @@ TEST_CASE("a live drop in resolution rate rolls a learned version back") {
         e.query_id = "q" + std::to_string(version) + "-" + std::to_string(i);
         e.query = "refund the charge on my card";
         e.bundle = std::to_string(version);
+        e.context_json = R"({"route": "/billing", "plan": "pro"})";
         e.type = "shown";
         e.shown_json = R"(["refund"])";
         batch.events.push_back(e);
@@ -303,6 +306,13 @@ TEST_CASE("a live drop in resolution rate rolls a learned version back") {
     for (const LearnedChange& c : changes.value())
       rolled_back |= c.id == id.value() && c.status == "rolled_back";
     CHECK(rolled_back);
+    // The questions' pages and segments are kept for the resolution priors.
+    auto outcomes = store->LearningOutcomes("acme");
+    REQUIRE(outcomes.ok());
+    REQUIRE(!outcomes.value().empty());
+    const Observation kept = ObservationOf(outcomes.value().front());
+    CHECK(kept.route == "/billing");
+    CHECK(kept.segments == std::vector<std::string>{"plan=pro"});
   }
   std::filesystem::remove_all(dir);
 }
@@ -354,7 +364,7 @@ TEST_CASE("priors are counted once per session and page, and a bundle carries th
   Observation no_page = Resolved("n", "fourth", "refund", {"refund"});
   obs.push_back(no_page);
   const ResolutionPriors priors = CountPriors(obs, articles);
-  CHECK(priors.routes() == 1);
+  CHECK(priors.keys() == 1);
   // refund: 2 sessions resolved (busy once, other once) -> (2 + 2 * page) / (2 + 2).
   CHECK(priors.Mean("/billing", 1) > priors.Mean("/billing", 0));
 
@@ -379,6 +389,58 @@ TEST_CASE("priors are counted once per session and page, and a bundle carries th
   const SearchResult b = plain.value().Search("refund the charge on my card", SearchContext{}, 5);
   REQUIRE(a.ranked.size() == b.ranked.size());
   for (size_t i = 0; i < a.ranked.size(); ++i) CHECK(a.ranked[i].article == b.ranked[i].article);
+}
+
+TEST_CASE("segments: named alike by search and learning, counted like pages, ranked by") {
+  const nlohmann::json context = nlohmann::json::parse(
+      R"({"route": "/billing", "title": "Billing", "plan": "pro", "seats": 12, "trial": false,
+          "headings": ["Invoices"], "session": {"errors": 1}, "note": null,
+          "x=y": "no", "big": ")" + std::string(100, 'a') + R"("})");
+  std::vector<std::string> segments = ContextSegments(context);
+  std::sort(segments.begin(), segments.end());
+  CHECK(segments == std::vector<std::string>{"plan=pro", "seats=12", "trial=false"});
+  CHECK(SegmentKey("route", "/x").empty());
+  CHECK(SegmentKey("plan", "").empty());
+
+  // Enterprise customers resolve these questions with the other article shown, others with refund.
+  const auto articles = testing::ToyArticles();
+  std::vector<Observation> obs;
+  for (int i = 0; i < 12; ++i) {
+    const bool enterprise = i % 2 == 0;
+    Observation o = Resolved("q" + std::to_string(i), "s" + std::to_string(i),
+                             enterprise ? "reset-password" : "refund", {"refund", "reset-password"});
+    o.segments = {enterprise ? "plan=enterprise" : "plan=free"};
+    obs.push_back(o);
+  }
+  const ResolutionPriors priors = CountPriors(obs, articles);
+  CHECK(priors.keys() == 2);
+  uint32_t refund = 0, other = 0;
+  for (uint32_t a = 0; a < articles.size(); ++a) {
+    if (articles[a].id == "refund") refund = a;
+    if (articles[a].id == "reset-password") other = a;
+  }
+  CHECK(priors.Mean("plan=enterprise", other) > priors.Mean("plan=enterprise", refund));
+  CHECK(priors.Mean("plan=free", refund) > priors.Mean("plan=free", other));
+  CHECK(priors.Signal(std::vector<std::string>{"plan=team", "/billing"}, refund, 1) == 0.0f);
+
+  auto built =
+      Bundle::Build(articles, testing::ToyHistory(), testing::ToyVectors(), BundleOptions{});
+  REQUIRE(built.ok());
+  auto with = WithPriors(built.value(), priors);
+  REQUIRE(with.ok());
+  auto engine = Engine::Load(with.value().data(), with.value().size());
+  REQUIRE(engine.ok());
+  auto prior_of = [&](const std::vector<std::string>& segs, uint32_t article) {
+    SearchContext c;
+    c.segments = segs;
+    for (const auto& h : engine.value().Search("refund the charge on my card", c, 5).ranked) {
+      if (h.article == article) return h.signal[kPrior];
+    }
+    return -9.0f;
+  };
+  CHECK(prior_of({"plan=enterprise"}, other) > prior_of({"plan=enterprise"}, refund));
+  CHECK(prior_of({"plan=free"}, refund) > prior_of({"plan=free"}, other));
+  CHECK(prior_of({"plan=team"}, refund) == 0.0f);  // a segment without priors changes nothing
 }
 
 TEST_CASE(

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "engine/context.h"
+#include "engine/context_json.h"
 #include "engine/engine.h"
 #include "engine/scrubber.h"
 
@@ -35,6 +36,7 @@ loopwise::SearchContext ParseContext(const std::string& json_text) {
   if (auto it = j.find("route"); it != j.end() && it->is_string()) {
     context.route = it->get<std::string>();
   }
+  context.segments = loopwise::ContextSegments(j);
   return context;
 }
 

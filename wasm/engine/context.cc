@@ -59,6 +59,19 @@ std::string FoldRoute(std::string_view route) {
   return out.empty() ? "/" : out;
 }
 
+std::string SegmentKey(std::string_view key, std::string_view value) {
+  constexpr size_t kMaxKeyBytes = 40, kMaxValueBytes = 64;
+  if (key.empty() || value.empty() || key.size() > kMaxKeyBytes || value.size() > kMaxValueBytes ||
+      key == "route" || key == "title" || key == "headings" || key == "session" ||
+      key.front() == '/' || key.find('=') != std::string_view::npos) {
+    return std::string();
+  }
+  std::string out(key);
+  out += '=';
+  out += value;
+  return out;
+}
+
 float RouteMatch(std::string_view pattern, std::string_view folded_route) {
   const std::string folded_pattern = FoldRoute(pattern);
   const auto p = Segments(folded_pattern);

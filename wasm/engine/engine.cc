@@ -212,9 +212,17 @@ std::vector<Candidate> Engine::Candidates(
     candidate(hit.article).signal[kLexical] = hit.score / best_lexical;
 
   const std::string route = context.route.empty() ? std::string() : FoldRoute(context.route);
+  // The keys the priors may know this question by: its page and the customer's segments.
+  std::vector<std::string> prior_keys;
+  if (!parts_.priors.empty()) {
+    if (!route.empty()) prior_keys.push_back(route);
+    for (const auto& s : context.segments) {
+      if (parts_.priors.Has(s)) prior_keys.push_back(s);
+    }
+  }
   // The priors' exploration is seeded by the question, so the same question gets the same answer.
   uint32_t question_seed = 0;
-  if (!route.empty() && !parts_.priors.empty()) {
+  if (!prior_keys.empty()) {
     for (const auto& t : tokens) question_seed = HashBytes(t.data(), t.size(), question_seed + 1);
   }
   for (Candidate& c : out) {
@@ -223,8 +231,8 @@ std::vector<Candidate> Engine::Candidates(
       for (const auto& page : parts_.articles[c.article].pages) {
         c.signal[kPage] = std::max(c.signal[kPage], RouteMatch(page, route));
       }
-      c.signal[kPrior] = parts_.priors.Signal(route, c.article, question_seed);
     }
+    if (!prior_keys.empty()) c.signal[kPrior] = parts_.priors.Signal(prior_keys, c.article, question_seed);
   }
 
   if (confidence) {

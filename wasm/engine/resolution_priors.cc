@@ -28,9 +28,9 @@ double Normal(uint64_t seed) {
 
 }  // namespace
 
-void ResolutionPriors::Add(const std::string& route, uint32_t article, float resolved,
+void ResolutionPriors::Add(const std::string& key, uint32_t article, float resolved,
                            float unresolved) {
-  Route& r = routes_[route];
+  Route& r = routes_[key];
   Counts& c = r.articles[article];
   c.resolved += resolved;
   c.unresolved += unresolved;
@@ -38,8 +38,8 @@ void ResolutionPriors::Add(const std::string& route, uint32_t article, float res
   r.total.unresolved += unresolved;
 }
 
-float ResolutionPriors::Mean(const std::string& route, uint32_t article) const {
-  auto it = routes_.find(route);
+float ResolutionPriors::Mean(const std::string& key, uint32_t article) const {
+  auto it = routes_.find(key);
   if (it == routes_.end()) return 0.5f;
   const Counts& t = it->second.total;
   const float page = (t.resolved + 1) / (t.resolved + t.unresolved + 2);
@@ -49,8 +49,8 @@ float ResolutionPriors::Mean(const std::string& route, uint32_t article) const {
          (a->second.resolved + a->second.unresolved + kPriorStrength);
 }
 
-float ResolutionPriors::Signal(const std::string& route, uint32_t article, uint32_t seed) const {
-  auto it = routes_.find(route);
+float ResolutionPriors::Signal(const std::string& key, uint32_t article, uint32_t seed) const {
+  auto it = routes_.find(key);
   if (it == routes_.end()) return 0.0f;
   const Counts& t = it->second.total;
   const double page = (t.resolved + 1.0) / (t.resolved + t.unresolved + 2.0);
@@ -66,6 +66,18 @@ float ResolutionPriors::Signal(const std::string& route, uint32_t article, uint3
   const double z = Normal((static_cast<uint64_t>(seed) << 32) ^ article);
   const double sample = std::min(1.0, std::max(0.0, mean + sd * z));
   return static_cast<float>(sample - page);
+}
+
+float ResolutionPriors::Signal(const std::vector<std::string>& keys, uint32_t article,
+                               uint32_t seed) const {
+  float sum = 0;
+  int n = 0;
+  for (const std::string& key : keys) {
+    if (!Has(key)) continue;
+    sum += Signal(key, article, seed);
+    ++n;
+  }
+  return n ? sum / static_cast<float>(n) : 0.0f;
 }
 
 void ResolutionPriors::Serialize(ByteWriter* out) const {

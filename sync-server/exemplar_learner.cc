@@ -105,8 +105,17 @@ Selection SelectExemplars(std::vector<Observation>* observations,
   std::unordered_map<std::string, int> labelled_per_session;  // customers' labels only
   std::unordered_map<std::string, int> accepted_per_session;
   std::unordered_map<std::string, size_t> accepted_per_article;
+  // Sessions that resolved a question with an article the widget never showed: no widget sends
+  // that, so none of their questions is evidence for or against anything.
+  std::set<std::string> forged;
+  auto shown = [&](size_t i, const std::string& article) {
+    return std::find(obs[i].shown.begin(), obs[i].shown.end(), article) != obs[i].shown.end();
+  };
   for (size_t i = 0; i < n; ++i) {
     labels[i] = LabelOf(obs[i], rules);
+    if (!labels[i].article.empty() && !labels[i].trusted && !shown(i, labels[i].article)) {
+      forged.insert(obs[i].session);
+    }
     if (!labels[i].article.empty() && !labels[i].trusted) ++labelled_per_session[obs[i].session];
     if (obs[i].status == "accepted") {
       ++accepted_per_session[obs[i].session];
@@ -155,10 +164,13 @@ Selection SelectExemplars(std::vector<Observation>* observations,
       continue;
     }
     const bool confirms = !obs[c].shown.empty() && obs[c].shown[0] == label.article;
-    if (!label.trusted &&
-        std::find(obs[c].shown.begin(), obs[c].shown.end(), label.article) == obs[c].shown.end()) {
+    if (!label.trusted && !shown(c, label.article)) {
       // The widget only lets a customer resolve with an article it showed.
       reject(c, "marked resolved with an article that was not shown");
+      continue;
+    }
+    if (!label.trusted && forged.count(obs[c].session)) {
+      reject(c, "its session resolved another question with an article it was not shown");
       continue;
     }
     if (!label.trusted) {
@@ -168,7 +180,7 @@ Selection SelectExemplars(std::vector<Observation>* observations,
       for (size_t j = 0; j < n; ++j) {
         if (j == c) continue;
         const bool informative = !labels[j].article.empty() || !obs[j].not_helpful.empty();
-        if (!informative) continue;
+        if (!informative || (!labels[j].trusted && forged.count(obs[j].session))) continue;
         const float sim = Dot(vectors[c], vectors[j]);
         if (sim >= options.near_cosine) near.emplace_back(sim, j);
       }

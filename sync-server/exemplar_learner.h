@@ -8,7 +8,8 @@
 // resolved it with (trusted as the operator's own word); the article the customer marked resolved.
 // The guardrails:
 // - blocked articles never receive learned exemplars, whatever the label says;
-// - a customer can only resolve with an article the widget showed; any other label is refused;
+// - a customer can only resolve with an article the widget showed; any other label is refused,
+//   and a session that sent one is no evidence at all (no widget sends that: it is forged);
 // - a customer's label that confirms the answer shown first is accepted unless the neighbourhood
 //   (the nearest labelled questions) strongly contradicts it;
 // - a customer's label that makes a new association (an article the engine did not rank first)

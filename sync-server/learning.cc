@@ -44,15 +44,19 @@ void Apply(const SignalEvent& e, Observation* o) {
       o->segments = ContextSegments(context);
     }
   }
-  if (e.type == "shown") {
+  // What the customer was shown, in the order first shown (later events may add more answers).
+  if (!e.shown_json.empty()) {
     const json shown = json::parse(e.shown_json, nullptr, false);
     if (shown.is_array()) {
-      o->shown.clear();
       for (const auto& s : shown) {
-        if (s.is_string()) o->shown.push_back(s.get<std::string>());
+        if (!s.is_string()) continue;
+        std::string id = s.get<std::string>();
+        if (std::find(o->shown.begin(), o->shown.end(), id) == o->shown.end())
+          o->shown.push_back(std::move(id));
       }
     }
-  } else if (e.type == "resolved" && !e.article.empty()) {
+  }
+  if (e.type == "resolved" && !e.article.empty()) {
     o->resolved = e.article;
   } else if (e.type == "not_helpful" && !e.article.empty()) {
     if (std::find(o->not_helpful.begin(), o->not_helpful.end(), e.article) == o->not_helpful.end())

@@ -106,6 +106,31 @@ TEST_CASE("a customer can only resolve with a shown article, and a contradicted 
   CHECK(obs.back().note.find("contradicted") != std::string::npos);
 }
 
+TEST_CASE("a session that sent a resolution no widget can send is no evidence at all") {
+  GuardrailOptions options;
+  options.duplicate_cosine = 2.0f;
+  // Three customers confirmed "billing", shown first. Four forged sessions each marked one question
+  // resolved with "refund", never shown, and another, where "refund" was shown, too.
+  std::vector<Observation> obs;
+  for (int i = 0; i < 3; ++i) {
+    obs.push_back(Resolved("ok" + std::to_string(i), "s" + std::to_string(i), "billing",
+                           {"billing", "refund"}));
+  }
+  for (int i = 0; i < 4; ++i) {
+    const std::string session = "forger" + std::to_string(i);
+    obs.push_back(Resolved(session + "-a", session, "refund", {"billing", "export-data"}));
+    obs.push_back(Resolved(session + "-b", session, "refund", {"billing", "refund"}));
+  }
+  const Selection s = SelectExemplars(&obs, SameSpot(obs.size()), {}, {}, options);
+  CHECK(Accepted(s) == 3);
+  for (size_t i = 0; i < 3; ++i) CHECK(obs[i].status == "accepted");
+  // Counted, the four forged sessions would have taught "refund" here (four agree, three not).
+  for (size_t i = 3; i < obs.size(); ++i) {
+    CHECK(obs[i].status == "rejected");
+    CHECK(obs[i].note.find("not shown") != std::string::npos);
+  }
+}
+
 TEST_CASE("each session's weight is capped: 1/n per question and at most k exemplars") {
   GuardrailOptions options;
   options.duplicate_cosine = 2.0f;

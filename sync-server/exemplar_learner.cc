@@ -22,6 +22,10 @@ float Dot(const std::vector<float>& a, const std::vector<float>& b) {
   return s;
 }
 
+bool WasShown(const Observation& o, const std::string& article) {
+  return std::find(o.shown.begin(), o.shown.end(), article) != o.shown.end();
+}
+
 nlohmann::json ObservationJson(const Observation& o) {
   nlohmann::json j = {
       {"text", o.text},           {"route", o.route},       {"segments", o.segments},
@@ -90,6 +94,18 @@ Label LabelOf(const Observation& o, const std::vector<LearningRule>& rules) {
   return {o.resolved, false};
 }
 
+std::set<std::string> ForgedSessions(const std::vector<Observation>& observations,
+                                     const std::vector<LearningRule>& rules) {
+  std::set<std::string> forged;
+  for (const Observation& o : observations) {
+    const Label label = LabelOf(o, rules);
+    if (!label.article.empty() && !label.trusted && !WasShown(o, label.article)) {
+      forged.insert(o.session);
+    }
+  }
+  return forged;
+}
+
 Selection SelectExemplars(std::vector<Observation>* observations,
                           const std::vector<std::vector<float>>& vectors,
                           const std::vector<uint8_t>& held_out,
@@ -105,17 +121,9 @@ Selection SelectExemplars(std::vector<Observation>* observations,
   std::unordered_map<std::string, int> labelled_per_session;  // customers' labels only
   std::unordered_map<std::string, int> accepted_per_session;
   std::unordered_map<std::string, size_t> accepted_per_article;
-  // Sessions that resolved a question with an article the widget never showed: no widget sends
-  // that, so none of their questions is evidence for or against anything.
-  std::set<std::string> forged;
-  auto shown = [&](size_t i, const std::string& article) {
-    return std::find(obs[i].shown.begin(), obs[i].shown.end(), article) != obs[i].shown.end();
-  };
+  const std::set<std::string> forged = ForgedSessions(obs, rules);
   for (size_t i = 0; i < n; ++i) {
     labels[i] = LabelOf(obs[i], rules);
-    if (!labels[i].article.empty() && !labels[i].trusted && !shown(i, labels[i].article)) {
-      forged.insert(obs[i].session);
-    }
     if (!labels[i].article.empty() && !labels[i].trusted) ++labelled_per_session[obs[i].session];
     if (obs[i].status == "accepted") {
       ++accepted_per_session[obs[i].session];
@@ -164,7 +172,7 @@ Selection SelectExemplars(std::vector<Observation>* observations,
       continue;
     }
     const bool confirms = !obs[c].shown.empty() && obs[c].shown[0] == label.article;
-    if (!label.trusted && !shown(c, label.article)) {
+    if (!label.trusted && !WasShown(obs[c], label.article)) {
       // The widget only lets a customer resolve with an article it showed.
       reject(c, "marked resolved with an article that was not shown");
       continue;

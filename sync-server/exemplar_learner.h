@@ -26,6 +26,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,11 @@ struct Label {
   bool trusted = false;
 };
 Label LabelOf(const Observation& o, const std::vector<LearningRule>& rules);
+
+// Sessions that marked a question resolved with an article it was not shown. No widget sends that,
+// so none of their questions is evidence for or against anything, nor a replay question.
+std::set<std::string> ForgedSessions(const std::vector<Observation>& observations,
+                                     const std::vector<LearningRule>& rules);
 
 // What became of the open observations this time.
 struct ExemplarDecision {

@@ -230,9 +230,11 @@ Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
       if (r.kind == "block") blocked.insert(r.article);
     }
     std::vector<size_t> labelled;
+    const std::set<std::string> forged = ForgedSessions(obs, rules.value());
     for (size_t i = 0; i < obs.size(); ++i) {
       const Label l = LabelOf(obs[i], rules.value());
-      if (!l.article.empty() && !blocked.count(l.article) && !obs[i].text.empty())
+      if (!l.article.empty() && !blocked.count(l.article) && !obs[i].text.empty() &&
+          (l.trusted || !forged.count(obs[i].session)))
         labelled.push_back(i);
     }
     std::stable_sort(labelled.begin(), labelled.end(), [&](size_t a, size_t b) {

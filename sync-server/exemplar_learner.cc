@@ -32,6 +32,7 @@ nlohmann::json ObservationJson(const Observation& o) {
       {"bundle", o.bundle},
       {"shown", o.shown},         {"resolved", o.resolved}, {"not_helpful", o.not_helpful},
       {"escalated", o.escalated}, {"agent", o.agent},       {"confidence", o.confidence},
+      {"unrankable", o.unrankable},
       {"article", o.article},     {"note", o.note}};
   j["agent_article"] = o.agent_article ? nlohmann::json(*o.agent_article) : nlohmann::json(nullptr);
   return j;
@@ -71,6 +72,7 @@ Observation ObservationOf(const LearningOutcome& row) {
   o.escalated = j.value("escalated", false);
   o.confidence = j.value("confidence", -1.0);
   o.agent = j.value("agent", false);
+  o.unrankable = j.value("unrankable", false);
   if (auto it = j.find("agent_article"); it != j.end() && it->is_string()) {
     o.agent_article = it->get<std::string>();
   }
@@ -99,7 +101,7 @@ std::set<std::string> ForgedSessions(const std::vector<Observation>& observation
   std::set<std::string> forged;
   for (const Observation& o : observations) {
     const Label label = LabelOf(o, rules);
-    if (!label.article.empty() && !label.trusted && !WasShown(o, label.article)) {
+    if (!label.article.empty() && !label.trusted && (!WasShown(o, label.article) || o.unrankable)) {
       forged.insert(o.session);
     }
   }
@@ -175,6 +177,10 @@ Selection SelectExemplars(std::vector<Observation>* observations,
     if (!label.trusted && !WasShown(obs[c], label.article)) {
       // The widget only lets a customer resolve with an article it showed.
       reject(c, "marked resolved with an article that was not shown");
+      continue;
+    }
+    if (!label.trusted && obs[c].unrankable) {
+      reject(c, "marked resolved with an article the answering bundle could not have shown");
       continue;
     }
     if (!label.trusted && forged.count(obs[c].session)) {

@@ -61,6 +61,9 @@ struct Observation {
   std::vector<std::string> not_helpful;
   bool escalated = false;
   double confidence = -1;  // the engine's confidence in its answer; -1: not reported
+  // The customer resolved with an article the bundle that answered does not rank among the ten a
+  // widget may show for this question: the "shown" list was made up.
+  bool unrankable = false;
   bool agent = false;      // a helpdesk agent resolved it ...
   std::optional<std::string> agent_article;  // ... with this article (nullopt: no article fits)
   // open, accepted, merged, rejected; "reference" for the site's history tickets, which take part
@@ -81,8 +84,9 @@ struct Label {
 };
 Label LabelOf(const Observation& o, const std::vector<LearningRule>& rules);
 
-// Sessions that marked a question resolved with an article it was not shown. No widget sends that,
-// so none of their questions is evidence for or against anything, nor a replay question.
+// Sessions that marked a question resolved with an article it was not shown (or, by its own
+// account, was shown but the answering bundle could not have shown: `unrankable`). No widget sends
+// that, so none of their questions is evidence for or against anything, nor a replay question.
 std::set<std::string> ForgedSessions(const std::vector<Observation>& observations,
                                      const std::vector<LearningRule>& rules);
 

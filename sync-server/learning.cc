@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
@@ -23,6 +24,9 @@ namespace {
 
 using nlohmann::json;
 constexpr size_t kSignalPage = 20000;
+// The widget asks the engine for this many answers and shows the first three after re-ranking
+// them (web/widget/panel.ts), so a shown article is always among them.
+constexpr size_t kWidgetCandidates = 10;
 constexpr size_t kExamplesPerChange = 3;
 
 std::string IsoOrNull(int64_t ms) {
@@ -212,6 +216,42 @@ Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
     if (page.value().size() < kSignalPage) break;
   }
   report.questions = dirty.size();
+
+  // A customer's "resolved" names an article the widget showed, and the widget shows only what
+  // the bundle that answered ranks for the question. Check each new one against that bundle
+  // (when it is still kept): an article it does not rank was never shown, whatever the signal says.
+  {
+    auto versions = store_->Versions(site);
+    if (!versions.ok()) return versions.status();
+    std::map<std::string, std::optional<Engine>> engines;  // by version
+    auto engine_of = [&](const std::string& version) -> const Engine* {
+      if (version == std::to_string(current.value()->version)) return &engine;
+      auto [it, added] = engines.try_emplace(version);
+      for (const Version& v : versions.value()) {
+        if (!added || std::to_string(v.version) != version) continue;
+        auto b = files_->Get(v.sha256, false);
+        if (!b.ok()) break;
+        auto e = Engine::Load(reinterpret_cast<const uint8_t*>(b.value()->data()),
+                              b.value()->size());
+        if (e.ok()) it->second.emplace(e.take());
+        break;
+      }
+      return it->second ? &*it->second : nullptr;
+    };
+    for (size_t i : dirty) {
+      Observation& o = obs[i];
+      if (o.status != "open" || o.agent || o.resolved.empty() || o.text.empty()) continue;
+      const Engine* answered = engine_of(o.bundle);
+      if (!answered) continue;
+      SearchContext context(o.route);
+      context.segments = o.segments;
+      bool ranked = false;
+      for (const auto& hit : answered->Search(o.text, context, kWidgetCandidates).ranked) {
+        ranked = ranked || answered->articles()[hit.article].id == o.resolved;
+      }
+      o.unrankable = !ranked;
+    }
+  }
 
   // With nothing new since the last run, nothing can change: a waiting association needs new
   // evidence, and the live-drop check new traffic. Skip to the gaps and incidents.

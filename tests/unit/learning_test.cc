@@ -342,6 +342,92 @@ TEST_CASE("a live drop in resolution rate rolls a learned version back") {
   std::filesystem::remove_all(dir);
 }
 
+TEST_CASE("a resolution with an article the answering bundle does not rank is refused") {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("loopwise-unrankable-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  {
+    auto store_or = SqliteStore::Open((dir / "loopwise.db").string());
+    REQUIRE(store_or.ok());
+    auto store = store_or.take();
+    auto files_or = BundleFiles::Open((dir / "bundles").string());
+    REQUIRE(files_or.ok());
+    BundleFiles files = files_or.take();
+    Site site;
+    site.name = "acme";
+    site.key = "pk_acme";
+    site.mode = "autonomous";
+    REQUIRE(store->InsertSite(site).ok());
+    // The toy articles and a dozen more on other things: more than the widget's ten candidates.
+    std::vector<Article> articles = testing::ToyArticles();
+    const char* topics[] = {"calendar", "export", "invoice", "team", "theme",  "api",
+                            "webhook",  "backup", "domain",  "alert", "import", "language"};
+    for (const char* t : topics) {
+      articles.push_back({std::string(t) + "-help", std::string("Set up the ") + t, "", {}, {}});
+    }
+    REQUIRE(store->PutArticles("acme", articles).ok());
+    std::vector<ResolvedQuery> tickets;
+    for (const Exemplar& e : testing::ToyHistory()) {
+      tickets.push_back({e.text, articles[e.article].id, ""});
+    }
+    REQUIRE(store->AddHistory("acme", tickets).ok());
+    Publisher publisher(store.get(), &files);
+    auto v1 = publisher.Publish("acme");
+    REQUIRE(v1.ok());
+
+    // What version 1 ranks for the question, all articles: the last one is not among the ten.
+    auto bytes = files.Get(v1.value().version.sha256, false);
+    REQUIRE(bytes.ok());
+    auto engine = Engine::Load(reinterpret_cast<const uint8_t*>(bytes.value()->data()),
+                               bytes.value()->size());
+    REQUIRE(engine.ok());
+    const std::string question = "refund the charge on my card";
+    const auto all = engine.value().Search(question, SearchContext{}, articles.size()).ranked;
+    REQUIRE(all.size() > 10);
+    const std::string ranked_second = engine.value().articles()[all[1].article].id;
+    const std::string unranked = engine.value().articles()[all.back().article].id;
+
+    // Three sessions claim the unranked article was shown and resolved the question; each also
+    // resolves a second question, honestly shown, with the article ranked second.
+    SignalBatch batch{"acme", "b1", {}};
+    for (int i = 0; i < 6; ++i) {
+      SignalEvent e;
+      e.ts = 1000 * i;
+      e.session = "s" + std::to_string(i % 3);
+      e.query_id = "q" + std::to_string(i);
+      e.query = question;
+      e.bundle = "1";
+      e.type = "shown";
+      const std::string label = i < 3 ? unranked : ranked_second;
+      e.shown_json = nlohmann::json::array({engine.value().articles()[all[0].article].id, label}).dump();
+      batch.events.push_back(e);
+      e.type = "resolved";
+      e.article = label;
+      batch.events.push_back(e);
+    }
+    REQUIRE(store->AppendSignals(batch).ok());
+    LearningOptions run_options;
+    run_options.operations = false;
+    Learner learner(store.get(), &files, &publisher, run_options);
+    REQUIRE(learner.Run("acme", 5000000).ok());
+    auto outcomes = store->LearningOutcomes("acme");
+    REQUIRE(outcomes.ok());
+    size_t checked = 0;
+    for (const LearningOutcome& row : outcomes.value()) {
+      const Observation o = ObservationOf(row);
+      if (o.query_id.rfind("q", 0) != 0) continue;
+      ++checked;
+      const bool forged = o.query_id < "q3";
+      CHECK(o.unrankable == forged);
+      CHECK(o.status == "rejected");  // the honest-looking ones come from the same sessions
+      CHECK(o.note.find(forged ? "could not have shown" : "was not shown") != std::string::npos);
+    }
+    CHECK(checked == 6);
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST_CASE("resolution priors: Beta posteriors per page, Thompson samples that explore, bytes") {
   ResolutionPriors priors;
   priors.Add("/billing", 1, 90, 10);  // "refund" resolves nine in ten questions on /billing

@@ -27,13 +27,19 @@ bool WasShown(const Observation& o, const std::string& article) {
 }
 
 nlohmann::json ObservationJson(const Observation& o) {
-  nlohmann::json j = {
-      {"text", o.text},           {"route", o.route},       {"segments", o.segments},
-      {"bundle", o.bundle},
-      {"shown", o.shown},         {"resolved", o.resolved}, {"not_helpful", o.not_helpful},
-      {"escalated", o.escalated}, {"agent", o.agent},       {"confidence", o.confidence},
-      {"unrankable", o.unrankable},
-      {"article", o.article},     {"note", o.note}};
+  nlohmann::json j = {{"text", o.text},
+                      {"route", o.route},
+                      {"segments", o.segments},
+                      {"bundle", o.bundle},
+                      {"shown", o.shown},
+                      {"resolved", o.resolved},
+                      {"not_helpful", o.not_helpful},
+                      {"escalated", o.escalated},
+                      {"agent", o.agent},
+                      {"confidence", o.confidence},
+                      {"unrankable", o.unrankable},
+                      {"article", o.article},
+                      {"note", o.note}};
   j["agent_article"] = o.agent_article ? nlohmann::json(*o.agent_article) : nlohmann::json(nullptr);
   return j;
 }

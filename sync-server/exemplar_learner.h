@@ -53,9 +53,9 @@ struct Observation {
   std::string session;
   int64_t ts = 0;
   std::string text;
-  std::string route;   // folded
+  std::string route;                  // folded
   std::vector<std::string> segments;  // the customer's segments (SegmentKey), from the context
-  std::string bundle;  // the version that answered it
+  std::string bundle;                 // the version that answered it
   std::vector<std::string> shown;
   std::string resolved;  // the article the customer marked resolved; empty: none
   std::vector<std::string> not_helpful;
@@ -64,7 +64,7 @@ struct Observation {
   // The customer resolved with an article the bundle that answered does not rank among the ten a
   // widget may show for this question: the "shown" list was made up.
   bool unrankable = false;
-  bool agent = false;      // a helpdesk agent resolved it ...
+  bool agent = false;                        // a helpdesk agent resolved it ...
   std::optional<std::string> agent_article;  // ... with this article (nullopt: no article fits)
   // open, accepted, merged, rejected; "reference" for the site's history tickets, which take part
   // as evidence (and merge targets) only

@@ -227,14 +227,16 @@ Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
     auto engine_of = [&](const std::string& version) -> const Engine* {
       if (version == std::to_string(current.value()->version)) return &engine;
       auto [it, added] = engines.try_emplace(version);
-      for (const Version& v : versions.value()) {
-        if (!added || std::to_string(v.version) != version) continue;
-        auto b = files_->Get(v.sha256, false);
-        if (!b.ok()) break;
-        auto e = Engine::Load(reinterpret_cast<const uint8_t*>(b.value()->data()),
-                              b.value()->size());
-        if (e.ok()) it->second.emplace(e.take());
-        break;
+      if (added) {
+        for (const Version& v : versions.value()) {
+          if (std::to_string(v.version) != version) continue;
+          auto bytes = files_->Get(v.sha256, false);
+          if (!bytes.ok()) break;
+          auto e = Engine::Load(reinterpret_cast<const uint8_t*>(bytes.value()->data()),
+                                bytes.value()->size());
+          if (e.ok()) it->second.emplace(e.take());
+          break;
+        }
       }
       return it->second ? &*it->second : nullptr;
     };

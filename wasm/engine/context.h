@@ -24,8 +24,8 @@ struct SearchContext {
 std::string FoldRoute(std::string_view route);
 
 // The name under which resolution priors learn one attribute of the host's context ("plan=pro",
-// "seats=12", "trial=false"). Empty for what is no segment: the
-// widget's own keys (route, title, headings, session), empty or overlong keys and values.
+// "seats=12", "trial=false"). Empty for what is no segment: the widget's own keys (route, title,
+// headings, session), empty or overlong keys and values.
 std::string SegmentKey(std::string_view key, std::string_view value);
 
 // How well an article page pattern covers a folded route: 1 for the same page, 0.5 when the route

@@ -216,9 +216,7 @@ std::vector<Candidate> Engine::Candidates(
   std::vector<std::string> prior_keys;
   if (!parts_.priors.empty()) {
     if (!route.empty()) prior_keys.push_back(route);
-    for (const auto& s : context.segments) {
-      if (parts_.priors.Has(s)) prior_keys.push_back(s);
-    }
+    prior_keys.insert(prior_keys.end(), context.segments.begin(), context.segments.end());
   }
   // The priors' exploration is seeded by the question, so the same question gets the same answer.
   uint32_t question_seed = 0;
@@ -232,7 +230,9 @@ std::vector<Candidate> Engine::Candidates(
         c.signal[kPage] = std::max(c.signal[kPage], RouteMatch(page, route));
       }
     }
-    if (!prior_keys.empty()) c.signal[kPrior] = parts_.priors.Signal(prior_keys, c.article, question_seed);
+    if (!prior_keys.empty()) {
+      c.signal[kPrior] = parts_.priors.Signal(prior_keys, c.article, question_seed);
+    }
   }
 
   if (confidence) {

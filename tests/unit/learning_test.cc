@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
+#include <optional>
 
 #include "bundle_files.h"
 #include "engine/bundle.h"
@@ -46,6 +48,49 @@ std::vector<std::vector<float>> SameSpot(size_t n) {
 size_t Accepted(const Selection& s) {
   return s.accepted.size();
 }
+
+// A real SQLite store and bundle directory in a fresh temporary directory, holding the site
+// "acme" in autonomous mode with `articles` and the toy history; all removed at the end.
+class AutonomousSite {
+ public:
+  explicit AutonomousSite(const std::vector<Article>& articles) {
+    static int counter = 0;
+    dir_ =
+        std::filesystem::temp_directory_path() /
+        ("loopwise-learning-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    auto store = SqliteStore::Open((dir_ / "loopwise.db").string());
+    REQUIRE(store.ok());
+    store_ = store.take();
+    auto files = BundleFiles::Open((dir_ / "bundles").string());
+    REQUIRE(files.ok());
+    files_.emplace(files.take());
+    Site site;
+    site.name = "acme";
+    site.key = "pk_acme";
+    site.mode = "autonomous";
+    REQUIRE(store_->InsertSite(site).ok());
+    REQUIRE(store_->PutArticles("acme", articles).ok());
+    std::vector<ResolvedQuery> tickets;
+    for (const Exemplar& e : testing::ToyHistory()) {
+      tickets.push_back({e.text, articles[e.article].id, ""});
+    }
+    REQUIRE(store_->AddHistory("acme", tickets).ok());
+  }
+  ~AutonomousSite() {
+    files_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  Store* store() { return store_.get(); }
+  BundleFiles* files() { return &*files_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::unique_ptr<SqliteStore> store_;
+  std::optional<BundleFiles> files_;
+};
 
 }  // namespace
 
@@ -258,175 +303,133 @@ TEST_CASE("a live drop in resolution rate rolls a learned version back") {
   CHECK_FALSE(LiveDrop({2, 150, 100}, {1, 150, 110}, options));  // within the allowed drop
   CHECK_FALSE(LiveDrop({2, 20, 2}, {1, 150, 110}, options));     // too few questions to tell
 
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("loopwise-learning-test-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  {
-    auto store_or = SqliteStore::Open((dir / "loopwise.db").string());
-    REQUIRE(store_or.ok());
-    auto store = store_or.take();
-    auto files_or = BundleFiles::Open((dir / "bundles").string());
-    REQUIRE(files_or.ok());
-    BundleFiles files = files_or.take();
-    Site site;
-    site.name = "acme";
-    site.key = "pk_acme";
-    site.mode = "autonomous";
-    REQUIRE(store->InsertSite(site).ok());
-    REQUIRE(store->PutArticles("acme", testing::ToyArticles()).ok());
-    std::vector<ResolvedQuery> tickets;
-    for (const Exemplar& e : testing::ToyHistory()) {
-      tickets.push_back({e.text, testing::ToyArticles()[e.article].id, ""});
-    }
-    REQUIRE(store->AddHistory("acme", tickets).ok());
-    Publisher publisher(store.get(), &files);
-    REQUIRE(publisher.Publish("acme").ok());  // version 1
-    LearnedChange change;
-    change.kind = "exemplars";
-    change.status = "published";
-    change.article = "refund";
-    change.exemplars_json = R"([{"text":"charged twice","article":"refund","weight":1}])";
-    change.version = 2;
-    auto id = store->AddChange("acme", change);
-    REQUIRE(id.ok());
-    auto v2 = publisher.Publish("acme");
-    REQUIRE(v2.ok());
-    REQUIRE(v2.value().version.version == 2);
+  AutonomousSite acme(testing::ToyArticles());
+  Store* store = acme.store();
+  BundleFiles& files = *acme.files();
+  Publisher publisher(store, &files);
+  REQUIRE(publisher.Publish("acme").ok());  // version 1
+  LearnedChange change;
+  change.kind = "exemplars";
+  change.status = "published";
+  change.article = "refund";
+  change.exemplars_json = R"([{"text":"charged twice","article":"refund","weight":1}])";
+  change.version = 2;
+  auto id = store->AddChange("acme", change);
+  REQUIRE(id.ok());
+  auto v2 = publisher.Publish("acme");
+  REQUIRE(v2.ok());
+  REQUIRE(v2.value().version.version == 2);
 
-    // Version 1 resolved 110 of 150 questions; the learned version 2 only 40 of 150.
-    SignalBatch batch{"acme", "b1", {}};
-    for (int version = 1; version <= 2; ++version) {
-      for (int i = 0; i < 150; ++i) {
-        SignalEvent e;
-        e.ts = 1000 * i + version;
-        e.session = "s" + std::to_string(version) + "-" + std::to_string(i);
-        e.query_id = "q" + std::to_string(version) + "-" + std::to_string(i);
-        e.query = "refund the charge on my card";
-        e.bundle = std::to_string(version);
-        e.context_json = R"({"route": "/billing", "plan": "pro"})";
-        e.type = "shown";
-        e.shown_json = R"(["refund"])";
+  // Version 1 resolved 110 of 150 questions; the learned version 2 only 40 of 150.
+  SignalBatch batch{"acme", "b1", {}};
+  for (int version = 1; version <= 2; ++version) {
+    for (int i = 0; i < 150; ++i) {
+      SignalEvent e;
+      e.ts = 1000 * i + version;
+      e.session = "s" + std::to_string(version) + "-" + std::to_string(i);
+      e.query_id = "q" + std::to_string(version) + "-" + std::to_string(i);
+      e.query = "refund the charge on my card";
+      e.bundle = std::to_string(version);
+      e.context_json = R"({"route": "/billing", "plan": "pro"})";
+      e.type = "shown";
+      e.shown_json = R"(["refund"])";
+      batch.events.push_back(e);
+      if (i < (version == 1 ? 110 : 40)) {
+        e.type = "resolved";
+        e.article = "refund";
+        e.shown_json = "[]";
         batch.events.push_back(e);
-        if (i < (version == 1 ? 110 : 40)) {
-          e.type = "resolved";
-          e.article = "refund";
-          e.shown_json = "[]";
-          batch.events.push_back(e);
-        }
       }
     }
-    REQUIRE(store->AppendSignals(batch).ok());
-    LearningOptions run_options;
-    run_options.operations = false;
-    Learner learner(store.get(), &files, &publisher, run_options);
-    auto report = learner.Run("acme", 5000000);
-    REQUIRE(report.ok());
-    REQUIRE(report.value().rolled_back_to);
-    CHECK(report.value().rolled_back_to->version == 1);
-    CHECK(report.value().rollback_note.find("fell") != std::string::npos);
-    auto changes = store->Changes("acme");
-    REQUIRE(changes.ok());
-    bool rolled_back = false;
-    for (const LearnedChange& c : changes.value())
-      rolled_back |= c.id == id.value() && c.status == "rolled_back";
-    CHECK(rolled_back);
-    // The questions' pages and segments are kept for the resolution priors.
-    auto outcomes = store->LearningOutcomes("acme");
-    REQUIRE(outcomes.ok());
-    REQUIRE(!outcomes.value().empty());
-    const Observation kept = ObservationOf(outcomes.value().front());
-    CHECK(kept.route == "/billing");
-    CHECK(kept.segments == std::vector<std::string>{"plan=pro"});
   }
-  std::filesystem::remove_all(dir);
+  REQUIRE(store->AppendSignals(batch).ok());
+  LearningOptions run_options;
+  run_options.operations = false;
+  Learner learner(store, &files, &publisher, run_options);
+  auto report = learner.Run("acme", 5000000);
+  REQUIRE(report.ok());
+  REQUIRE(report.value().rolled_back_to);
+  CHECK(report.value().rolled_back_to->version == 1);
+  CHECK(report.value().rollback_note.find("fell") != std::string::npos);
+  auto changes = store->Changes("acme");
+  REQUIRE(changes.ok());
+  bool rolled_back = false;
+  for (const LearnedChange& c : changes.value())
+    rolled_back |= c.id == id.value() && c.status == "rolled_back";
+  CHECK(rolled_back);
+  // The questions' pages and segments are kept for the resolution priors.
+  auto outcomes = store->LearningOutcomes("acme");
+  REQUIRE(outcomes.ok());
+  REQUIRE(!outcomes.value().empty());
+  const Observation kept = ObservationOf(outcomes.value().front());
+  CHECK(kept.route == "/billing");
+  CHECK(kept.segments == std::vector<std::string>{"plan=pro"});
 }
 
 TEST_CASE("a resolution with an article the answering bundle does not rank is refused") {
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("loopwise-unrankable-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  {
-    auto store_or = SqliteStore::Open((dir / "loopwise.db").string());
-    REQUIRE(store_or.ok());
-    auto store = store_or.take();
-    auto files_or = BundleFiles::Open((dir / "bundles").string());
-    REQUIRE(files_or.ok());
-    BundleFiles files = files_or.take();
-    Site site;
-    site.name = "acme";
-    site.key = "pk_acme";
-    site.mode = "autonomous";
-    REQUIRE(store->InsertSite(site).ok());
-    // The toy articles and a dozen more on other things: more than the widget's ten candidates.
-    std::vector<Article> articles = testing::ToyArticles();
-    const char* topics[] = {"calendar", "export", "invoice", "team",  "theme",  "api",
-                            "webhook",  "backup", "domain",  "alert", "import", "language"};
-    for (const char* t : topics) {
-      articles.push_back({std::string(t) + "-help", std::string("Set up the ") + t, "", {}, {}});
-    }
-    REQUIRE(store->PutArticles("acme", articles).ok());
-    std::vector<ResolvedQuery> tickets;
-    for (const Exemplar& e : testing::ToyHistory()) {
-      tickets.push_back({e.text, articles[e.article].id, ""});
-    }
-    REQUIRE(store->AddHistory("acme", tickets).ok());
-    Publisher publisher(store.get(), &files);
-    auto v1 = publisher.Publish("acme");
-    REQUIRE(v1.ok());
-
-    // What version 1 ranks for the question, all articles: the last one is not among the ten.
-    auto bytes = files.Get(v1.value().version.sha256, false);
-    REQUIRE(bytes.ok());
-    auto engine = Engine::Load(reinterpret_cast<const uint8_t*>(bytes.value()->data()),
-                               bytes.value()->size());
-    REQUIRE(engine.ok());
-    const std::string question = "refund the charge on my card";
-    const auto all = engine.value().Search(question, SearchContext{}, articles.size()).ranked;
-    REQUIRE(all.size() > 10);
-    const std::string ranked_second = engine.value().articles()[all[1].article].id;
-    const std::string unranked = engine.value().articles()[all.back().article].id;
-
-    // Three sessions claim the unranked article was shown and resolved the question; each also
-    // resolves a second question, honestly shown, with the article ranked second.
-    SignalBatch batch{"acme", "b1", {}};
-    for (int i = 0; i < 6; ++i) {
-      SignalEvent e;
-      e.ts = 1000 * i;
-      e.session = "s" + std::to_string(i % 3);
-      e.query_id = "q" + std::to_string(i);
-      e.query = question;
-      e.bundle = "1";
-      e.type = "shown";
-      const std::string label = i < 3 ? unranked : ranked_second;
-      e.shown_json =
-          nlohmann::json::array({engine.value().articles()[all[0].article].id, label}).dump();
-      batch.events.push_back(e);
-      e.type = "resolved";
-      e.article = label;
-      batch.events.push_back(e);
-    }
-    REQUIRE(store->AppendSignals(batch).ok());
-    LearningOptions run_options;
-    run_options.operations = false;
-    Learner learner(store.get(), &files, &publisher, run_options);
-    REQUIRE(learner.Run("acme", 5000000).ok());
-    auto outcomes = store->LearningOutcomes("acme");
-    REQUIRE(outcomes.ok());
-    size_t checked = 0;
-    for (const LearningOutcome& row : outcomes.value()) {
-      const Observation o = ObservationOf(row);
-      if (o.query_id.rfind("q", 0) != 0) continue;
-      ++checked;
-      const bool forged = o.query_id < "q3";
-      CHECK(o.unrankable == forged);
-      CHECK(o.status == "rejected");  // the honest-looking ones come from the same sessions
-      CHECK(o.note.find(forged ? "could not have shown" : "was not shown") != std::string::npos);
-    }
-    CHECK(checked == 6);
+  // The toy articles and a dozen more on other things: more than the widget's ten candidates.
+  std::vector<Article> articles = testing::ToyArticles();
+  const char* topics[] = {"calendar", "export", "invoice", "team",  "theme",  "api",
+                          "webhook",  "backup", "domain",  "alert", "import", "language"};
+  for (const char* t : topics) {
+    articles.push_back({std::string(t) + "-help", std::string("Set up the ") + t, "", {}, {}});
   }
-  std::filesystem::remove_all(dir);
+  AutonomousSite acme(articles);
+  Store* store = acme.store();
+  BundleFiles& files = *acme.files();
+  Publisher publisher(store, &files);
+  auto v1 = publisher.Publish("acme");
+  REQUIRE(v1.ok());
+
+  // What version 1 ranks for the question, all articles: the last one is not among the ten.
+  auto bytes = files.Get(v1.value().version.sha256, false);
+  REQUIRE(bytes.ok());
+  auto engine =
+      Engine::Load(reinterpret_cast<const uint8_t*>(bytes.value()->data()), bytes.value()->size());
+  REQUIRE(engine.ok());
+  const std::string question = "refund the charge on my card";
+  const auto all = engine.value().Search(question, SearchContext{}, articles.size()).ranked;
+  REQUIRE(all.size() > 10);
+  const std::string ranked_second = engine.value().articles()[all[1].article].id;
+  const std::string unranked = engine.value().articles()[all.back().article].id;
+
+  // Three sessions claim the unranked article was shown and resolved the question; each also
+  // resolves a second question, honestly shown, with the article ranked second.
+  SignalBatch batch{"acme", "b1", {}};
+  for (int i = 0; i < 6; ++i) {
+    SignalEvent e;
+    e.ts = 1000 * i;
+    e.session = "s" + std::to_string(i % 3);
+    e.query_id = "q" + std::to_string(i);
+    e.query = question;
+    e.bundle = "1";
+    e.type = "shown";
+    const std::string label = i < 3 ? unranked : ranked_second;
+    e.shown_json =
+        nlohmann::json::array({engine.value().articles()[all[0].article].id, label}).dump();
+    batch.events.push_back(e);
+    e.type = "resolved";
+    e.article = label;
+    batch.events.push_back(e);
+  }
+  REQUIRE(store->AppendSignals(batch).ok());
+  LearningOptions run_options;
+  run_options.operations = false;
+  Learner learner(store, &files, &publisher, run_options);
+  REQUIRE(learner.Run("acme", 5000000).ok());
+  auto outcomes = store->LearningOutcomes("acme");
+  REQUIRE(outcomes.ok());
+  size_t checked = 0;
+  for (const LearningOutcome& row : outcomes.value()) {
+    const Observation o = ObservationOf(row);
+    if (o.query_id.rfind("q", 0) != 0) continue;
+    ++checked;
+    const bool forged = o.query_id < "q3";
+    CHECK(o.unrankable == forged);
+    CHECK(o.status == "rejected");  // the honest-looking ones come from the same sessions
+    CHECK(o.note.find(forged ? "could not have shown" : "was not shown") != std::string::npos);
+  }
+  CHECK(checked == 6);
 }
 
 TEST_CASE("resolution priors: Beta posteriors per page, Thompson samples that explore, bytes") {

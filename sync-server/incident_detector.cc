@@ -27,17 +27,26 @@ constexpr size_t kRecentPerKey = 12;  // recent questions per key, for examples 
 constexpr size_t kClustersPerQuestion = 3;
 constexpr size_t kMaxIncidents = 200;
 constexpr size_t kReadBatch = 20000;
+// Every question, whatever its kind: the site's daily rhythm. Never tested itself.
+constexpr const char* kAllKey = "t:";
 
 // The test. A key opens an incident when, over the last 1 to 12 windows, its count reaches
-// kMinCount and kMinRatio times the baseline, and the Poisson upper tail of that count is below
-// kMaxTail with the baseline inflated by kOverdispersion (baselines are estimates, and real
-// traffic is burstier than Poisson). The baseline never goes below kFloor a window, so a kind of
-// question never seen before needs a real burst to alarm.
+// kMinCount and kMinRatio times the baseline, and the chance of a count that high is below
+// kMaxTail. That chance is a negative-binomial tail: a Poisson count whose rate is as uncertain as
+// the baseline's Gamma posterior, so a baseline learnt from few questions needs more to alarm.
+// The posterior weighs kPriorCount questions' worth of the key's all-day level, shaped by the
+// whole site's daily rhythm, against the key's own hour-of-day mean over at most kSlotMemory
+// windows (what an EWMA of kSlotAlpha remembers): a rare key borrows the site's rhythm, a busy one
+// follows its own. Its shape is capped at kMaxShape, as real traffic varies from day to day more
+// than any estimate's uncertainty says. The baseline never goes below kFloor a window, so a kind
+// of question never seen before needs a real burst to alarm.
 constexpr double kMinCount = 7;
 constexpr double kMinRatio = 2.5;
-constexpr double kMaxTail = 3e-5;
-constexpr double kOverdispersion = 1.2;
+constexpr double kMaxTail = 1e-5;
 constexpr double kFloor = 0.1;
+constexpr double kPriorCount = 10;
+constexpr double kSlotMemory = 39;
+constexpr double kMaxShape = 100;
 // It resolves when the last half hour is back under kResolveRatio x baseline + kResolveSlack.
 constexpr double kResolveRatio = 1.5;
 constexpr double kResolveSlack = 2;
@@ -48,7 +57,7 @@ constexpr int64_t kReopenMs = 60 * 60 * 1000;
 constexpr double kSlotAlpha = 0.05;
 constexpr double kLevelAlpha = 1.0 / kWindowsPerDay;
 constexpr double kOpenLearning = 0.2;
-constexpr int kSlotTrusted = 12;  // observations of an hour-of-day slot before it is used
+constexpr int kSlotTrusted = 12;  // observations of the site's hour-of-day slot before it is used
 
 ClusterOptions IncidentClusterOptions() {
   ClusterOptions o;
@@ -74,10 +83,20 @@ struct KeyState {
   int64_t incident = 0;  // the open incident's id, 0 when none
   std::deque<Recent> recent;
 
-  double Expected(int64_t window) const {
+  // The baseline of `window` and how sure it is: the mean and shape of the Gamma posterior of the
+  // key's rate (see kPriorCount); `profile` is the site's rate in that hour of the day over its
+  // all-day rate.
+  struct Baseline {
+    double mean;
+    double shape;
+  };
+  Baseline Expected(int64_t window, double profile) const {
     const int hour = static_cast<int>((window % kWindowsPerDay) / 12);
-    const double e = slot_n[hour] >= kSlotTrusted ? slot[hour] : level;
-    return std::max(e, kFloor);
+    const double prior = std::max(level * profile, kFloor);
+    const double n = std::min<double>(static_cast<double>(slot_n[hour]), kSlotMemory);
+    const double a = kPriorCount + slot[hour] * n;
+    const double b = kPriorCount / prior + n;
+    return {std::max(a / b, kFloor), std::min(a, kMaxShape)};
   }
   int64_t Count(int64_t window) const {
     auto it = counts.find(window);
@@ -91,25 +110,20 @@ struct DetectorState {
   QueryClusters clusters{IncidentClusterOptions()};
   int64_t first_window = -1;             // the site's first window with a question
   int64_t next_window = -1;              // the next window to close
-  std::map<std::string, KeyState> keys;  // "c:<cluster id>" or "r:<route>"
+  std::map<std::string, KeyState> keys;  // "c:<cluster>", "a:<article>", "r:<route>", "t:"
   std::vector<Incident> incidents;       // oldest first
   int64_t next_incident = 1;
-};
 
-// P(X >= k) for X ~ Poisson(mean), summed in log space from k up.
-double PoissonUpperTail(int64_t k, double mean) {
-  if (k <= 0) return 1;
-  if (mean <= 0) return 0;
-  double log_term = -mean + static_cast<double>(k) * std::log(mean) - std::lgamma(k + 1.0);
-  double sum = 0;
-  for (int64_t i = k; i < k + 1000; ++i) {
-    const double term = std::exp(log_term);
-    sum += term;
-    if (term < sum * 1e-12) break;
-    log_term += std::log(mean) - std::log(static_cast<double>(i + 1));
+  // The site's rate of questions in `window`'s hour of day over its all-day rate (1 until known).
+  double Profile(int64_t window) const {
+    auto it = keys.find(kAllKey);
+    if (it == keys.end()) return 1;
+    const KeyState& all = it->second;
+    const int hour = static_cast<int>((window % kWindowsPerDay) / 12);
+    if (all.slot_n[hour] < kSlotTrusted || all.level <= 0) return 1;
+    return all.slot[hour] / all.level;
   }
-  return std::min(1.0, sum);
-}
+};
 
 json StoredIncident(const Incident& i) {
   json pages = json::array();
@@ -304,6 +318,7 @@ void Observe(DetectorState* s, const SignalEvent& e, const Engine& engine) {
         answer.gap || answer.ranked.empty() ? "" : engine.articles()[answer.ranked[0].article].id;
     Count(s, "a:" + article, window, e, route);
   }
+  Count(s, kAllKey, window, e, route);
   if (!route.empty()) {
     if (!s->keys.count("r:" + route)) MakeRoom(s, "r:", kMaxRouteKeys);
     Count(s, "r:" + route, window, e, route);
@@ -395,14 +410,16 @@ void Test(DetectorState* s, const std::string& name, KeyState* k, int64_t window
     return;
   }
   int64_t observed = 0;
-  double expected = 0;
+  double expected = 0, shape = kMaxShape;
   for (int span = 1, t = 0; span <= kSpan; ++span) {
+    const KeyState::Baseline b = k->Expected(window - span + 1, s->Profile(window - span + 1));
     observed += k->Count(window - span + 1);
-    expected += k->Expected(window - span + 1);
+    expected += b.mean;
+    shape = std::min(shape, b.shape);
     if (span != kTestSpans[t]) continue;
     ++t;
     if (observed < kMinCount || observed < kMinRatio * expected) continue;
-    if (PoissonUpperTail(observed, expected * kOverdispersion) > kMaxTail) continue;
+    if (NegativeBinomialUpperTail(observed, expected, shape) > kMaxTail) continue;
     const bool route_key = name.compare(0, 2, "r:") == 0;
     Incident incident;
     incident.status = "open";
@@ -462,7 +479,7 @@ void Follow(DetectorState* s, KeyState* k, int64_t window) {
   double expected = 0;
   for (int span = 1; span <= 6; ++span) {
     observed += k->Count(window - span + 1);
-    expected += k->Expected(window - span + 1);
+    expected += k->Expected(window - span + 1, s->Profile(window - span + 1)).mean;
   }
   if (k->Count(window) > 0) incident->last_seen_ms = (window + 1) * kWindowMs;
   int64_t hour = 0;
@@ -510,6 +527,24 @@ void CloseWindow(DetectorState* s, int64_t window, const Encoder& encoder,
 }
 
 }  // namespace
+
+double NegativeBinomialUpperTail(int64_t k, double mean, double shape) {
+  if (k <= 0) return 1;
+  if (mean <= 0) return 0;
+  const double q = mean / (mean + shape);  // P(X = i + 1) / P(X = i) tends to q
+  const double kd = static_cast<double>(k);
+  double log_term = std::lgamma(kd + shape) - std::lgamma(shape) - std::lgamma(kd + 1) +
+                    shape * std::log1p(-q) + kd * std::log(q);
+  double sum = 0;
+  for (int64_t i = k; i < k + 10000; ++i) {
+    const double term = std::exp(log_term);
+    sum += term;
+    if (term < sum * 1e-12) break;
+    const double id = static_cast<double>(i);
+    log_term += std::log((id + shape) / (id + 1) * q);
+  }
+  return std::min(1.0, sum);
+}
 
 Result<std::vector<Incident>> UpdateIncidents(Store* store, const std::string& site,
                                               const Engine& engine, int64_t now_ms) {

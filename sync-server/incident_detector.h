@@ -8,14 +8,15 @@
 // one kind of question often spans neighbours), the article the site's engine answers it with (a
 // cluster the knowledge base defines; declined questions share one key) and its route. A session
 // counts once per key and window, so one customer rephrasing a question is not a spike. Each key
-// keeps a baseline per hour of the day (an EWMA of its 5-minute counts), so the daily rhythm of
-// traffic is expected, not alarming. When a window closes, the last 5 to 60 minutes are tested
-// against their baseline with a Poisson upper tail (overdispersion allowed for), a minimum count
-// and a minimum ratio; a key that passes opens an incident unless one is already open for the same
-// page (one spike seen by its cluster, its article and its page is one incident), and the incident
-// resolves once the key's last half hour is back near baseline (hysteresis). Baselines do not learn
-// from a key's open incident, and keys seen during the site's first day are not tested until a day
-// of baseline exists.
+// keeps a baseline per hour of the day (an EWMA of its 5-minute counts; a rare key leans on its
+// all-day level shaped by the whole site's daily rhythm), so the daily rhythm of traffic is
+// expected, not alarming. When a window closes, the last 5 to 60 minutes are tested against their
+// baseline with a negative-binomial upper tail (the baseline's own uncertainty allowed for), a
+// minimum count and a minimum ratio; a key that passes opens an incident unless one is already
+// open for the same page (one spike seen by its cluster, its article and its page is one
+// incident), and the incident resolves once the key's last half hour is back near baseline
+// (hysteresis). Baselines do not learn from a key's open incident, and keys seen during the
+// site's first day are not tested until a day of baseline exists.
 //
 // Time comes from signal timestamps and `now_ms`, never the wall clock, so the detector runs in
 // simulated time. State (cursor, clusters, baselines, incidents) lives in the store.
@@ -52,6 +53,10 @@ struct Incident {
 // the store fails or holds state this code cannot read.
 Result<std::vector<Incident>> UpdateIncidents(Store* store, const std::string& site,
                                               const Engine& engine, int64_t now_ms);
+
+// P(X >= k) for X negative binomial with this mean and shape: a Poisson count whose rate is
+// Gamma-distributed with that shape (the larger the shape, the closer to Poisson).
+double NegativeBinomialUpperTail(int64_t k, double mean, double shape);
 
 // The site's incidents (the most recent 200), open ones first, then newest first.
 Result<std::vector<Incident>> ListIncidents(Store* store, const std::string& site);

@@ -158,3 +158,21 @@ TEST_CASE("stored state this code cannot read is an error naming the site") {
   REQUIRE(!opened.ok());
   CHECK(opened.status().message().find("\"acme\"") != std::string::npos);
 }
+
+TEST_CASE("the negative-binomial tail: geometric at shape 1, Poisson as the shape grows") {
+  // Shape 1 is the geometric distribution: P(X >= k) = q^k with q = mean / (mean + 1).
+  for (const double mean : {0.3, 2.0, 9.0}) {
+    const double q = mean / (mean + 1);
+    for (const int64_t k : {1, 3, 12}) {
+      CHECK(NegativeBinomialUpperTail(k, mean, 1) == doctest::Approx(std::pow(q, k)).epsilon(1e-9));
+    }
+  }
+  // A very large shape is a Poisson count: P(X >= 7 | mean 2) = 0.004533...
+  double poisson = 0, term = std::exp(-2.0);
+  for (int i = 0; i < 7; ++i, term *= 2.0 / i) poisson += term;
+  CHECK(NegativeBinomialUpperTail(7, 2, 1e7) == doctest::Approx(1 - poisson).epsilon(1e-5));
+  // An uncertain baseline (small shape) makes a high count less surprising.
+  CHECK(NegativeBinomialUpperTail(10, 2, 5) > NegativeBinomialUpperTail(10, 2, 100));
+  CHECK(NegativeBinomialUpperTail(0, 2, 5) == 1);
+  CHECK(NegativeBinomialUpperTail(3, 0, 5) == 0);
+}

@@ -339,6 +339,25 @@ test("the script tag themes the widget and replaces its texts; the session trail
   await context.close();
 });
 
+test("routes a single-page app changes with pushState join the session trail before any question", async () => {
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  await p.goto(`${hostUrl}/projects`);
+  await p.waitForFunction(() => window.Loopwise && window.Loopwise.loaded === true);
+  const routes = () =>
+    p.evaluate(() => JSON.parse(sessionStorage.getItem("loopwise.trail")).visits.map((v) => v.route));
+  const until = (n) =>
+    p.waitForFunction((n) => JSON.parse(sessionStorage.getItem("loopwise.trail")).visits.length === n, n);
+  await p.evaluate(() => history.pushState({}, "", "/projects/42"));
+  await until(2);
+  await p.evaluate(() => history.replaceState({}, "", "/projects/42/settings"));
+  await until(3);
+  await p.goBack();
+  await until(4);
+  assert.deepEqual(await routes(), ["/projects", "/projects/42", "/projects/42/settings", "/projects"]);
+  await context.close();
+});
+
 test("the panel's opening animation is dropped under prefers-reduced-motion", async () => {
   const names = {};
   for (const reducedMotion of ["no-preference", "reduce"]) {

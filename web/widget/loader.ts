@@ -13,7 +13,7 @@
 
 import type { LoopwiseEvent, MountPanel, Panel, WidgetConfig } from "./contract";
 import { DEFAULT_STRINGS, mergeStrings, type Strings } from "./strings";
-import { recordError, recordVisit } from "./trail";
+import { recordError, watchRoutes } from "./trail";
 
 type Handler = (detail: Record<string, unknown>) => void;
 // A queued call: ["open"] or ["setContext", {...}], as an array or an `arguments` object.
@@ -122,8 +122,7 @@ function start(): void {
   }
 
   // The session trail starts with the page, before anyone opens the panel.
-  recordVisit(location.pathname);
-  addEventListener("popstate", () => recordVisit(location.pathname));
+  watchRoutes();
   addEventListener("error", () => recordError());
   addEventListener("unhandledrejection", () => recordError());
 

@@ -376,8 +376,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
     if (!query) return;
     input.value = query;
     answers.replaceChildren(status(t("looking")));
-    // Single-page apps change routes with pushState, which the loader does not watch: note the
-    // route the question is asked on.
+    // The route the question is asked on, even if the route watch has not looked yet.
     recordVisit(location.pathname);
     const asked = recordQuestion(query);
     prepare().then(

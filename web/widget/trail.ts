@@ -59,6 +59,29 @@ export function recordVisit(route: string, now = Date.now()): void {
   writeTrail(trail);
 }
 
+// Keeps the trail's routes up to date from page load on. Single-page apps change routes with
+// history.pushState, which fires no event: the Navigation API reports every change where the
+// browser has it; elsewhere the route is looked at every two seconds while the tab is visible
+// (one string comparison), besides the back and forward buttons' popstate.
+export function watchRoutes(): void {
+  let seen = location.pathname;
+  const check = (): void => {
+    if (location.pathname === seen) return;
+    seen = location.pathname;
+    recordVisit(seen);
+  };
+  recordVisit(seen);
+  const navigation = (window as { navigation?: EventTarget }).navigation;
+  if (navigation && typeof navigation.addEventListener === "function") {
+    navigation.addEventListener("currententrychange", check);
+    return;
+  }
+  addEventListener("popstate", check);
+  setInterval(() => {
+    if (document.visibilityState === "visible") check();
+  }, 2000);
+}
+
 export function recordError(): void {
   const trail = readTrail();
   trail.errors++;

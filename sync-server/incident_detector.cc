@@ -45,7 +45,6 @@ constexpr double kMinRatio = 2.5;
 constexpr double kMaxTail = 1e-5;
 constexpr double kFloor = 0.1;
 constexpr double kPriorCount = 10;
-constexpr double kSlotMemory = 39;
 constexpr double kMaxShape = 100;
 // It resolves when the last half hour is back under kResolveRatio x baseline + kResolveSlack.
 constexpr double kResolveRatio = 1.5;
@@ -55,6 +54,7 @@ constexpr int64_t kReopenMs = 60 * 60 * 1000;
 // Baseline learning: a plain mean for a slot's first observations, then an EWMA; an open incident
 // teaches its key's baseline kOpenLearning times as slowly, so a new normal is learned eventually.
 constexpr double kSlotAlpha = 0.05;
+constexpr double kSlotMemory = 2 / kSlotAlpha - 1;  // 39 windows
 constexpr double kLevelAlpha = 1.0 / kWindowsPerDay;
 constexpr double kOpenLearning = 0.2;
 constexpr int kSlotTrusted = 12;  // observations of the site's hour-of-day slot before it is used

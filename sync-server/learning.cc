@@ -11,13 +11,10 @@
 #include "engine/context.h"
 #include "engine/context_json.h"
 #include "engine/tokenizer.h"
-#include "logger.h"
-
-#if __has_include("gap_finder.h") && __has_include("incident_detector.h")
 #include "gap_finder.h"
 #include "incident_detector.h"
-#define LOOPWISE_HAS_OPERATIONS 1
-#endif
+#include "logger.h"
+
 
 namespace loopwise {
 namespace {
@@ -488,7 +485,6 @@ Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
   }
 
   // 7. Gaps and incidents, with the bundle now current.
-#ifdef LOOPWISE_HAS_OPERATIONS
   if (options_.operations) {
     stage("gaps and incidents", 0, 1);
     std::optional<Engine> now_engine;
@@ -519,7 +515,6 @@ Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
       report.operations["incidents"] = {{"error", incidents.status().message()}};
     }
   }
-#endif
   report.total_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return report;

@@ -15,7 +15,6 @@
 #include "incident_detector.h"
 #include "logger.h"
 
-
 namespace loopwise {
 namespace {
 

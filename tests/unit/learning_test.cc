@@ -92,6 +92,23 @@ class AutonomousSite {
   std::optional<BundleFiles> files_;
 };
 
+// The toy site's bundle.
+std::vector<uint8_t> ToyBundle(const std::vector<Article>& articles) {
+  auto built =
+      Bundle::Build(articles, testing::ToyHistory(), testing::ToyVectors(), BundleOptions{});
+  REQUIRE(built.ok());
+  return built.take();
+}
+
+// An engine loaded from `bundle` with `priors` added.
+Engine EngineWithPriors(const std::vector<uint8_t>& bundle, const ResolutionPriors& priors) {
+  auto with = WithPriors(bundle, priors);
+  REQUIRE(with.ok());
+  auto engine = Engine::Load(with.value().data(), with.value().size());
+  REQUIRE(engine.ok());
+  return engine.take();
+}
+
 }  // namespace
 
 TEST_CASE("a new association applies only once three distinct sessions agree") {
@@ -483,24 +500,19 @@ TEST_CASE("priors are counted once per session and page, and a bundle carries th
   // refund: 2 sessions resolved (busy once, other once) -> (2 + 2 * page) / (2 + 2).
   CHECK(priors.Mean("/billing", 1) > priors.Mean("/billing", 0));
 
-  auto built =
-      Bundle::Build(articles, testing::ToyHistory(), testing::ToyVectors(), BundleOptions{});
-  REQUIRE(built.ok());
-  auto with = WithPriors(built.value(), priors);
-  REQUIRE(with.ok());
-  auto engine = Engine::Load(with.value().data(), with.value().size());
-  REQUIRE(engine.ok());
+  const std::vector<uint8_t> built = ToyBundle(articles);
+  const Engine engine = EngineWithPriors(built, priors);
   SearchContext billing;
   billing.route = "/billing/";
-  const SearchResult r = engine.value().Search("refund the charge on my card", billing, 5);
+  const SearchResult r = engine.Search("refund the charge on my card", billing, 5);
   REQUIRE(!r.ranked.empty());
   bool prior_set = false;
   for (const auto& h : r.ranked) prior_set |= h.signal[kPrior] != 0.0f;
   CHECK(prior_set);
   // Without a page the priors change nothing.
-  auto plain = Engine::Load(built.value().data(), built.value().size());
+  auto plain = Engine::Load(built.data(), built.size());
   REQUIRE(plain.ok());
-  const SearchResult a = engine.value().Search("refund the charge on my card", SearchContext{}, 5);
+  const SearchResult a = engine.Search("refund the charge on my card", SearchContext{}, 5);
   const SearchResult b = plain.value().Search("refund the charge on my card", SearchContext{}, 5);
   REQUIRE(a.ranked.size() == b.ranked.size());
   for (size_t i = 0; i < a.ranked.size(); ++i) CHECK(a.ranked[i].article == b.ranked[i].article);
@@ -539,17 +551,11 @@ TEST_CASE("segments: named alike by search and learning, counted like pages, ran
   CHECK(priors.Mean("plan=free", refund) > priors.Mean("plan=free", other));
   CHECK(priors.Signal(std::vector<std::string>{"plan=team", "/billing"}, refund, 1) == 0.0f);
 
-  auto built =
-      Bundle::Build(articles, testing::ToyHistory(), testing::ToyVectors(), BundleOptions{});
-  REQUIRE(built.ok());
-  auto with = WithPriors(built.value(), priors);
-  REQUIRE(with.ok());
-  auto engine = Engine::Load(with.value().data(), with.value().size());
-  REQUIRE(engine.ok());
+  const Engine engine = EngineWithPriors(ToyBundle(articles), priors);
   auto prior_of = [&](const std::vector<std::string>& segs, uint32_t article) {
     SearchContext c;
     c.segments = segs;
-    for (const auto& h : engine.value().Search("refund the charge on my card", c, 5).ranked) {
+    for (const auto& h : engine.Search("refund the charge on my card", c, 5).ranked) {
       if (h.article == article) return h.signal[kPrior];
     }
     return -9.0f;

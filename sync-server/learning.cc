@@ -25,6 +25,16 @@ constexpr size_t kSignalPage = 20000;
 constexpr size_t kWidgetCandidates = 10;
 constexpr size_t kExamplesPerChange = 3;
 
+// The engine of a kept bundle, or nothing when its file is gone or does not load.
+std::optional<Engine> LoadKept(BundleFiles* files, const std::string& sha256) {
+  auto bytes = files->Get(sha256, false);
+  if (!bytes.ok()) return std::nullopt;
+  auto e =
+      Engine::Load(reinterpret_cast<const uint8_t*>(bytes.value()->data()), bytes.value()->size());
+  if (!e.ok()) return std::nullopt;
+  return e.take();
+}
+
 std::string IsoOrNull(int64_t ms) {
   return ms ? IsoTime(ms) : std::string();
 }
@@ -225,13 +235,7 @@ Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
       auto [it, added] = engines.try_emplace(version);
       if (added) {
         for (const Version& v : versions.value()) {
-          if (std::to_string(v.version) != version) continue;
-          auto bytes = files_->Get(v.sha256, false);
-          if (!bytes.ok()) break;
-          auto e = Engine::Load(reinterpret_cast<const uint8_t*>(bytes.value()->data()),
-                                bytes.value()->size());
-          if (e.ok()) it->second.emplace(e.take());
-          break;
+          if (std::to_string(v.version) == version) it->second = LoadKept(files_, v.sha256);
         }
       }
       return it->second ? &*it->second : nullptr;
@@ -384,14 +388,7 @@ Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
       stage("replaying held-out questions", 0, 1);
       // After a rollback the current engine is the one rolled back to.
       std::optional<Engine> rolled;
-      if (report.rolled_back_to) {
-        auto b = files_->Get(report.rolled_back_to->sha256, false);
-        if (b.ok()) {
-          auto e =
-              Engine::Load(reinterpret_cast<const uint8_t*>(b.value()->data()), b.value()->size());
-          if (e.ok()) rolled.emplace(e.take());
-        }
-      }
+      if (report.rolled_back_to) rolled = LoadKept(files_, report.rolled_back_to->sha256);
       report.replay = Replay(rolled ? *rolled : engine, candidate.value(), replay_questions,
                              options_.replay_tolerance, options_.replay_min_questions);
       std::optional<Publication> publication;
@@ -490,12 +487,7 @@ Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
     auto now_version = store_->CurrentVersion(site);
     if (now_version.ok() && now_version.value() &&
         now_version.value()->sha256 != current.value()->sha256) {
-      auto b = files_->Get(now_version.value()->sha256, false);
-      if (b.ok()) {
-        auto e =
-            Engine::Load(reinterpret_cast<const uint8_t*>(b.value()->data()), b.value()->size());
-        if (e.ok()) now_engine.emplace(e.take());
-      }
+      now_engine = LoadKept(files_, now_version.value()->sha256);
     }
     const Engine& live = now_engine ? *now_engine : engine;
     auto gaps = UpdateGaps(store_, site, live, now_ms);

@@ -184,7 +184,7 @@ test("the whole flow by keyboard alone, focus back on the launcher at the end", 
   assert.ok(wrapped, "Tab wraps around to the panel's first control");
   for (let i = 0; i < 15 && !(await focused(human)); i++) await page.keyboard.press("Tab");
   await page.keyboard.press("Enter");
-  await dialog.getByText("We've let the team know", { exact: false }).waitFor();
+  await dialog.locator(".answers").getByText("We've let the team know", { exact: false }).waitFor();
   assert.equal(escalations.length, 1);
   assert.equal(escalations[0].query, "I lost my phone and can't get the 2fa code");
   assert.equal(escalations[0].context.route, "/settings/security");
@@ -198,7 +198,7 @@ test("the whole flow by keyboard alone, focus back on the launcher at the end", 
   await yes.waitFor();
   for (let i = 0; i < 15 && !(await focused(yes)); i++) await page.keyboard.press("Tab");
   await page.keyboard.press("Enter");
-  await dialog.getByText("Glad that helped.").waitFor();
+  await dialog.locator(".answers").getByText("Glad that helped.").waitFor();
 
   await page.keyboard.press("Escape");
   await dialog.waitFor({ state: "hidden" });

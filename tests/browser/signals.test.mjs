@@ -119,11 +119,11 @@ test("Yes, No and Talk to a human arrive as scrubbed signals when the page goes 
   await page.goto(`${hostUrl}/settings/4711/security`);
   let dialog = await ask(page, "my login jane@example.com fails, reset password");
   await dialog.getByRole("button", { name: "Yes", exact: true }).click();
-  await dialog.getByText("Glad that helped.").waitFor();
+  await dialog.locator(".answers").getByText("Glad that helped.").waitFor();
   dialog = await ask(page, "my login jane@example.com fails, reset password");
   await dialog.getByRole("button", { name: "No", exact: true }).click();
   await dialog.getByRole("button", { name: "Talk to a human" }).click();
-  await dialog.getByText("We've let the team know", { exact: false }).waitFor();
+  await dialog.locator(".answers").getByText("We've let the team know", { exact: false }).waitFor();
 
   // Scrubbed in the browser before it is even stored: the address is not in the queue.
   const queued = await waitFor(async () => {
@@ -204,7 +204,7 @@ test("offline, a Yes waits; back online it arrives exactly once, even when a ret
   await context.setOffline(true);
   state.offline = true;
   await dialog.getByRole("button", { name: "Yes", exact: true }).click();
-  await dialog.getByText("Glad that helped.").waitFor();
+  await dialog.locator(".answers").getByText("Glad that helped.").waitFor();
   await pause(1500); // several flushes, all failing
   assert.equal((await counts()).resolved || 0, before, "nothing arrives while offline");
   const queued = (await stored(page)).filter((r) => r.event.type === "resolved");
@@ -233,7 +233,7 @@ test("a reload while offline loses nothing and sends nothing twice", async () =>
   await context.setOffline(true);
   state.offline = true;
   await dialog.getByRole("button", { name: "Yes", exact: true }).click();
-  await dialog.getByText("Glad that helped.").waitFor();
+  await dialog.locator(".answers").getByText("Glad that helped.").waitFor();
   await waitFor(async () => (await stored(page)).some((r) => r.event.type === "resolved"), "the Yes queued");
 
   // The page goes away offline (its keepalive send may or may not get out) and comes back online:

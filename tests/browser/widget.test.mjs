@@ -130,7 +130,7 @@ test("a question nothing answers is declined honestly and offers a human", async
   // Words the bundle has never seen: the engine declines (gap) rather than guess.
   await page.evaluate(() => window.Loopwise.ask("xqzv blorptang wibblefrotz"));
   const dialog = page.getByRole("dialog", { name: "Help" });
-  await dialog.getByText("We don't have an answer to that yet", { exact: false }).waitFor();
+  await dialog.locator(".answers").getByText("We don't have an answer to that yet", { exact: false }).waitFor();
   await dialog.getByRole("button", { name: "Talk to a human" }).click();
   const escalated = await page.waitForFunction(() => window.escalated);
   assert.equal((await escalated.jsonValue()).query, "xqzv blorptang wibblefrotz");

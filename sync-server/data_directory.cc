@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "postgres_store.h"
 #include "sqlite_store.h"
 
 namespace loopwise {
@@ -17,7 +18,33 @@ std::string DataPath(const cli::Args& args) {
   return "loopwise-data";
 }
 
-Result<DataDirectory> OpenDataDirectory(const std::string& path) {
+std::string DatabaseUrl(const cli::Args& args) {
+  if (auto v = args.get("db")) return *v;
+  if (const char* env = std::getenv("LOOPWISE_DB"); env && *env) return env;
+  return "";
+}
+
+namespace {
+
+Result<std::unique_ptr<Store>> OpenStore(const std::string& path, const std::string& db) {
+  if (db.empty()) {
+    auto store = SqliteStore::Open(path + "/loopwise.db");
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<Store>(store.take());
+  }
+  if (db.rfind("postgresql://", 0) != 0 && db.rfind("postgres://", 0) != 0) {
+    return Status::Error(
+        "--db " + RedactedUrl(db) +
+        " is not a PostgreSQL URL (postgresql://user:password@host:port/database)");
+  }
+  auto store = PostgresStore::Open(db);
+  if (!store.ok()) return store.status();
+  return std::unique_ptr<Store>(store.take());
+}
+
+}  // namespace
+
+Result<DataDirectory> OpenDataDirectory(const std::string& path, const std::string& db) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(path, ec);
@@ -32,7 +59,7 @@ Result<DataDirectory> OpenDataDirectory(const std::string& path) {
     return Status::Error("data directory " + path + " is not writable (" + std::strerror(errno) +
                          "); pass a writable --data DIR");
   }
-  auto store = SqliteStore::Open(path + "/loopwise.db");
+  auto store = OpenStore(path, db);
   if (!store.ok()) return store.status();
   auto bundles = BundleFiles::Open(path + "/bundles");
   if (!bundles.ok()) return bundles.status();
@@ -43,8 +70,9 @@ Result<DataDirectory> OpenDataDirectory(const std::string& path) {
   return d;
 }
 
-Result<DataDirectory> OpenSiteData(const std::string& path, const std::string& site) {
-  auto dir = OpenDataDirectory(path);
+Result<DataDirectory> OpenSiteData(const std::string& path, const std::string& site,
+                                   const std::string& db) {
+  auto dir = OpenDataDirectory(path, db);
   if (!dir.ok()) return dir.status();
   auto found = dir.value().store->FindSite(site);
   if (!found.ok()) return found.status();

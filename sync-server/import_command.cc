@@ -15,7 +15,7 @@ namespace loopwise {
 namespace {
 
 constexpr const char* kUsage =
-    R"(usage: loopwise import articles|history --site S [--data DIR] FILE...
+    R"(usage: loopwise import articles|history --site S [--data DIR] [--db URL] FILE...
 
 Loads into site S's store, working on the data directory directly (a running server sees the change).
 Importing an article id again updates it.
@@ -26,6 +26,7 @@ Importing an article id again updates it.
              name must be imported first
   --site S   the site (see loopwise site create)
   --data DIR data directory (default $LOOPWISE_DATA_DIR, else ./loopwise-data)
+  --db URL   PostgreSQL store, as for serve (default $LOOPWISE_DB, else SQLite in --data)
 )";
 
 }  // namespace
@@ -39,7 +40,7 @@ int ImportCommand(int argc, char** argv) {
   if (what != "articles" && what != "history") {
     return cli::Fail("import what? \"" + what + "\" is neither articles nor history (see --help)");
   }
-  auto parsed = cli::Args::Parse(argc - 1, argv + 1, {"site", "data"}, {"help"});
+  auto parsed = cli::Args::Parse(argc - 1, argv + 1, {"site", "data", "db"}, {"help"});
   if (!parsed.ok()) return cli::Fail(parsed.status().message());
   const cli::Args& args = parsed.value();
   if (args.has("help")) {
@@ -50,7 +51,7 @@ int ImportCommand(int argc, char** argv) {
   if (!site.ok()) return cli::Fail(site.status().message());
   if (args.positional().empty()) return cli::Fail("name at least one FILE or folder to import");
 
-  auto dir = OpenSiteData(DataPath(args), site.value());
+  auto dir = OpenSiteData(DataPath(args), site.value(), DatabaseUrl(args));
   if (!dir.ok()) return cli::Fail(dir.status().message());
   Store& store = *dir.value().store;
 

@@ -11,7 +11,7 @@
 namespace loopwise {
 namespace {
 
-constexpr const char* kUsage = R"(usage: loopwise publish --site S [--data DIR]
+constexpr const char* kUsage = R"(usage: loopwise publish --site S [--data DIR] [--db URL]
 
 Builds site S's bundle from its articles and history with the engine, stores it under its sha256 and
 makes it the version the manifest names (a running server serves it at once). The last 10 versions
@@ -19,12 +19,13 @@ are kept for rollback.
 
   --site S    the site
   --data DIR  data directory (default $LOOPWISE_DATA_DIR, else ./loopwise-data)
+  --db URL    PostgreSQL store, as for serve (default $LOOPWISE_DB, else SQLite in --data)
 )";
 
 }  // namespace
 
 int PublishCommand(int argc, char** argv) {
-  auto parsed = cli::Args::Parse(argc, argv, {"site", "data"}, {"help"});
+  auto parsed = cli::Args::Parse(argc, argv, {"site", "data", "db"}, {"help"});
   if (!parsed.ok()) return cli::Fail(parsed.status().message());
   const cli::Args& args = parsed.value();
   if (args.has("help")) {
@@ -36,7 +37,7 @@ int PublishCommand(int argc, char** argv) {
   }
   auto site = args.require("site");
   if (!site.ok()) return cli::Fail(site.status().message());
-  auto dir = OpenSiteData(DataPath(args), site.value());
+  auto dir = OpenSiteData(DataPath(args), site.value(), DatabaseUrl(args));
   if (!dir.ok()) return cli::Fail(dir.status().message());
   Publisher publisher(dir.value().store.get(), dir.value().bundles.get());
   auto p = publisher.Publish(site.value());

@@ -16,6 +16,7 @@
 #include "credentials.h"
 #include "data_directory.h"
 #include "logger.h"
+#include "postgres_store.h"
 #include "publisher.h"
 #include "server.h"
 #include "sqlite_store.h"
@@ -33,7 +34,8 @@ SIGTERM or SIGINT stops it after the requests in flight.
 
   --data DIR          data directory (default $LOOPWISE_DATA_DIR, else ./loopwise-data)
   --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0 picks a free one)
-  --db URL            PostgreSQL store (not available yet; SQLite in --data is the store)
+  --db URL            keep sites, knowledge and signals in this PostgreSQL database
+                      (default $LOOPWISE_DB, else SQLite: loopwise.db in --data)
   --threads N         connection threads (default 64)
   --site-rate N       signal events a second per site key (default 20000; 0 = unlimited)
   --client-rate N     signal events a second per client address (default 2000; 0 = unlimited)
@@ -85,9 +87,6 @@ int ServeCommand(int argc, char** argv) {
   if (!args.positional().empty()) {
     return cli::Fail("serve takes no arguments (got \"" + args.positional()[0] + "\")");
   }
-  if (args.has("db")) {
-    return cli::Fail("the PostgreSQL store is not available yet; use --data DIR for SQLite");
-  }
   ServerOptions options;
   if (Status s = ParseListen(args.get("listen").value_or("127.0.0.1:8080"), &options); !s.ok()) {
     return cli::Fail(s.message());
@@ -138,7 +137,8 @@ int ServeCommand(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   const std::string data = DataPath(args);
-  auto dir = OpenDataDirectory(data);
+  const std::string db = DatabaseUrl(args);
+  auto dir = OpenDataDirectory(data, db);
   if (!dir.ok()) return cli::Fail(dir.status().message());
   DataDirectory d = dir.take();
   Publisher publisher(d.store.get(), d.bundles.get());
@@ -160,6 +160,7 @@ int ServeCommand(int argc, char** argv) {
   LogInfo("listening", {{"address", options.host + ":" + std::to_string(server.port())},
                         {"port", server.port()},
                         {"data", d.path},
+                        {"store", db.empty() ? "sqlite" : RedactedUrl(db)},
                         {"widget", options.widget_dir},
                         {"demo", options.demo_dir},
                         {"schema", SqliteStore::SchemaVersion()}});

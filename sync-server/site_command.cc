@@ -14,7 +14,7 @@ namespace loopwise {
 namespace {
 
 constexpr const char* kUsage =
-    R"(usage: loopwise site create NAME --origin URL... [--mode review|autonomous] [--json] [--data DIR]
+    R"(usage: loopwise site create NAME --origin URL... [--mode review|autonomous] [--json] [--data DIR] [--db URL]
 
 Creates a site and prints its public site key (for the script tag) and its admin token. The token is
 shown once and only its SHA-256 is stored: keep it somewhere safe.
@@ -23,6 +23,7 @@ shown once and only its SHA-256 is stored: keep it somewhere safe.
   --mode M       review (default: learned changes wait for approval) or autonomous
   --json         print {"site", "key", "token"}
   --data DIR     data directory (default $LOOPWISE_DATA_DIR, else ./loopwise-data)
+  --db URL       PostgreSQL store, as for serve (default $LOOPWISE_DB, else SQLite in --data)
 )";
 
 }  // namespace
@@ -35,7 +36,7 @@ int SiteCommand(int argc, char** argv) {
   if (std::strcmp(argv[0], "create") != 0) {
     return cli::Fail("unknown site command \"" + std::string(argv[0]) + "\" (try: site create)");
   }
-  auto parsed = cli::Args::Parse(argc - 1, argv + 1, {"origin", "mode", "data"}, {"json", "help"});
+  auto parsed = cli::Args::Parse(argc - 1, argv + 1, {"origin", "mode", "data", "db"}, {"json", "help"});
   if (!parsed.ok()) return cli::Fail(parsed.status().message());
   const cli::Args& args = parsed.value();
   if (args.has("help")) {
@@ -66,7 +67,7 @@ int SiteCommand(int argc, char** argv) {
   site.key = key.value();
   site.token_hash = HashToken(token.value());
 
-  auto dir = OpenDataDirectory(DataPath(args));
+  auto dir = OpenDataDirectory(DataPath(args), DatabaseUrl(args));
   if (!dir.ok()) return cli::Fail(dir.status().message());
   if (Status s = dir.value().store->InsertSite(site); !s.ok()) return cli::Fail(s.message());
 

@@ -12,7 +12,7 @@
 namespace loopwise {
 namespace {
 
-constexpr const char* kUsage = R"(usage: loopwise train --site S [--data DIR] [--json]
+constexpr const char* kUsage = R"(usage: loopwise train --site S [--data DIR] [--db URL] [--json]
 
 Runs site S's learning pipeline now, exactly as the server runs it periodically: reads the signals
 and helpdesk resolutions stored since the last run, lets the guardrails decide what to learn,
@@ -21,13 +21,14 @@ changes for review (review mode; approve them with POST /v1/sites/S/changes/{id}
 
   --site S    the site
   --data DIR  data directory (default $LOOPWISE_DATA_DIR, else ./loopwise-data)
+  --db URL    PostgreSQL store, as for serve (default $LOOPWISE_DB, else SQLite in --data)
   --json      print the report as JSON
 )";
 
 }  // namespace
 
 int TrainCommand(int argc, char** argv) {
-  auto parsed = cli::Args::Parse(argc, argv, {"site", "data"}, {"help", "json"});
+  auto parsed = cli::Args::Parse(argc, argv, {"site", "data", "db"}, {"help", "json"});
   if (!parsed.ok()) return cli::Fail(parsed.status().message());
   const cli::Args& args = parsed.value();
   if (args.has("help")) {
@@ -39,7 +40,7 @@ int TrainCommand(int argc, char** argv) {
   }
   auto site = args.require("site");
   if (!site.ok()) return cli::Fail(site.status().message());
-  auto dir = OpenSiteData(DataPath(args), site.value());
+  auto dir = OpenSiteData(DataPath(args), site.value(), DatabaseUrl(args));
   if (!dir.ok()) return cli::Fail(dir.status().message());
   Publisher publisher(dir.value().store.get(), dir.value().bundles.get());
   Learner learner(dir.value().store.get(), dir.value().bundles.get(), &publisher);

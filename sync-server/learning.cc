@@ -141,8 +141,40 @@ json ChangeJson(const LearnedChange& c) {
   return j;
 }
 
+namespace {
+
+// Runs fn holding the site's learning lock (see Store::Exclusively).
+template <typename T, typename Fn>
+Result<T> UnderLearningLock(Store* store, const std::string& site, Fn fn) {
+  std::optional<Result<T>> out;
+  auto held = store->Exclusively(site, "learning", true, [&] { out.emplace(fn()); });
+  if (!held.ok()) return held.status();
+  return std::move(*out);
+}
+
+}  // namespace
+
 Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
                                     const ProgressFn& progress) {
+  return UnderLearningLock<LearningReport>(store_, site,
+                                           [&] { return RunLocked(site, now_ms, progress); });
+}
+
+Result<std::vector<LearnedChange>> Learner::Decide(const std::string& site,
+                                                   std::optional<int64_t> id, bool approve,
+                                                   int64_t now_ms) {
+  return UnderLearningLock<std::vector<LearnedChange>>(
+      store_, site, [&] { return DecideLocked(site, id, approve, now_ms); });
+}
+
+Result<Version> Learner::Rollback(const std::string& site, std::optional<int64_t> version,
+                                  int64_t now_ms) {
+  return UnderLearningLock<Version>(store_, site,
+                                    [&] { return RollbackLocked(site, version, now_ms); });
+}
+
+Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_ms,
+                                          const ProgressFn& progress) {
   std::lock_guard<std::mutex> lock(mu_);
   const auto start = std::chrono::steady_clock::now();
   auto stage = [&](const std::string& name, size_t done, size_t total) {
@@ -511,9 +543,9 @@ Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
   return report;
 }
 
-Result<std::vector<LearnedChange>> Learner::Decide(const std::string& site,
-                                                   std::optional<int64_t> id, bool approve,
-                                                   int64_t now_ms) {
+Result<std::vector<LearnedChange>> Learner::DecideLocked(const std::string& site,
+                                                         std::optional<int64_t> id, bool approve,
+                                                         int64_t now_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   auto changes = store_->Changes(site);
   if (!changes.ok()) return changes.status();
@@ -565,8 +597,8 @@ Result<std::vector<LearnedChange>> Learner::RollBackChangesAfter(const std::stri
   return marked;
 }
 
-Result<Version> Learner::Rollback(const std::string& site, std::optional<int64_t> version,
-                                  int64_t now_ms) {
+Result<Version> Learner::RollbackLocked(const std::string& site, std::optional<int64_t> version,
+                                        int64_t now_ms) {
   std::lock_guard<std::mutex> lock(mu_);
   auto v = publisher_->Rollback(site, version);
   if (!v.ok()) return v.status();

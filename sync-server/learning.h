@@ -90,7 +90,8 @@ class Learner {
   // Runs the pipeline for `site` now (`now_ms` stamps changes; simulated time in `simulate`).
   // Fails with a sentence when the site does not exist, has never been published, or the store
   // fails; a failed run leaves the cursor where it was, so the next run reads the same signals.
-  // Runs of one Learner are serialized.
+  // Runs, decisions and rollbacks of a site are serialized across every process sharing the
+  // store (Store::Exclusively), so replicas never learn from the same signals twice.
   Result<LearningReport> Run(const std::string& site, int64_t now_ms,
                              const ProgressFn& progress = nullptr);
 
@@ -104,6 +105,13 @@ class Learner {
   Result<Version> Rollback(const std::string& site, std::optional<int64_t> version, int64_t now_ms);
 
  private:
+  Result<LearningReport> RunLocked(const std::string& site, int64_t now_ms,
+                                   const ProgressFn& progress);
+  Result<std::vector<LearnedChange>> DecideLocked(const std::string& site,
+                                                  std::optional<int64_t> id, bool approve,
+                                                  int64_t now_ms);
+  Result<Version> RollbackLocked(const std::string& site, std::optional<int64_t> version,
+                                 int64_t now_ms);
   Result<std::vector<LearnedChange>> RollBackChangesAfter(const std::string& site, int64_t version,
                                                           int64_t now_ms, const std::string& note);
 

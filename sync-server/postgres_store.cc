@@ -772,6 +772,27 @@ Result<std::vector<std::string>> PostgresStore::ReferencedBundles() {
   });
 }
 
+Result<bool> PostgresStore::Exclusively(const std::string& site, const std::string& name, bool wait,
+                                        const std::function<void()>& body) {
+  std::unique_ptr<pqxx::connection> holder;
+  try {
+    holder = std::make_unique<pqxx::connection>(url_);
+    pqxx::nontransaction w(*holder);
+    const std::string key = "loopwise/" + site + "/" + name;
+    if (wait) {
+      w.exec_params("SELECT pg_advisory_lock(hashtext($1))", key);
+    } else if (!w.exec_params1("SELECT pg_try_advisory_lock(hashtext($1))", key)[0].as<bool>()) {
+      return false;
+    }
+  } catch (const std::exception& e) {
+    return Status::Error("store: taking the " + name + " lock of site \"" + site + "\" failed (" +
+                         Trimmed(e.what()) + ")");
+  }
+  // Closing the connection afterwards releases the lock, whatever body did.
+  body();
+  return true;
+}
+
 Result<int64_t> PostgresStore::SizeBytes() {
   return Run<int64_t>("measuring the database", [&](pqxx::connection& c) {
     pqxx::read_transaction w(c);

@@ -68,6 +68,9 @@ class PostgresStore : public Store {
   Result<std::vector<std::string>> ReferencedBundles() override;
 
   Result<int64_t> SizeBytes() override;
+  // A PostgreSQL advisory lock, held by a connection of its own while body runs.
+  Result<bool> Exclusively(const std::string& site, const std::string& name, bool wait,
+                           const std::function<void()>& body) override;
 
  private:
   struct Connection;

@@ -686,8 +686,8 @@ Result<std::optional<std::string>> SqliteStore::Document(const std::string& site
 Status SqliteStore::PutDocument(const std::string& site, const std::string& name,
                                 const std::string& body) {
   std::lock_guard<std::mutex> lock(mu_);
-  Statement st(db_,
-               "INSERT OR REPLACE INTO documents (site, name, body, updated_at) VALUES (?, ?, ?, ?)");
+  Statement st(
+      db_, "INSERT OR REPLACE INTO documents (site, name, body, updated_at) VALUES (?, ?, ?, ?)");
   st.Bind(1, site).Bind(2, name).Bind(3, body).Bind(4, NowMs());
   return Done(st, db_, ("storing the " + name + " document").c_str());
 }
@@ -742,9 +742,10 @@ Status SqliteStore::SaveLearning(const std::string& site, const LearningCursor& 
       if (Status s = Done(put, db_, "storing learning outcomes"); !s.ok()) return s;
       put.Reset();
     }
-    Statement cur(db_,
-                  "INSERT OR REPLACE INTO learning_cursors (site, signals, resolutions, updated_at) "
-                  "VALUES (?, ?, ?, ?)");
+    Statement cur(
+        db_,
+        "INSERT OR REPLACE INTO learning_cursors (site, signals, resolutions, updated_at) "
+        "VALUES (?, ?, ?, ?)");
     cur.Bind(1, site).Bind(2, cursor.signals).Bind(3, cursor.resolutions).Bind(4, NowMs());
     return Done(cur, db_, "storing the learning cursor");
   });
@@ -931,6 +932,25 @@ Result<std::vector<std::string>> SqliteStore::ReferencedBundles() {
   while ((rc = st.Step()) == SQLITE_ROW) out.push_back(st.Text(0));
   if (rc != SQLITE_DONE) return Error(db_, "listing bundles");
   return out;
+}
+
+Result<bool> SqliteStore::Exclusively(const std::string& site, const std::string& name, bool wait,
+                                      const std::function<void()>& body) {
+  std::mutex* m;
+  {
+    std::lock_guard<std::mutex> lock(locks_mu_);
+    auto& slot = locks_[site + "\n" + name];
+    if (!slot) slot = std::make_unique<std::mutex>();
+    m = slot.get();
+  }
+  std::unique_lock<std::mutex> lock(*m, std::defer_lock);
+  if (wait) {
+    lock.lock();
+  } else if (!lock.try_lock()) {
+    return false;
+  }
+  body();
+  return true;
 }
 
 Result<int64_t> SqliteStore::SizeBytes() {

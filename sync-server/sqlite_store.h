@@ -13,6 +13,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -77,6 +78,8 @@ class SqliteStore : public Store {
   Result<std::vector<std::string>> ReferencedBundles() override;
 
   Result<int64_t> SizeBytes() override;
+  Result<bool> Exclusively(const std::string& site, const std::string& name, bool wait,
+                           const std::function<void()>& body) override;
 
  private:
   struct PendingBatch;
@@ -98,6 +101,9 @@ class SqliteStore : public Store {
   bool stopping_ = false;
   std::thread writer_;
   std::thread checkpointer_;
+
+  std::mutex locks_mu_;  // guards locks_
+  std::map<std::string, std::unique_ptr<std::mutex>> locks_;
 };
 
 }  // namespace loopwise

@@ -7,6 +7,7 @@
 // its change durable: a crash (even kill -9 or power loss) afterwards does not undo it.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -202,6 +203,14 @@ class Store {
 
   // Bytes on disk, for /metrics.
   virtual Result<int64_t> SizeBytes() = 0;
+
+  // Runs `body` holding the lock `name` of `site` for every process sharing the store (replicas
+  // of the server on one PostgreSQL database; one process for SQLite), so a learning run, a review
+  // decision or a watch pass over a site happens in one place at a time. Returns true once body
+  // has run; with `wait` false, returns false at once when the lock is held elsewhere. Not
+  // reentrant: body must not take the same lock again.
+  virtual Result<bool> Exclusively(const std::string& site, const std::string& name, bool wait,
+                                   const std::function<void()>& body) = 0;
 };
 
 // Milliseconds since the epoch, UTC.

@@ -61,33 +61,41 @@ void Watcher::RunOnce(int64_t now_ms) {
     return;
   }
   for (const Site& site : sites.value()) {
-    std::shared_ptr<const Engine> engine = CurrentEngine(site.name);
-    if (!engine) continue;
-    auto gaps = UpdateGaps(store_, site.name, *engine, now_ms);
-    if (!gaps.ok()) {
-      LogError("gap update failed", {{"site", site.name}, {"error", gaps.status().message()}});
-    } else if (gaps.value().opened || gaps.value().closed) {
-      LogInfo("gaps", {{"site", site.name},
-                       {"opened", gaps.value().opened},
-                       {"closed", gaps.value().closed},
-                       {"open", gaps.value().gaps_open}});
+    // One replica at a time watches a site; the others leave it to that one.
+    auto held = store_->Exclusively(site.name, "watch", false, [&] { Watch(site, now_ms); });
+    if (!held.ok()) {
+      LogError("watch: cannot take the site's lock",
+               {{"site", site.name}, {"error", held.status().message()}});
     }
-    auto incidents = UpdateIncidents(store_, site.name, *engine, now_ms);
-    if (!incidents.ok()) {
-      LogError("incident update failed",
-               {{"site", site.name}, {"error", incidents.status().message()}});
-    }
-    for (const Incident& i : incidents.ok() ? incidents.value() : std::vector<Incident>()) {
-      // The label is a customer's (scrubbed) question: it stays out of the log.
-      LogWarning(
-          "incident opened",
-          {{"site", site.name}, {"incident", i.id}, {"count", i.count}, {"baseline", i.baseline}});
-    }
-    auto alerts = DeliverAlerts(store_, site.name, now_ms, options_.send, options_.alerts);
-    if (!alerts.ok()) {
-      LogError("alert delivery failed",
-               {{"site", site.name}, {"error", alerts.status().message()}});
-    }
+  }
+}
+
+void Watcher::Watch(const Site& site, int64_t now_ms) {
+  std::shared_ptr<const Engine> engine = CurrentEngine(site.name);
+  if (!engine) return;
+  auto gaps = UpdateGaps(store_, site.name, *engine, now_ms);
+  if (!gaps.ok()) {
+    LogError("gap update failed", {{"site", site.name}, {"error", gaps.status().message()}});
+  } else if (gaps.value().opened || gaps.value().closed) {
+    LogInfo("gaps", {{"site", site.name},
+                     {"opened", gaps.value().opened},
+                     {"closed", gaps.value().closed},
+                     {"open", gaps.value().gaps_open}});
+  }
+  auto incidents = UpdateIncidents(store_, site.name, *engine, now_ms);
+  if (!incidents.ok()) {
+    LogError("incident update failed",
+             {{"site", site.name}, {"error", incidents.status().message()}});
+  }
+  for (const Incident& i : incidents.ok() ? incidents.value() : std::vector<Incident>()) {
+    // The label is a customer's (scrubbed) question: it stays out of the log.
+    LogWarning(
+        "incident opened",
+        {{"site", site.name}, {"incident", i.id}, {"count", i.count}, {"baseline", i.baseline}});
+  }
+  auto alerts = DeliverAlerts(store_, site.name, now_ms, options_.send, options_.alerts);
+  if (!alerts.ok()) {
+    LogError("alert delivery failed", {{"site", site.name}, {"error", alerts.status().message()}});
   }
 }
 

@@ -38,6 +38,7 @@ class Watcher {
 
  private:
   void Loop();
+  void Watch(const Site& site, int64_t now_ms);
   // The engine of the site's current bundle, loaded once per bundle; null when unpublished.
   std::shared_ptr<const Engine> CurrentEngine(const std::string& site);
 

@@ -85,10 +85,12 @@ test("both replicas serve the manifest and bundle; a batch sent to both is store
 });
 
 test("learning on one replica is seen by the other: train, approve, publish, roll back", async () => {
-  let r = await request(`${a.url}/v1/sites/acme/train`, { method: "POST", headers: admin(site.token) });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.equal(r.body.outcome, "staged");
-  r = await request(`${b.url}/v1/sites/acme/changes`, { headers: admin(site.token) });
+  // Both replicas asked to learn at once: one learns, the other waits and finds nothing new.
+  const runs = await Promise.all([a, b].map((replica) =>
+    request(`${replica.url}/v1/sites/acme/train`, { method: "POST", headers: admin(site.token) })));
+  for (const run of runs) assert.equal(run.status, 200, JSON.stringify(run.body));
+  assert.deepEqual(runs.map((run) => run.body.outcome).sort(), ["nothing_new", "staged"]);
+  let r = await request(`${b.url}/v1/sites/acme/changes`, { headers: admin(site.token) });
   assert.equal(r.body.changes.length, 1);
   assert.equal(r.body.changes[0].status, "pending");
   r = await request(`${b.url}/v1/sites/acme/changes/${r.body.changes[0].id}/approve`, { method: "POST", headers: admin(site.token) });

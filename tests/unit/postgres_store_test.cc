@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -342,4 +343,48 @@ TEST_CASE("the PostgreSQL store migrates once and refuses a schema from the futu
   REQUIRE_FALSE(future.ok());
   CHECK(future.status().message().find("newer") != std::string::npos);
   CHECK(future.status().message().find(pg.name) != std::string::npos);
+}
+
+TEST_CASE("a site's lock holds across replicas: a try fails at once, a waiter runs after" *
+          doctest::skip(kNoServer)) {
+  TempDatabase pg;
+  auto a = PostgresStore::Open(pg.url);
+  auto b = PostgresStore::Open(pg.url);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  std::atomic<bool> inside{false}, release{false}, waiter_ran{false}, overlapped{false};
+  std::thread holder([&] {
+    auto held = a.value()->Exclusively("acme", "learning", true, [&] {
+      inside = true;
+      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      inside = false;
+    });
+    REQUIRE(held.ok());
+  });
+  while (!inside) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  auto tried = b.value()->Exclusively("acme", "learning", false, [] {});
+  REQUIRE(tried.ok());
+  CHECK_FALSE(tried.value());
+  bool other_ran = false;
+  CHECK(b.value()->Exclusively("other", "learning", false, [&] { other_ran = true; }).value());
+  CHECK(b.value()->Exclusively("acme", "watch", false, [] {}).value());
+  CHECK(other_ran);
+
+  std::thread waiter([&] {
+    auto waited = b.value()->Exclusively("acme", "learning", true, [&] {
+      overlapped = inside.load();
+      waiter_ran = true;
+    });
+    REQUIRE(waited.ok());
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK_FALSE(waiter_ran);
+  release = true;
+  holder.join();
+  waiter.join();
+  CHECK(waiter_ran);
+  CHECK_FALSE(overlapped);
+  // Released with its connection: free again.
+  CHECK(a.value()->Exclusively("acme", "learning", false, [] {}).value());
 }

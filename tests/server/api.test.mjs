@@ -318,8 +318,6 @@ test("the CLI refuses a taken port and an unusable data directory with one line"
   fs.writeFileSync(file, "");
   r = cliFails("serve", "--data", file, "--listen", "127.0.0.1:0");
   assert.match(r.stderr, /data directory .* (is not a directory|cannot be created)/);
-  r = cliFails("serve", "--db", "postgresql://localhost/loopwise");
-  assert.match(r.stderr, /PostgreSQL store is not available yet/);
   r = cliFails("publish", "--site", "nobody", "--data", data);
   assert.match(r.stderr, /no site "nobody"/);
   for (const cmd of [["serve"], ["site", "create"], ["import", "articles"], ["publish"]]) {

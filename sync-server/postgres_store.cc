@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
@@ -195,9 +196,23 @@ struct PostgresStore::Connection {
   pqxx::connection c;
 };
 
-PostgresStore::PostgresStore(std::string url) : url_(std::move(url)) {}
+struct PostgresStore::PendingBatch {
+  SignalBatch batch;
+  std::promise<Result<BatchReceipt>> done;
+};
 
-PostgresStore::~PostgresStore() = default;
+PostgresStore::PostgresStore(std::string url) : url_(std::move(url)) {
+  writer_thread_ = std::thread([this] { WriterLoop(); });
+}
+
+PostgresStore::~PostgresStore() {
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    stopping_ = true;
+  }
+  queue_cv_.notify_all();
+  writer_thread_.join();
+}
 
 template <typename T, typename Body>
 Result<T> PostgresStore::Run(const std::string& what, Body body) {
@@ -383,37 +398,101 @@ Status PostgresStore::AddResolutions(const std::string& site,
 }
 
 Result<BatchReceipt> PostgresStore::AppendSignals(SignalBatch batch) {
-  return Run<
-      BatchReceipt>("storing a signal batch", [&](pqxx::connection& c) -> Result<BatchReceipt> {
-    pqxx::work w(c);
+  PendingBatch pending{std::move(batch), {}};
+  auto result = pending.done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(queue_mu_);
+    if (stopping_) return Status::Error("store: shutting down");
+    queue_.push_back(&pending);
+  }
+  queue_cv_.notify_one();
+  return result.get();
+}
+
+void PostgresStore::WriterLoop() {
+  std::vector<PendingBatch*> group;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(queue_mu_);
+      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping, and everything queued has been committed
+      group.assign(queue_.begin(), queue_.end());
+      queue_.clear();
+    }
+    CommitGroup(group);
+    group.clear();
+  }
+}
+
+void PostgresStore::CommitGroup(std::vector<PendingBatch*>& group) {
+  std::vector<BatchReceipt> receipts(group.size());
+  Status failed;
+  try {
+    if (!writer_ || !writer_->c.is_open()) writer_ = std::make_unique<Connection>(url_);
+    pqxx::work w(writer_->c);
     w.exec_params("SELECT pg_advisory_xact_lock($1)", kSignalLock);
-    const pqxx::result claim = w.exec_params(
-        "INSERT INTO signal_batches (site, batch_id, received_at, events) VALUES ($1, $2, $3, $4) "
-        "ON CONFLICT (site, batch_id) DO NOTHING",
-        batch.site, batch.batch_id, NowMs(), static_cast<int64_t>(batch.events.size()));
-    if (claim.affected_rows() == 0) {
-      const pqxx::row stored =
-          w.exec_params1("SELECT events FROM signal_batches WHERE site = $1 AND batch_id = $2",
-                         batch.site, batch.batch_id);
-      return BatchReceipt{static_cast<size_t>(stored[0].as<int64_t>()), true};
-    }
-    for (const SignalEvent& e : batch.events) {
-      std::optional<std::string> confidence;
-      if (e.confidence) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.17g", *e.confidence);
-        confidence = buf;
-      }
-      w.exec_params(
+    // The events of every new batch of the group, inserted a few hundred rows a statement.
+    std::string values;
+    size_t rows = 0;
+    auto flush = [&] {
+      if (rows == 0) return;
+      w.exec(
           "INSERT INTO signals (site, batch_id, type, ts, session, query_id, query, bundle, "
-          "context, shown, article, confidence) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::double precision)",
-          batch.site, batch.batch_id, e.type, e.ts, e.session, e.query_id, e.query, e.bundle,
-          e.context_json, e.shown_json, e.article, Nullable(confidence));
+          "context, shown, article, confidence) VALUES " +
+          values);
+      values.clear();
+      rows = 0;
+    };
+    const int64_t now = NowMs();
+    for (size_t i = 0; i < group.size(); ++i) {
+      const SignalBatch& b = group[i]->batch;
+      const pqxx::result claim = w.exec_params(
+          "INSERT INTO signal_batches (site, batch_id, received_at, events) "
+          "VALUES ($1, $2, $3, $4) ON CONFLICT (site, batch_id) DO NOTHING",
+          b.site, b.batch_id, now, static_cast<int64_t>(b.events.size()));
+      if (claim.affected_rows() == 0) {
+        const pqxx::row stored =
+            w.exec_params1("SELECT events FROM signal_batches WHERE site = $1 AND batch_id = $2",
+                           b.site, b.batch_id);
+        receipts[i] = {static_cast<size_t>(stored[0].as<int64_t>()), true};
+        continue;
+      }
+      for (const SignalEvent& e : b.events) {
+        std::string confidence = "NULL";
+        if (e.confidence) {
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "%.17g", *e.confidence);
+          confidence = buf;
+        }
+        values += rows ? ",(" : "(";
+        for (const std::string* text : {&b.site, &b.batch_id, &e.type})
+          values += w.quote(*text) + ",";
+        values += std::to_string(e.ts) + ",";
+        for (const std::string* text : {&e.session, &e.query_id, &e.query, &e.bundle,
+                                        &e.context_json, &e.shown_json, &e.article}) {
+          values += w.quote(*text) + ",";
+        }
+        values += confidence + ")";
+        if (++rows == 500) flush();
+      }
+      receipts[i] = {b.events.size(), false};
     }
+    flush();
     w.commit();
-    return BatchReceipt{batch.events.size(), false};
-  });
+  } catch (const pqxx::broken_connection& e) {
+    writer_.reset();
+    failed = Status::Error("store: storing signals failed: PostgreSQL at " + RedactedUrl(url_) +
+                           " is unreachable (" + Trimmed(e.what()) + ")");
+  } catch (const std::exception& e) {
+    failed = Status::Error("store: storing signals failed (" + Trimmed(e.what()) + ")");
+  }
+  for (size_t i = 0; i < group.size(); ++i) {
+    if (failed.ok()) {
+      group[i]->done.set_value(receipts[i]);
+    } else {
+      group[i]->done.set_value(failed);
+    }
+  }
 }
 
 Result<int64_t> PostgresStore::CountSignals(const std::string& site) {

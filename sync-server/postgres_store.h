@@ -3,14 +3,21 @@
 // database. Same schema and behaviour as the SQLite store; a commit is durable when PostgreSQL
 // reports it (synchronous_commit, its default).
 //
-// One connection per store, used by one caller at a time; a connection that broke is opened again
-// on the next call. Signal appends take a transaction-scoped advisory lock, so signal ids are
-// committed in the order they are numbered and a reader following the log by id (learning, gaps,
-// spikes) never skips one that commits late on another replica.
+// One connection per store for everything but signals, used by one caller at a time; a connection
+// that broke is opened again on the next call. Signals are written with group commit, as in the
+// SQLite store: request threads queue their batches and wait, one writer thread (with a connection
+// of its own) stores everything queued in one transaction and wakes each caller once it has
+// committed. That transaction takes an advisory lock, so signal ids are committed in the order
+// they are numbered and a reader following the log by id (learning, gaps, spikes) never skips one
+// that commits late on another replica.
 
+#include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "store.h"
 
@@ -74,7 +81,10 @@ class PostgresStore : public Store {
 
  private:
   struct Connection;
+  struct PendingBatch;
   explicit PostgresStore(std::string url);
+  void WriterLoop();
+  void CommitGroup(std::vector<PendingBatch*>& group);
   // Runs body(connection) under the store's lock, reconnecting first when needed; a PostgreSQL
   // error becomes a Status naming `what`.
   template <typename T, typename Body>
@@ -83,6 +93,13 @@ class PostgresStore : public Store {
   const std::string url_;
   std::mutex mu_;
   std::unique_ptr<Connection> conn_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;  // wakes the writer
+  std::deque<PendingBatch*> queue_;
+  bool stopping_ = false;
+  std::unique_ptr<Connection> writer_;  // used only by the writer thread
+  std::thread writer_thread_;
 };
 
 // The URL with its password, if any, replaced by "***": what messages and logs may show.

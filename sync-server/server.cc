@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -1378,6 +1379,14 @@ Server::~Server() = default;
 
 Status Server::Bind() {
   Impl& s = *impl_;
+  // cpp-httplib listens with a queue of 5 connections: a burst of new ones (many widgets at once)
+  // overflows it, and TCP retries them a second later or drops them. The listening socket gets a
+  // longer queue once bound.
+  int listening = -1;
+  s.http.set_socket_options([&listening](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listening = static_cast<int>(sock);
+  });
   errno = 0;
   if (s.options.port == 0) {
     s.bound_port = s.http.bind_to_any_port(s.options.host);
@@ -1385,6 +1394,7 @@ Status Server::Bind() {
   } else if (s.http.bind_to_port(s.options.host, s.options.port)) {
     s.bound_port = s.options.port;
   }
+  if (s.bound_port > 0 && listening >= 0) ::listen(listening, SOMAXCONN);
   if (s.bound_port <= 0) {
     const int err = errno;
     const std::string where = s.options.host + ":" + std::to_string(s.options.port);

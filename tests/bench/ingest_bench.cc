@@ -148,8 +148,12 @@ int main(int argc, char** argv) {
         if (res && res->status == 202) {
           acked_events += json::parse(res->body)["accepted"].get<long>();
           ++acked_batches;
-        } else {
-          ++failed;
+        } else if (++failed == 1) {
+          std::fprintf(stderr, "ingest_bench: first failed request, %.1f s in: %s (%.0f ms)\n",
+                       std::chrono::duration<double>(Clock::now() - start).count(),
+                       res ? (std::to_string(res->status) + " " + res->body).c_str()
+                           : httplib::to_string(res.error()).c_str(),
+                       latencies[t].back());
         }
       }
     });

@@ -23,6 +23,11 @@ bool IsIdChar(char c) {
          c == '_';
 }
 
+// A NUL character is no customer's text; PostgreSQL cannot store one in text either.
+bool HasNul(const std::string& s) {
+  return s.find('\0') != std::string::npos;
+}
+
 // Reads an optional string field into *out, enforcing the length limit.
 bool GetString(const json& event, const char* key, const std::string& where,
                const SignalLimits& limits, std::string* out, SignalRejection* r) {
@@ -37,6 +42,9 @@ bool GetString(const json& event, const char* key, const std::string& where,
     return Reject(r, 400, "string_too_long",
                   where + "." + key + " is longer than " + std::to_string(limits.max_string_bytes) +
                       " bytes");
+  }
+  if (HasNul(s)) {
+    return Reject(r, 400, "invalid_signal", where + "." + key + " contains a NUL character");
   }
   *out = s;
   return true;
@@ -94,6 +102,9 @@ bool ParseEvent(const json& e, const std::string& where, const SignalLimits& lim
       if (key.size() > limits.max_string_bytes) {
         return Reject(r, 400, "string_too_long", where + ".context has a key that is too long");
       }
+      if (HasNul(key) || (value.is_string() && HasNul(value.get_ref<const std::string&>()))) {
+        return Reject(r, 400, "invalid_signal", where + ".context contains a NUL character");
+      }
       const std::string field = where + ".context." + key.substr(0, 40);
       if (value.is_string()) {
         if (value.get_ref<const std::string&>().size() > limits.max_string_bytes) {
@@ -129,6 +140,9 @@ bool ParseEvent(const json& e, const std::string& where, const SignalLimits& lim
       }
       if (id.get_ref<const std::string&>().size() > limits.max_string_bytes) {
         return Reject(r, 400, "string_too_long", where + ".shown has an id that is too long");
+      }
+      if (HasNul(id.get_ref<const std::string&>())) {
+        return Reject(r, 400, "invalid_signal", where + ".shown contains a NUL character");
       }
     }
     out->shown_json = it->dump();

@@ -63,6 +63,14 @@ TEST_CASE("every limit and type rule refuses with its code and names the field")
       "invalid_signal");
   CHECK(Refuse(R"({"batch_id": "a", "events": [{"type": "query", "ts": 1, "confidence": "high"}]})")
             .code == "invalid_signal");
+  // A NUL character, escaped in JSON, in a text field, a context value or key, or a shown id.
+  for (const char* nul : {R"("query": "a\u0000b")", R"("context": {"route": "/x\u0000"})",
+                          R"("context": {"a\u0000": 1})", R"("shown": ["x\u0000"])"}) {
+    r = Refuse(std::string(R"({"batch_id": "a", "events": [{"type": "query", "ts": 1, )") + nul +
+               "}]}");
+    CHECK(r.code == "invalid_signal");
+    CHECK(r.message.find("NUL character") != std::string::npos);
+  }
 
   SignalLimits small;
   small.max_events = 2;

@@ -172,6 +172,7 @@ struct Server::Impl {
   RateLimiter site_limiter;
   RateLimiter client_limiter;
   int bound_port = -1;
+  int listening = -1;  // the listening socket, once bound
   // The learning pipeline, for POST .../train, the review queue and the periodic runs.
   Learner learner;
   std::thread learning_thread;
@@ -1325,10 +1326,12 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
   s.http.set_keep_alive_timeout(5);
   s.http.set_tcp_nodelay(true);
   // cpp-httplib's default adds SO_REUSEPORT, which would let a second server share a port that
-  // is in use; SO_REUSEADDR alone only allows rebinding past TIME_WAIT.
-  s.http.set_socket_options([](socket_t sock) {
+  // is in use; SO_REUSEADDR alone only allows rebinding past TIME_WAIT. The socket is kept, for
+  // Bind to lengthen its queue.
+  s.http.set_socket_options([&s](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    s.listening = static_cast<int>(sock);
   });
   s.http.set_pre_routing_handler([](const Request&, Response&) {
     current_route = nullptr;
@@ -1379,14 +1382,6 @@ Server::~Server() = default;
 
 Status Server::Bind() {
   Impl& s = *impl_;
-  // cpp-httplib listens with a queue of 5 connections: a burst of new ones (many widgets at once)
-  // overflows it, and TCP retries them a second later or drops them. The listening socket gets a
-  // longer queue once bound.
-  int listening = -1;
-  s.http.set_socket_options([&listening](socket_t sock) {
-    httplib::default_socket_options(sock);
-    listening = static_cast<int>(sock);
-  });
   errno = 0;
   if (s.options.port == 0) {
     s.bound_port = s.http.bind_to_any_port(s.options.host);
@@ -1394,7 +1389,9 @@ Status Server::Bind() {
   } else if (s.http.bind_to_port(s.options.host, s.options.port)) {
     s.bound_port = s.options.port;
   }
-  if (s.bound_port > 0 && listening >= 0) ::listen(listening, SOMAXCONN);
+  // cpp-httplib listens with a queue of 5 connections: a burst of new ones (many widgets at once)
+  // overflows it, and TCP retries them a second later or drops them.
+  if (s.bound_port > 0 && s.listening >= 0) ::listen(s.listening, SOMAXCONN);
   if (s.bound_port <= 0) {
     const int err = errno;
     const std::string where = s.options.host + ":" + std::to_string(s.options.port);

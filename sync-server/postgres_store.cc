@@ -235,6 +235,10 @@ Status Check(const Result<bool>& r) {
 }
 }  // namespace
 
+int PostgresStore::SchemaVersion() {
+  return kSchemaVersion;
+}
+
 Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& url) {
   std::unique_ptr<PostgresStore> store(new PostgresStore(url));
   try {

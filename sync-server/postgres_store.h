@@ -30,6 +30,9 @@ class PostgresStore : public Store {
   static Result<std::unique_ptr<PostgresStore>> Open(const std::string& url);
   ~PostgresStore() override;
 
+  // The schema version this code migrates to.
+  static int SchemaVersion();
+
   Status InsertSite(const Site& site) override;
   Status UpdateSite(const Site& site) override;
   Result<std::optional<Site>> FindSite(const std::string& name) override;

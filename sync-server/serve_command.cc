@@ -157,13 +157,14 @@ int ServeCommand(int argc, char** argv) {
       }
     }
   });
-  LogInfo("listening", {{"address", options.host + ":" + std::to_string(server.port())},
-                        {"port", server.port()},
-                        {"data", d.path},
-                        {"store", db.empty() ? "sqlite" : RedactedUrl(db)},
-                        {"widget", options.widget_dir},
-                        {"demo", options.demo_dir},
-                        {"schema", SqliteStore::SchemaVersion()}});
+  LogInfo("listening",
+          {{"address", options.host + ":" + std::to_string(server.port())},
+           {"port", server.port()},
+           {"data", d.path},
+           {"store", db.empty() ? "sqlite" : RedactedUrl(db)},
+           {"widget", options.widget_dir},
+           {"demo", options.demo_dir},
+           {"schema", db.empty() ? SqliteStore::SchemaVersion() : PostgresStore::SchemaVersion()}});
   std::unique_ptr<Watcher> watcher;
   if (watch_every.value() > 0) {
     WatchOptions watch;

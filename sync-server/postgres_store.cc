@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <future>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
@@ -196,22 +195,13 @@ struct PostgresStore::Connection {
   pqxx::connection c;
 };
 
-struct PostgresStore::PendingBatch {
-  SignalBatch batch;
-  std::promise<Result<BatchReceipt>> done;
-};
-
 PostgresStore::PostgresStore(std::string url) : url_(std::move(url)) {
-  writer_thread_ = std::thread([this] { WriterLoop(); });
+  signals_ = std::make_unique<GroupCommit>(
+      [this](const std::vector<const SignalBatch*>& group) { return CommitGroup(group); });
 }
 
 PostgresStore::~PostgresStore() {
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    stopping_ = true;
-  }
-  queue_cv_.notify_all();
-  writer_thread_.join();
+  signals_->Stop();
 }
 
 template <typename T, typename Body>
@@ -402,35 +392,12 @@ Status PostgresStore::AddResolutions(const std::string& site,
 }
 
 Result<BatchReceipt> PostgresStore::AppendSignals(SignalBatch batch) {
-  PendingBatch pending{std::move(batch), {}};
-  auto result = pending.done.get_future();
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    if (stopping_) return Status::Error("store: shutting down");
-    queue_.push_back(&pending);
-  }
-  queue_cv_.notify_one();
-  return result.get();
+  return signals_->Append(std::move(batch));
 }
 
-void PostgresStore::WriterLoop() {
-  std::vector<PendingBatch*> group;
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued has been committed
-      group.assign(queue_.begin(), queue_.end());
-      queue_.clear();
-    }
-    CommitGroup(group);
-    group.clear();
-  }
-}
-
-void PostgresStore::CommitGroup(std::vector<PendingBatch*>& group) {
+Result<std::vector<BatchReceipt>> PostgresStore::CommitGroup(
+    const std::vector<const SignalBatch*>& group) {
   std::vector<BatchReceipt> receipts(group.size());
-  Status failed;
   try {
     if (!writer_ || !writer_->c.is_open()) writer_ = std::make_unique<Connection>(url_);
     pqxx::work w(writer_->c);
@@ -449,7 +416,7 @@ void PostgresStore::CommitGroup(std::vector<PendingBatch*>& group) {
     };
     const int64_t now = NowMs();
     for (size_t i = 0; i < group.size(); ++i) {
-      const SignalBatch& b = group[i]->batch;
+      const SignalBatch& b = *group[i];
       const pqxx::result claim = w.exec_params(
           "INSERT INTO signal_batches (site, batch_id, received_at, events) "
           "VALUES ($1, $2, $3, $4) ON CONFLICT (site, batch_id) DO NOTHING",
@@ -485,18 +452,12 @@ void PostgresStore::CommitGroup(std::vector<PendingBatch*>& group) {
     w.commit();
   } catch (const pqxx::broken_connection& e) {
     writer_.reset();
-    failed = Status::Error("store: storing signals failed: PostgreSQL at " + RedactedUrl(url_) +
-                           " is unreachable (" + Trimmed(e.what()) + ")");
+    return Status::Error("store: storing signals failed: PostgreSQL at " + RedactedUrl(url_) +
+                         " is unreachable (" + Trimmed(e.what()) + ")");
   } catch (const std::exception& e) {
-    failed = Status::Error("store: storing signals failed (" + Trimmed(e.what()) + ")");
+    return Status::Error("store: storing signals failed (" + Trimmed(e.what()) + ")");
   }
-  for (size_t i = 0; i < group.size(); ++i) {
-    if (failed.ok()) {
-      group[i]->done.set_value(receipts[i]);
-    } else {
-      group[i]->done.set_value(failed);
-    }
-  }
+  return receipts;
 }
 
 Result<int64_t> PostgresStore::CountSignals(const std::string& site) {

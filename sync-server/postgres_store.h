@@ -11,14 +11,12 @@
 // they are numbered and a reader following the log by id (learning, gaps, spikes) never skips one
 // that commits late on another replica.
 
-#include <condition_variable>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
+#include "group_commit.h"
 #include "store.h"
 
 namespace loopwise {
@@ -84,10 +82,8 @@ class PostgresStore : public Store {
 
  private:
   struct Connection;
-  struct PendingBatch;
   explicit PostgresStore(std::string url);
-  void WriterLoop();
-  void CommitGroup(std::vector<PendingBatch*>& group);
+  Result<std::vector<BatchReceipt>> CommitGroup(const std::vector<const SignalBatch*>& group);
   // Runs body(connection) under the store's lock, reconnecting first when needed; a PostgreSQL
   // error becomes a Status naming `what`.
   template <typename T, typename Body>
@@ -97,12 +93,8 @@ class PostgresStore : public Store {
   std::mutex mu_;
   std::unique_ptr<Connection> conn_;
 
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;  // wakes the writer
-  std::deque<PendingBatch*> queue_;
-  bool stopping_ = false;
-  std::unique_ptr<Connection> writer_;  // used only by the writer thread
-  std::thread writer_thread_;
+  std::unique_ptr<Connection> writer_;  // used only by the group commit's writer
+  std::unique_ptr<GroupCommit> signals_;
 };
 
 // The URL with its password, if any, replaced by "***": what messages and logs may show.

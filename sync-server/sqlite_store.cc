@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <future>
 #include <nlohmann/json.hpp>
 
 namespace loopwise {
@@ -313,11 +312,6 @@ Version ReadVersion(const Statement& st) {
 
 }  // namespace
 
-struct SqliteStore::PendingBatch {
-  SignalBatch batch;
-  std::promise<Result<BatchReceipt>> done;
-};
-
 int SqliteStore::SchemaVersion() {
   return kSchemaVersion;
 }
@@ -348,18 +342,18 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) 
 
 SqliteStore::SqliteStore(std::string path, sqlite3* db, sqlite3* writer, sqlite3* checkpointer)
     : path_(std::move(path)), db_(db), writer_db_(writer), checkpoint_db_(checkpointer) {
-  writer_ = std::thread([this] { WriterLoop(); });
+  signals_ = std::make_unique<GroupCommit>(
+      [this](const std::vector<const SignalBatch*>& group) { return CommitGroup(group); });
   checkpointer_ = std::thread([this] { CheckpointLoop(); });
 }
 
 SqliteStore::~SqliteStore() {
+  signals_->Stop();
   {
-    std::lock_guard<std::mutex> lock(queue_mu_);
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
     stopping_ = true;
   }
-  queue_cv_.notify_all();
   checkpoint_cv_.notify_all();
-  writer_.join();
   checkpointer_.join();
   sqlite3_close(checkpoint_db_);
   sqlite3_close(writer_db_);
@@ -498,34 +492,11 @@ Status SqliteStore::AddResolutions(const std::string& site,
 }
 
 Result<BatchReceipt> SqliteStore::AppendSignals(SignalBatch batch) {
-  PendingBatch pending{std::move(batch), {}};
-  auto result = pending.done.get_future();
-  {
-    std::lock_guard<std::mutex> lock(queue_mu_);
-    if (stopping_) return Status::Error("store: shutting down");
-    queue_.push_back(&pending);
-  }
-  queue_cv_.notify_one();
-  return result.get();
-}
-
-void SqliteStore::WriterLoop() {
-  std::vector<PendingBatch*> group;
-  for (;;) {
-    {
-      std::unique_lock<std::mutex> lock(queue_mu_);
-      queue_cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping, and everything queued has been committed
-      group.assign(queue_.begin(), queue_.end());
-      queue_.clear();
-    }
-    CommitGroup(group);
-    group.clear();
-  }
+  return signals_->Append(std::move(batch));
 }
 
 void SqliteStore::CheckpointLoop() {
-  std::unique_lock<std::mutex> lock(queue_mu_);
+  std::unique_lock<std::mutex> lock(checkpoint_mu_);
   while (
       !checkpoint_cv_.wait_for(lock, std::chrono::milliseconds(500), [&] { return stopping_; })) {
     lock.unlock();
@@ -535,7 +506,8 @@ void SqliteStore::CheckpointLoop() {
   }
 }
 
-void SqliteStore::CommitGroup(std::vector<PendingBatch*>& group) {
+Result<std::vector<BatchReceipt>> SqliteStore::CommitGroup(
+    const std::vector<const SignalBatch*>& group) {
   std::vector<BatchReceipt> receipts(group.size());
   Status s = Transaction(writer_db_, [&]() -> Status {
     Statement claim(writer_db_,
@@ -549,7 +521,7 @@ void SqliteStore::CommitGroup(std::vector<PendingBatch*>& group) {
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     const int64_t now = NowMs();
     for (size_t i = 0; i < group.size(); ++i) {
-      const SignalBatch& b = group[i]->batch;
+      const SignalBatch& b = *group[i];
       claim.Bind(1, b.site).Bind(2, b.batch_id).Bind(3, now);
       claim.Bind(4, static_cast<int64_t>(b.events.size()));
       if (Status st = Done(claim, writer_db_, "storing a signal batch"); !st.ok()) return st;
@@ -573,13 +545,8 @@ void SqliteStore::CommitGroup(std::vector<PendingBatch*>& group) {
     }
     return Status::Ok();
   });
-  for (size_t i = 0; i < group.size(); ++i) {
-    if (s.ok()) {
-      group[i]->done.set_value(receipts[i]);
-    } else {
-      group[i]->done.set_value(s);
-    }
-  }
+  if (!s.ok()) return s;
+  return receipts;
 }
 
 Result<int64_t> SqliteStore::CountSignals(const std::string& site) {

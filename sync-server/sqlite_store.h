@@ -12,13 +12,13 @@
 #include <sqlite3.h>
 
 #include <condition_variable>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
+#include "group_commit.h"
 #include "store.h"
 
 namespace loopwise {
@@ -82,11 +82,9 @@ class SqliteStore : public Store {
                            const std::function<void()>& body) override;
 
  private:
-  struct PendingBatch;
   SqliteStore(std::string path, sqlite3* db, sqlite3* writer, sqlite3* checkpointer);
-  void WriterLoop();
   void CheckpointLoop();
-  void CommitGroup(std::vector<PendingBatch*>& group);
+  Result<std::vector<BatchReceipt>> CommitGroup(const std::vector<const SignalBatch*>& group);
 
   const std::string path_;
   std::mutex mu_;  // guards db_ (everything but signal appends)
@@ -94,13 +92,11 @@ class SqliteStore : public Store {
   sqlite3* writer_db_;      // used only by the writer thread
   sqlite3* checkpoint_db_;  // used only by the checkpoint thread
 
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;       // wakes the writer
+  std::mutex checkpoint_mu_;
   std::condition_variable checkpoint_cv_;  // wakes the checkpoint thread (to stop)
-  std::deque<PendingBatch*> queue_;
   bool stopping_ = false;
-  std::thread writer_;
   std::thread checkpointer_;
+  std::unique_ptr<GroupCommit> signals_;  // its writer uses writer_db_
 
   std::mutex locks_mu_;  // guards locks_
   std::map<std::string, std::unique_ptr<std::mutex>> locks_;

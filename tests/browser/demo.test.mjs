@@ -84,22 +84,31 @@ test("a demo question gets the right article, its words marked in the passage", 
 
 test("the same question ranks as the articles' pages say on billing and on security", async () => {
   // "Update your payment method" lists /billing; "Confirm it's you before a payment card is
-  // changed" lists /settings/security. Both are plausible answers; the page decides.
-  const question = "problem with card check";
-  const billing = await openPage("/billing");
-  await ask(billing, question);
-  const onBilling = await titles(billing.dialog);
-  const security = await openPage("/settings/security");
-  await ask(security, question);
-  const onSecurity = await titles(security.dialog);
-  const payment = "Update your payment method";
-  const check = "Confirm it's you before a payment card is changed";
-  assert.equal(onBilling[0], payment, `billing: ${onBilling.join(" | ")}`);
-  assert.ok(onBilling.includes(check), `billing: ${onBilling.join(" | ")}`);
-  assert.equal(onSecurity[0], check, `security: ${onSecurity.join(" | ")}`);
-  assert.ok(onSecurity.includes(payment), `security: ${onSecurity.join(" | ")}`);
-  await billing.context.close();
-  await security.context.close();
+  // changed" lists /settings/security. Both are plausible answers; the page decides their order.
+  // With two articles about equally likely, the engine's confidence sits near its gap threshold,
+  // so it may show the cards or decline: the order is read from the widget's "answer" event,
+  // which carries the ranked articles either way, and checked against the cards when shown.
+  const question = "problem with my card check";
+  const ranked = async (route) => {
+    const s = await openPage(route);
+    await s.page.evaluate(() => {
+      window.__answers = [];
+      window.Loopwise.on("answer", (a) => window.__answers.push(a));
+    });
+    await ask(s, question);
+    const [answer] = await s.page.evaluate(() => window.__answers);
+    const shown = await titles(s.dialog);
+    await s.context.close();
+    return { answer, shown };
+  };
+  const billing = await ranked("/billing");
+  const security = await ranked("/settings/security");
+  const payment = "update-payment-method";
+  const check = "card-change-verification";
+  assert.deepEqual(billing.answer.articles.slice(0, 2), [payment, check], JSON.stringify(billing));
+  assert.deepEqual(security.answer.articles.slice(0, 2), [check, payment], JSON.stringify(security));
+  if (!billing.answer.gap) assert.equal(billing.shown[0], "Update your payment method");
+  if (!security.answer.gap) assert.equal(security.shown[0], "Confirm it's you before a payment card is changed");
 });
 
 test("an article and a question carrying HTML render inert", async () => {

@@ -112,6 +112,41 @@ TEST_CASE("a site with no history still answers from its articles") {
   CHECK(engine.value().articles()[r.ranked[0].article].id == "export-data");
 }
 
+TEST_CASE("article bodies are learned from as passages of whole lines") {
+  CHECK(BodyPassages("").empty());
+  CHECK(BodyPassages("\n \n").empty());
+  // Short lines are joined until a passage holds 16 words; the rest make the last passage.
+  std::string body;
+  for (int i = 0; i < 5; ++i) body += "one two three four five six seven\n";
+  auto passages = BodyPassages(body);
+  REQUIRE(passages.size() == 2);
+  CHECK(passages[0].size() == 21);
+  CHECK(passages[1].size() == 14);
+  // A long body gets longer passages, never more than 24.
+  std::string book;
+  for (int i = 0; i < 500; ++i) book += "a line of eight words for the book\n";
+  passages = BodyPassages(book);
+  CHECK(passages.size() <= 24);
+  size_t words = 0;
+  for (const auto& p : passages) words += p.size();
+  CHECK(words == 4000);
+}
+
+TEST_CASE("a question matching one passage of a long body finds its article") {
+  auto articles = testing::ToyArticles();
+  std::string body;
+  for (int i = 0; i < 30; ++i) body += "Invite a team member to the project from its settings page.\n";
+  body += "To download an invoice as a file open billing and choose export.\n";
+  articles.push_back({"team", "Work with your team", body, {}, {}});
+  auto bundle = Bundle::Build(articles, {}, testing::ToyVectors(), {});
+  REQUIRE(bundle.ok());
+  auto engine = Engine::Load(bundle.value().data(), bundle.value().size());
+  REQUIRE(engine.ok());
+  const auto r = engine.value().Search("download invoice file", SearchContext{}, 3);
+  REQUIRE(!r.ranked.empty());
+  CHECK(engine.value().articles()[r.ranked[0].article].id == "team");
+}
+
 // Thousands of random corruptions: each either fails to load with a message or loads into an
 // engine that still answers without crashing. Run under the sanitizer preset too.
 TEST_CASE("mutated bundles never crash the loader") {

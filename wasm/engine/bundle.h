@@ -56,6 +56,10 @@ struct BundleOptions {
   uint32_t seed = 1;
 };
 
+// The passages an article's body is learned from (tokenized): its lines joined until they hold at
+// least 16 words; a long body gets longer passages, at most 24 of them.
+std::vector<std::vector<std::string>> BodyPassages(const std::string& body);
+
 class Bundle {
  public:
   // Trains every model of a site from its articles and history (Exemplar::article indexes

@@ -16,11 +16,15 @@ namespace {
 // Share of articles whose history a calibration fold hides entirely, so their questions stand in
 // for the questions no article answers.
 constexpr double kUnseenArticleShare = 0.15;
-constexpr float kBodyExampleWeight = 0.5f;
+// A question usually matches one part of an article, not its average: bodies are learned from as
+// passages (BodyPassages), each an example of its article.
+constexpr size_t kPassageWords = 16;
+constexpr size_t kMaxPassages = 24;
 
 struct Corpus {
   std::vector<std::vector<std::string>> titles;  // title and tags, per article
   std::vector<std::vector<std::string>> bodies;  // per article
+  std::vector<std::vector<std::vector<std::string>>> passages;  // of each article's body
   std::vector<std::vector<std::string>> history;
 };
 
@@ -59,7 +63,7 @@ EngineParts TrainParts(const std::vector<Article>& articles, const std::vector<E
   for (uint32_t a = 0; a < articles.size(); ++a) {
     if (hidden[a]) continue;
     add(corpus.titles[a], a, 1.0f, true);
-    add(corpus.bodies[a], a, kBodyExampleWeight, false);
+    for (const auto& passage : corpus.passages[a]) add(passage, a, 1.0f, false);
   }
   for (size_t i : use) add(corpus.history[i], history[i].article, history[i].weight, true);
 
@@ -170,6 +174,27 @@ void FitGapThreshold(const std::vector<std::array<float, kNumConfidenceFeatures>
 
 }  // namespace
 
+std::vector<std::vector<std::string>> BodyPassages(const std::string& body) {
+  std::vector<std::vector<std::string>> lines;
+  size_t words = 0;
+  for (size_t start = 0; start < body.size();) {
+    size_t end = body.find('\n', start);
+    if (end == std::string::npos) end = body.size();
+    lines.push_back(Tokenize(std::string_view(body).substr(start, end - start)));
+    words += lines.back().size();
+    start = end + 1;
+  }
+  const size_t least = std::max(kPassageWords, (words + kMaxPassages - 1) / kMaxPassages);
+  std::vector<std::vector<std::string>> passages(1);
+  for (auto& line : lines) {
+    if (passages.back().size() >= least) passages.emplace_back();
+    passages.back().insert(passages.back().end(), std::make_move_iterator(line.begin()),
+                           std::make_move_iterator(line.end()));
+  }
+  if (passages.back().empty()) passages.pop_back();
+  return passages;
+}
+
 Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
                                            const std::vector<Exemplar>& history,
                                            const WordVectors& vectors,
@@ -191,6 +216,7 @@ Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
     for (const auto& t : a.tags) title += " " + t;
     corpus.titles.push_back(Tokenize(title));
     corpus.bodies.push_back(Tokenize(a.body));
+    corpus.passages.push_back(BodyPassages(a.body));
   }
   for (const Exemplar& e : history) corpus.history.push_back(Tokenize(e.text));
 

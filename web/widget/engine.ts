@@ -219,11 +219,11 @@ function answerer(module: EngineModule, bundle: { manifest: Manifest; bytes: Uin
   const engine = module.Engine.create(bundle.bytes);
   let disposed = false;
   const byId = new Map<string, ArticleRecord>();
-  for (const a of engine.articles()) byId.set(a.id, a);
+  const articles = engine.articles();
+  for (const a of articles) byId.set(a.id, a);
   // The browser compiles the engine's code on its first use: one search now, while the page is
   // idle or the panel opens, keeps that pause off the customer's first question.
-  const first = byId.values().next().value as ArticleRecord | undefined;
-  if (first) engine.search(first.title, "{}", 1);
+  if (articles.length > 0) engine.search(articles[0].title, "{}", 1);
   return {
     manifest: bundle.manifest,
     search: (query, context, k) => engine.search(query, JSON.stringify(context), k),

@@ -285,3 +285,23 @@ test("loopwise simulate on a tiny fixture writes the contract JSON, a chart and 
     fs.rmSync(out, { recursive: true, force: true });
   }
 });
+
+test("eval --common-words sets how many common English words the bundle carries", () => {
+  const out = tempDir();
+  try {
+    const bundle = path.join(out, "bundle.bin");
+    const args = ["eval", "--kb", path.join(learning, "kb.jsonl"), "--history", path.join(learning, "history.jsonl"),
+      "--test", path.join(learning, "test.jsonl"), "--predictions", path.join(out, "p.jsonl"), "--save-bundle", bundle];
+    const build = (...extra) => {
+      cli(...args, ...extra);
+      return fs.readFileSync(bundle);
+    };
+    const byDefault = build();
+    assert.ok(build("--common-words", "12000").equals(byDefault), "the default is 12,000, as publish uses");
+    const none = build("--common-words", "0").length, wide = build("--common-words", "20000").length;
+    assert.ok(none < byDefault.length && byDefault.length < wide, `${none} < ${byDefault.length} < ${wide}`);
+    assert.match(cliFails(...args, "--common-words", "-1").stderr, /--common-words must be a whole number/);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});

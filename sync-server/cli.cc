@@ -187,6 +187,23 @@ Result<WordVectors> LoadWordVectors() {
   return v;
 }
 
+std::optional<int> Start(const std::string& command, const char* usage, int argc, char** argv,
+                         std::vector<std::string> value_flags, std::vector<std::string> switches,
+                         Args* args, bool positional) {
+  switches.push_back("help");
+  auto parsed = Args::Parse(argc, argv, value_flags, switches);
+  if (!parsed.ok()) return Fail(parsed.status().message());
+  *args = parsed.take();
+  if (args->has("help")) {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  if (!positional && !args->positional().empty()) {
+    return Fail(command + " takes no arguments (got \"" + args->positional()[0] + "\")");
+  }
+  return std::nullopt;
+}
+
 int Fail(const std::string& message) {
   std::fprintf(stderr, "loopwise: %s\n", message.c_str());
   return 2;

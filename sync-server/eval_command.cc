@@ -48,15 +48,12 @@ double Percentile(std::vector<double> v, double p) {
 }  // namespace
 
 int EvalCommand(int argc, char** argv) {
-  auto parsed = cli::Args::Parse(
-      argc, argv,
-      {"kb", "history", "test", "predictions", "json", "k", "save-bundle", "common-words"},
-      {"help"});
-  if (!parsed.ok()) return cli::Fail(parsed.status().message());
-  const cli::Args& args = parsed.value();
-  if (args.has("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
+  cli::Args args;
+  if (auto exit = cli::Start(
+          "eval", kUsage, argc, argv,
+          {"kb", "history", "test", "predictions", "json", "k", "save-bundle", "common-words"}, {},
+          &args)) {
+    return *exit;
   }
   for (const char* flag : {"kb", "history", "test", "predictions"}) {
     if (auto v = args.require(flag); !v.ok()) return cli::Fail(v.status().message());
@@ -73,19 +70,11 @@ int EvalCommand(int argc, char** argv) {
 
   auto articles = ReadArticlesJsonl(kb_path);
   if (!articles.ok()) return cli::Fail(articles.status().message());
-  auto history_queries = ReadQueriesJsonl(history_path, false);
-  if (!history_queries.ok()) return cli::Fail(history_queries.status().message());
-  auto history = ToExemplars(history_queries.value(), articles.value(), history_path);
+  auto history = ReadHistoryJsonl(history_path, articles.value());
   if (!history.ok()) return cli::Fail(history.status().message());
-  auto test = ReadQueriesJsonl(test_path, true);
+  auto test = ReadQuestionsJsonl(test_path, articles.value());
   if (!test.ok()) return cli::Fail(test.status().message());
   const auto index = ArticleIndex(articles.value());
-  for (const auto& q : test.value()) {
-    if (q.article && !index.count(*q.article)) {
-      return cli::Fail(test_path + ":" + std::to_string(q.line) + ": unknown article \"" +
-                       *q.article + "\" (not in " + kb_path + ")");
-    }
-  }
   auto vectors = cli::LoadWordVectors();
   if (!vectors.ok()) return cli::Fail(vectors.status().message());
 

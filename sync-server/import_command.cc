@@ -40,12 +40,10 @@ int ImportCommand(int argc, char** argv) {
   if (what != "articles" && what != "history") {
     return cli::Fail("import what? \"" + what + "\" is neither articles nor history (see --help)");
   }
-  auto parsed = cli::Args::Parse(argc - 1, argv + 1, {"site", "data", "db"}, {"help"});
-  if (!parsed.ok()) return cli::Fail(parsed.status().message());
-  const cli::Args& args = parsed.value();
-  if (args.has("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
+  cli::Args args;
+  if (auto exit = cli::Start("import", kUsage, argc - 1, argv + 1, {"site", "data", "db"}, {},
+                             &args, /*positional=*/true)) {
+    return *exit;
   }
   auto site = args.require("site");
   if (!site.ok()) return cli::Fail(site.status().message());

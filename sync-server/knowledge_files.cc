@@ -61,13 +61,12 @@ std::unordered_map<std::string, uint32_t> ArticleIndex(const std::vector<Article
   return index;
 }
 
-Result<std::vector<Article>> ReadArticlesJsonl(const std::string& path) {
-  auto bytes = cli::ReadFile(path);
-  if (!bytes.ok()) return bytes.status();
-  return ParseArticlesAs(path, bytes.value(), ArticleFormat::kJsonLines);
-}
+namespace {
 
-Result<std::vector<LabeledQuery>> ReadQueriesJsonl(const std::string& path, bool allow_null) {
+Result<std::vector<LabeledQuery>> ReadQueriesJsonl(const std::string& path,
+                                                   const std::vector<Article>& articles,
+                                                   bool allow_null) {
+  const auto index = ArticleIndex(articles);
   std::vector<LabeledQuery> queries;
   Status s = ForEachJsonLine(path, [&](const json& j, const std::string& where, size_t line) {
     LabeledQuery q;
@@ -83,6 +82,10 @@ Result<std::vector<LabeledQuery>> ReadQueriesJsonl(const std::string& path, bool
                            ")");
     } else {
       q.article = it->get<std::string>();
+      if (!index.count(*q.article)) {
+        return Status::Error(where + "unknown article \"" + *q.article +
+                             "\" (not in the knowledge base)");
+      }
     }
     queries.push_back(std::move(q));
     return Status::Ok();
@@ -91,21 +94,27 @@ Result<std::vector<LabeledQuery>> ReadQueriesJsonl(const std::string& path, bool
   return queries;
 }
 
-Result<std::vector<Exemplar>> ToExemplars(const std::vector<LabeledQuery>& queries,
-                                          const std::vector<Article>& articles,
-                                          const std::string& path) {
+}  // namespace
+
+Result<std::vector<Article>> ReadArticlesJsonl(const std::string& path) {
+  auto bytes = cli::ReadFile(path);
+  if (!bytes.ok()) return bytes.status();
+  return ParseArticlesAs(path, bytes.value(), ArticleFormat::kJsonLines);
+}
+
+Result<std::vector<Exemplar>> ReadHistoryJsonl(const std::string& path,
+                                               const std::vector<Article>& articles) {
+  auto queries = ReadQueriesJsonl(path, articles, false);
+  if (!queries.ok()) return queries.status();
   const auto index = ArticleIndex(articles);
   std::vector<Exemplar> out;
-  for (size_t i = 0; i < queries.size(); ++i) {
-    if (!queries[i].article) continue;
-    auto it = index.find(*queries[i].article);
-    if (it == index.end()) {
-      return Status::Error(path + ":" + std::to_string(queries[i].line) + ": unknown article \"" +
-                           *queries[i].article + "\" (not in the knowledge base)");
-    }
-    out.push_back({queries[i].text, it->second, 1.0f});
-  }
+  for (const LabeledQuery& q : queries.value()) out.push_back({q.text, index.at(*q.article), 1.0f});
   return out;
+}
+
+Result<std::vector<LabeledQuery>> ReadQuestionsJsonl(const std::string& path,
+                                                     const std::vector<Article>& articles) {
+  return ReadQueriesJsonl(path, articles, true);
 }
 
 }  // namespace loopwise

@@ -20,15 +20,15 @@ struct LabeledQuery {
 
 Result<std::vector<Article>> ReadArticlesJsonl(const std::string& path);
 
-// One line per query, {"text": ..., "article": id or null}. With allow_null false, a null or
-// missing article is an error (history must name the article that resolved it).
-Result<std::vector<LabeledQuery>> ReadQueriesJsonl(const std::string& path, bool allow_null);
+// One line per query, {"text": ..., "article": id}: the exemplars of `articles` that resolved
+// tickets make. A missing, null or unknown article is an error naming the file and line.
+Result<std::vector<Exemplar>> ReadHistoryJsonl(const std::string& path,
+                                               const std::vector<Article>& articles);
 
-// Maps labelled queries to exemplars of `articles`; an unknown article id is an error naming the
-// file and line.
-Result<std::vector<Exemplar>> ToExemplars(const std::vector<LabeledQuery>& queries,
-                                          const std::vector<Article>& articles,
-                                          const std::string& path);
+// One line per question, {"text": ..., "article": id or null (no article answers it)}. An article
+// id that `articles` lacks is an error naming the file and line.
+Result<std::vector<LabeledQuery>> ReadQuestionsJsonl(const std::string& path,
+                                                     const std::vector<Article>& articles);
 
 std::unordered_map<std::string, uint32_t> ArticleIndex(const std::vector<Article>& articles);
 

@@ -25,15 +25,9 @@ are kept for rollback.
 }  // namespace
 
 int PublishCommand(int argc, char** argv) {
-  auto parsed = cli::Args::Parse(argc, argv, {"site", "data", "db"}, {"help"});
-  if (!parsed.ok()) return cli::Fail(parsed.status().message());
-  const cli::Args& args = parsed.value();
-  if (args.has("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (!args.positional().empty()) {
-    return cli::Fail("publish takes no arguments (got \"" + args.positional()[0] + "\")");
+  cli::Args args;
+  if (auto exit = cli::Start("publish", kUsage, argc, argv, {"site", "data", "db"}, {}, &args)) {
+    return *exit;
   }
   auto site = args.require("site");
   if (!site.ok()) return cli::Fail(site.status().message());

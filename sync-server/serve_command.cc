@@ -74,18 +74,12 @@ Status ParseListen(const std::string& listen, ServerOptions* options) {
 }  // namespace
 
 int ServeCommand(int argc, char** argv) {
-  auto parsed = cli::Args::Parse(argc, argv,
-                                 {"data", "listen", "db", "threads", "site-rate", "client-rate",
-                                  "widget-dir", "demo-dir", "learn-every", "watch-every"},
-                                 {"help"});
-  if (!parsed.ok()) return cli::Fail(parsed.status().message());
-  const cli::Args& args = parsed.value();
-  if (args.has("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (!args.positional().empty()) {
-    return cli::Fail("serve takes no arguments (got \"" + args.positional()[0] + "\")");
+  cli::Args args;
+  if (auto exit = cli::Start("serve", kUsage, argc, argv,
+                             {"data", "listen", "db", "threads", "site-rate", "client-rate",
+                              "widget-dir", "demo-dir", "learn-every", "watch-every"},
+                             {}, &args)) {
+    return *exit;
   }
   ServerOptions options;
   if (Status s = ParseListen(args.get("listen").value_or("127.0.0.1:8080"), &options); !s.ok()) {

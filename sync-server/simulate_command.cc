@@ -191,19 +191,12 @@ std::string Svg(const json& days, const std::string& title) {
 }  // namespace
 
 int SimulateCommand(int argc, char** argv) {
-  auto parsed =
-      cli::Args::Parse(argc, argv,
-                       {"kb", "history", "stream", "test", "days", "noise", "agent-label-rate",
-                        "poison", "seed", "json", "predictions-dir", "data"},
-                       {"help"});
-  if (!parsed.ok()) return cli::Fail(parsed.status().message());
-  const cli::Args& args = parsed.value();
-  if (args.has("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (!args.positional().empty()) {
-    return cli::Fail("simulate takes no arguments (got \"" + args.positional()[0] + "\")");
+  cli::Args args;
+  if (auto exit = cli::Start("simulate", kUsage, argc, argv,
+                             {"kb", "history", "stream", "test", "days", "noise", "agent-label-rate",
+                              "poison", "seed", "json", "predictions-dir", "data"},
+                             {}, &args)) {
+    return *exit;
   }
   for (const char* flag : {"kb", "history", "stream", "test", "days", "json"}) {
     if (auto v = args.require(flag); !v.ok()) return cli::Fail(v.status().message());
@@ -224,24 +217,12 @@ int SimulateCommand(int argc, char** argv) {
 
   auto articles = ReadArticlesJsonl(kb_path);
   if (!articles.ok()) return cli::Fail(articles.status().message());
-  auto history_queries = ReadQueriesJsonl(history_path, false);
-  if (!history_queries.ok()) return cli::Fail(history_queries.status().message());
-  auto history = ToExemplars(history_queries.value(), articles.value(), history_path);
+  auto history = ReadHistoryJsonl(history_path, articles.value());
   if (!history.ok()) return cli::Fail(history.status().message());
-  auto stream = ReadQueriesJsonl(stream_path, true);
+  auto stream = ReadQuestionsJsonl(stream_path, articles.value());
   if (!stream.ok()) return cli::Fail(stream.status().message());
-  auto test = ReadQueriesJsonl(test_path, true);
+  auto test = ReadQuestionsJsonl(test_path, articles.value());
   if (!test.ok()) return cli::Fail(test.status().message());
-  const auto index = ArticleIndex(articles.value());
-  for (const auto* file : {&stream, &test}) {
-    const std::string& path = file == &stream ? stream_path : test_path;
-    for (const auto& q : file->value()) {
-      if (q.article && !index.count(*q.article)) {
-        return cli::Fail(path + ":" + std::to_string(q.line) + ": unknown article \"" + *q.article +
-                         "\" (not in " + kb_path + ")");
-      }
-    }
-  }
   if (stream.value().size() < static_cast<size_t>(days.value())) {
     return cli::Fail(stream_path + " has " + std::to_string(stream.value().size()) +
                      " queries, fewer than --days " + std::to_string(days.value()));
@@ -292,7 +273,9 @@ int SimulateCommand(int argc, char** argv) {
   if (Status st = store->PutArticles(site, articles.value()); !st.ok())
     return cli::Fail(st.message());
   std::vector<ResolvedQuery> tickets;
-  for (const auto& q : history_queries.value()) tickets.push_back({q.text, q.article, ""});
+  for (const Exemplar& e : history.value()) {
+    tickets.push_back({e.text, articles.value()[e.article].id, ""});
+  }
   if (Status st = store->AddHistory(site, tickets); !st.ok()) return cli::Fail(st.message());
   Publisher publisher(store.get(), &files);
   Learner learner(store.get(), &files, &publisher);

@@ -36,12 +36,11 @@ int SiteCommand(int argc, char** argv) {
   if (std::strcmp(argv[0], "create") != 0) {
     return cli::Fail("unknown site command \"" + std::string(argv[0]) + "\" (try: site create)");
   }
-  auto parsed = cli::Args::Parse(argc - 1, argv + 1, {"origin", "mode", "data", "db"}, {"json", "help"});
-  if (!parsed.ok()) return cli::Fail(parsed.status().message());
-  const cli::Args& args = parsed.value();
-  if (args.has("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
+  cli::Args args;
+  if (auto exit = cli::Start("site create", kUsage, argc - 1, argv + 1,
+                             {"origin", "mode", "data", "db"}, {"json"}, &args,
+                             /*positional=*/true)) {
+    return *exit;
   }
   if (args.positional().size() != 1) {
     return cli::Fail("site create takes one site NAME (see --help)");

@@ -28,15 +28,9 @@ changes for review (review mode; approve them with POST /v1/sites/S/changes/{id}
 }  // namespace
 
 int TrainCommand(int argc, char** argv) {
-  auto parsed = cli::Args::Parse(argc, argv, {"site", "data", "db"}, {"help", "json"});
-  if (!parsed.ok()) return cli::Fail(parsed.status().message());
-  const cli::Args& args = parsed.value();
-  if (args.has("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (!args.positional().empty()) {
-    return cli::Fail("train takes no arguments (got \"" + args.positional()[0] + "\")");
+  cli::Args args;
+  if (auto exit = cli::Start("train", kUsage, argc, argv, {"site", "data", "db"}, {"json"}, &args)) {
+    return *exit;
   }
   auto site = args.require("site");
   if (!site.ok()) return cli::Fail(site.status().message());

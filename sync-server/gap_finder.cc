@@ -10,6 +10,7 @@
 
 #include "logger.h"
 #include "query_clusters.h"
+#include "state_document.h"
 
 namespace loopwise {
 namespace {
@@ -118,51 +119,41 @@ json ToJson(const FinderState& s) {
 }
 
 Result<FinderState> Load(Store* store, const std::string& site) {
-  auto doc = store->Document(site, kDocument);
-  if (!doc.ok()) return doc.status();
-  FinderState s;
-  if (!doc.value()) return s;
-  try {
-    const json j = json::parse(*doc.value());
-    if (j.at("format").get<int>() != 1) {
-      return Status::Error("the stored gaps of site \"" + site +
-                           "\" are in a format this loopwise does not read; upgrade loopwise");
-    }
-    s.cursor = j.at("cursor").get<int64_t>();
-    s.fingerprint = j.at("fingerprint").get<std::vector<float>>();
-    auto clusters = QueryClusters::FromJson(j.at("clusters"), GapClusterOptions());
-    if (!clusters.ok()) return clusters.status();
-    s.clusters = clusters.take();
-    for (const json& g : j.at("gaps")) {
-      GapState gap;
-      gap.id = g.at("id").get<int64_t>();
-      gap.open = g.at("open").get<bool>();
-      gap.queries = g.at("queries").get<int64_t>();
-      gap.sessions = g.at("sessions").get<int64_t>();
-      for (const json& x : g.at("recent_sessions")) {
-        gap.recent_sessions.push_back(x.get<std::string>());
-      }
-      gap.gap_weight = g.at("gap_weight").get<double>();
-      gap.resolved_weight = g.at("resolved_weight").get<double>();
-      gap.decay_ms = g.at("decay_ms").get<int64_t>();
-      gap.examples = g.at("examples").get<std::vector<std::string>>();
-      for (const auto& [route, count] : g.at("pages").items()) {
-        gap.pages[route] = count.get<int64_t>();
-      }
-      gap.first_seen_ms = g.at("first_seen_ms").get<int64_t>();
-      gap.last_seen_ms = g.at("last_seen_ms").get<int64_t>();
-      gap.label = g.at("label").get<std::string>();
-      s.gaps[gap.id] = std::move(gap);
-    }
-    for (const json& r : j.at("recent")) {
-      s.recent.emplace_back(r.at(0).get<std::string>(), r.at(1).get<int64_t>());
-      s.recent_index[s.recent.back().first] = s.recent.back().second;
-    }
-  } catch (const std::exception& e) {
-    return Status::Error("the stored gaps of site \"" + site + "\" are unreadable (" + e.what() +
-                         ")");
-  }
-  return s;
+  return LoadStateDocument<FinderState>(
+      store, site, kDocument, "gaps", [](const json& j, FinderState* out) {
+        FinderState& s = *out;
+        s.cursor = j.at("cursor").get<int64_t>();
+        s.fingerprint = j.at("fingerprint").get<std::vector<float>>();
+        auto clusters = QueryClusters::FromJson(j.at("clusters"), GapClusterOptions());
+        if (!clusters.ok()) return clusters.status();
+        s.clusters = clusters.take();
+        for (const json& g : j.at("gaps")) {
+          GapState gap;
+          gap.id = g.at("id").get<int64_t>();
+          gap.open = g.at("open").get<bool>();
+          gap.queries = g.at("queries").get<int64_t>();
+          gap.sessions = g.at("sessions").get<int64_t>();
+          for (const json& x : g.at("recent_sessions")) {
+            gap.recent_sessions.push_back(x.get<std::string>());
+          }
+          gap.gap_weight = g.at("gap_weight").get<double>();
+          gap.resolved_weight = g.at("resolved_weight").get<double>();
+          gap.decay_ms = g.at("decay_ms").get<int64_t>();
+          gap.examples = g.at("examples").get<std::vector<std::string>>();
+          for (const auto& [route, count] : g.at("pages").items()) {
+            gap.pages[route] = count.get<int64_t>();
+          }
+          gap.first_seen_ms = g.at("first_seen_ms").get<int64_t>();
+          gap.last_seen_ms = g.at("last_seen_ms").get<int64_t>();
+          gap.label = g.at("label").get<std::string>();
+          s.gaps[gap.id] = std::move(gap);
+        }
+        for (const json& r : j.at("recent")) {
+          s.recent.emplace_back(r.at(0).get<std::string>(), r.at(1).get<int64_t>());
+          s.recent_index[s.recent.back().first] = s.recent.back().second;
+        }
+        return Status::Ok();
+      });
 }
 
 std::string RouteOf(const SignalEvent& e) {

@@ -10,6 +10,7 @@
 
 #include "logger.h"
 #include "query_clusters.h"
+#include "state_document.h"
 
 namespace loopwise {
 namespace {
@@ -206,31 +207,21 @@ json ToJson(const DetectorState& s) {
 }
 
 Result<DetectorState> Load(Store* store, const std::string& site) {
-  auto doc = store->Document(site, kDocument);
-  if (!doc.ok()) return doc.status();
-  DetectorState s;
-  if (!doc.value()) return s;
-  try {
-    const json j = json::parse(*doc.value());
-    if (j.at("format").get<int>() != 1) {
-      return Status::Error("the stored incidents of site \"" + site +
-                           "\" are in a format this loopwise does not read; upgrade loopwise");
-    }
-    s.cursor = j.at("cursor").get<int64_t>();
-    s.fingerprint = j.at("fingerprint").get<std::vector<float>>();
-    auto clusters = QueryClusters::FromJson(j.at("clusters"), IncidentClusterOptions());
-    if (!clusters.ok()) return clusters.status();
-    s.clusters = clusters.take();
-    s.first_window = j.at("first_window").get<int64_t>();
-    s.next_window = j.at("next_window").get<int64_t>();
-    for (const auto& [name, k] : j.at("keys").items()) s.keys[name] = KeyFromJson(k);
-    for (const json& i : j.at("incidents")) s.incidents.push_back(IncidentFromJson(i));
-    s.next_incident = j.at("next_incident").get<int64_t>();
-  } catch (const std::exception& e) {
-    return Status::Error("the stored incidents of site \"" + site + "\" are unreadable (" +
-                         e.what() + ")");
-  }
-  return s;
+  return LoadStateDocument<DetectorState>(
+      store, site, kDocument, "incidents", [](const json& j, DetectorState* out) {
+        DetectorState& s = *out;
+        s.cursor = j.at("cursor").get<int64_t>();
+        s.fingerprint = j.at("fingerprint").get<std::vector<float>>();
+        auto clusters = QueryClusters::FromJson(j.at("clusters"), IncidentClusterOptions());
+        if (!clusters.ok()) return clusters.status();
+        s.clusters = clusters.take();
+        s.first_window = j.at("first_window").get<int64_t>();
+        s.next_window = j.at("next_window").get<int64_t>();
+        for (const auto& [name, k] : j.at("keys").items()) s.keys[name] = KeyFromJson(k);
+        for (const json& i : j.at("incidents")) s.incidents.push_back(IncidentFromJson(i));
+        s.next_incident = j.at("next_incident").get<int64_t>();
+        return Status::Ok();
+      });
 }
 
 std::string RouteOf(const SignalEvent& e) {

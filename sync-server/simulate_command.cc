@@ -192,10 +192,11 @@ std::string Svg(const json& days, const std::string& title) {
 
 int SimulateCommand(int argc, char** argv) {
   cli::Args args;
-  if (auto exit = cli::Start("simulate", kUsage, argc, argv,
-                             {"kb", "history", "stream", "test", "days", "noise", "agent-label-rate",
-                              "poison", "seed", "json", "predictions-dir", "data"},
-                             {}, &args)) {
+  if (auto exit =
+          cli::Start("simulate", kUsage, argc, argv,
+                     {"kb", "history", "stream", "test", "days", "noise", "agent-label-rate",
+                      "poison", "seed", "json", "predictions-dir", "data"},
+                     {}, &args)) {
     return *exit;
   }
   for (const char* flag : {"kb", "history", "stream", "test", "days", "json"}) {

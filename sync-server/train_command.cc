@@ -29,7 +29,8 @@ changes for review (review mode; approve them with POST /v1/sites/S/changes/{id}
 
 int TrainCommand(int argc, char** argv) {
   cli::Args args;
-  if (auto exit = cli::Start("train", kUsage, argc, argv, {"site", "data", "db"}, {"json"}, &args)) {
+  if (auto exit =
+          cli::Start("train", kUsage, argc, argv, {"site", "data", "db"}, {"json"}, &args)) {
     return *exit;
   }
   auto site = args.require("site");

@@ -184,3 +184,22 @@ TEST_CASE("recent gaps outrank old ones of the same volume") {
   CHECK(gaps.value()[0].first_seen_ms == kDay0 + 28 * kDay);
   CHECK(gaps.value()[0].score > 4 * gaps.value().back().score);
 }
+
+TEST_CASE("stored gaps that do not read give an error naming the site, and are kept as they are") {
+  const Engine engine = ToyEngine();
+  SignalLog log;
+  const std::pair<std::string, std::string> cases[] = {
+      {"{\"format\": 1, \"cursor\": \"x\"}", "are unreadable"},
+      {"not json", "are unreadable"},
+      {"{\"format\": 2}", "are in a format this loopwise does not read; upgrade loopwise"},
+  };
+  for (const auto& [doc, expected] : cases) {
+    CAPTURE(doc);
+    REQUIRE(log.store()->PutDocument("acme", "gaps", doc).ok());
+    auto update = UpdateGaps(log.store(), "acme", engine, kDay0 + kHour);
+    REQUIRE_FALSE(update.ok());
+    CHECK(update.status().message().find("the stored gaps of site \"acme\" " + expected) !=
+          std::string::npos);
+    CHECK(log.store()->Document("acme", "gaps").value() == std::optional<std::string>(doc));
+  }
+}

@@ -11,10 +11,11 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { chromium } from "playwright-core";
 import {
-  admin, batchId, cli, createSite, fixtures, repoRoot, request, signalsRequest, startServer, tempDir,
+  admin, batchId, createSite, importFixtures, repoRoot, request, signalsRequest, startServer,
+  tempDir,
 } from "../server/server.mjs";
+import { launchChromium } from "./demo-site.mjs";
 
 const artifacts = path.join(repoRoot, "build/test-artifacts");
 const DAY = 86400000;
@@ -79,10 +80,7 @@ before(async () => {
   data = tempDir("loopwise-admin-");
   site = createSite(data, "acme", "https://app.example.com");
   quiet = createSite(data, "quiet", "https://quiet.example.com"); // a site with nothing yet
-  cli("import", "articles", "--site", "acme", "--data", data, path.join(fixtures, "articles"),
-    path.join(fixtures, "kb.jsonl"), path.join(fixtures, "kb.csv"));
-  cli("import", "history", "--site", "acme", "--data", data, path.join(fixtures, "history.jsonl"));
-  cli("publish", "--site", "acme", "--data", data);
+  importFixtures(data, "acme");
   // Gaps and incidents are updated every half second; learning runs only when asked.
   server = await startServer(data, ["--watch-every", "0.5", "--learn-every", "0"]);
   const put = await request(api(""), {
@@ -122,11 +120,7 @@ before(async () => {
   traffic.sort((a, b) => a.ts - b.ts);
   await sendSignals(traffic);
 
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
   // Refused requests are expected (a wrong token, a route the server lacks); other errors are not.

@@ -6,9 +6,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import http from "node:http";
-import path from "node:path";
 import {
-  admin, batchId, cli, createSite, fixtures, request, signalsRequest, startServer, tempDir,
+  admin, batchId, createSite, importFixtures, request, signalsRequest, startServer, tempDir,
 } from "../server/server.mjs";
 import { launchChromium } from "./demo-site.mjs";
 
@@ -25,10 +24,7 @@ before(async () => {
   await new Promise((resolve) => hostServer.listen(0, "127.0.0.1", resolve));
   hostUrl = `http://127.0.0.1:${hostServer.address().port}`;
   site = createSite(data, "acme", hostUrl);
-  cli("import", "articles", "--site", "acme", "--data", data, path.join(fixtures, "articles"),
-    path.join(fixtures, "kb.jsonl"), path.join(fixtures, "kb.csv"));
-  cli("import", "history", "--site", "acme", "--data", data, path.join(fixtures, "history.jsonl"));
-  cli("publish", "--site", "acme", "--data", data);
+  importFixtures(data, "acme");
   server = await startServer(data, ["--learn-every", "0"]);
   browser = await launchChromium();
 });

@@ -12,8 +12,8 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { chromium } from "playwright-core";
-import { cli, createSite, fixtures, repoRoot, startServer, tempDir } from "../server/server.mjs";
+import { createSite, importFixtures, repoRoot, startServer, tempDir } from "../server/server.mjs";
+import { launchChromium } from "./demo-site.mjs";
 
 const tool = path.join(repoRoot, "build/native/tests/ranker_model_tool");
 const QUERY = "I forgot my password and can't log in";
@@ -56,15 +56,6 @@ Loopwise.q.push(["on", "answer", function (d) { window.answers.push(d); window.a
 </head><body><h1>Account settings</h1></body></html>`;
 }
 
-// Playwright gives each launch a fresh profile of its own.
-function launch() {
-  return chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
-}
-
 before(async () => {
   assert.ok(fs.existsSync(path.join(repoRoot, "web/dist/loopwise-ranker-worker.js")), "run scripts/build-web first");
   assert.ok(fs.existsSync(path.join(repoRoot, "web/dist/ort/ort.wasm.min.js")), "run scripts/build-web first");
@@ -83,10 +74,7 @@ before(async () => {
   await new Promise((resolve) => hostServer.listen(0, "127.0.0.1", resolve));
   hostUrl = `http://127.0.0.1:${hostServer.address().port}`;
   site = createSite(data, "acme", hostUrl);
-  cli("import", "articles", "--site", "acme", "--data", data, path.join(fixtures, "articles"),
-    path.join(fixtures, "kb.jsonl"), path.join(fixtures, "kb.csv"));
-  cli("import", "history", "--site", "acme", "--data", data, path.join(fixtures, "history.jsonl"));
-  cli("publish", "--site", "acme", "--data", data);
+  importFixtures(data, "acme");
   server = await startServer(data);
 
   // The published bundle, and the same bundle carrying a model that reverses the engine's order.
@@ -107,7 +95,7 @@ before(async () => {
   files["/bundle.bin"] = { type: "application/octet-stream", body: bundleBytes };
   files["/reversed.onnx"] = { type: "application/octet-stream", body: fs.readFileSync(path.join(data, "reversed.onnx")) };
   files["/mlp.onnx"] = { type: "application/octet-stream", body: fs.readFileSync(path.join(data, "mlp.onnx")) };
-  browser = await launch();
+  browser = await launchChromium();
 });
 
 after(async () => {

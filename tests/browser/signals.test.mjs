@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
-import { chromium } from "playwright-core";
 import {
-  admin, cli, createSite, fixtures, repoRoot, request, sqlite, startServer, tempDir,
+  admin, createSite, importFixtures, repoRoot, request, sqlite, startServer, tempDir,
 } from "../server/server.mjs";
+import { launchChromium } from "./demo-site.mjs";
 
 let data, server, browser, site, hostUrl, hostServer;
 
@@ -38,15 +38,9 @@ before(async () => {
   await new Promise((resolve) => hostServer.listen(0, "127.0.0.1", resolve));
   hostUrl = `http://127.0.0.1:${hostServer.address().port}`;
   site = createSite(data, "acme", hostUrl);
-  cli("import", "articles", "--site", "acme", "--data", data, path.join(fixtures, "articles"),
-    path.join(fixtures, "kb.jsonl"), path.join(fixtures, "kb.csv"));
-  cli("publish", "--site", "acme", "--data", data);
+  importFixtures(data, "acme", { history: false });
   server = await startServer(data);
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

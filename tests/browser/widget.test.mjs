@@ -7,8 +7,8 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import zlib from "node:zlib";
-import { chromium } from "playwright-core";
-import { cli, createSite, fixtures, repoRoot, startServer, tempDir } from "../server/server.mjs";
+import { createSite, importFixtures, repoRoot, startServer, tempDir } from "../server/server.mjs";
+import { launchChromium } from "./demo-site.mjs";
 
 const artifacts = path.join(repoRoot, "build/test-artifacts");
 let data, server, page, browser, site, hostUrl;
@@ -63,17 +63,10 @@ before(async () => {
   await new Promise((resolve) => hostServer.listen(0, "127.0.0.1", resolve));
   hostUrl = `http://127.0.0.1:${hostServer.address().port}`;
   site = createSite(data, "acme", hostUrl);
-  cli("import", "articles", "--site", "acme", "--data", data, path.join(fixtures, "articles"),
-    path.join(fixtures, "kb.jsonl"), path.join(fixtures, "kb.csv"));
-  cli("import", "history", "--site", "acme", "--data", data, path.join(fixtures, "history.jsonl"));
-  cli("publish", "--site", "acme", "--data", data);
+  importFixtures(data, "acme");
   server = await startServer(data);
 
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
   page = await browser.newPage();
   page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
   page.on("pageerror", (e) => consoleLines.push(`pageerror: ${e.message}`));

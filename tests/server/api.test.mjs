@@ -6,7 +6,8 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import {
-  admin, cli, cliFails, createSite, fixtures, repoRoot, request, startServer, tempDir,
+  admin, cli, cliFails, createSite, fixtures, importFixtures, repoRoot, request, startServer,
+  tempDir,
 } from "./server.mjs";
 
 let data, server, acme;
@@ -14,9 +15,7 @@ let data, server, acme;
 before(async () => {
   data = tempDir();
   acme = createSite(data, "acme", "https://app.example.com", "http://localhost:3000");
-  cli("import", "articles", "--site", "acme", "--data", data, path.join(fixtures, "articles"),
-    path.join(fixtures, "kb.jsonl"), path.join(fixtures, "kb.csv"));
-  cli("import", "history", "--site", "acme", "--data", data, path.join(fixtures, "history.jsonl"));
+  importFixtures(data, "acme", { publish: false });
   server = await startServer(data);
 });
 

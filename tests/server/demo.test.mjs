@@ -3,9 +3,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import http from "node:http";
 import path from "node:path";
-import { cliFails, startServer, tempDir } from "./server.mjs";
+import { cliFails, rawGet, startServer, tempDir } from "./server.mjs";
 
 let data, site, server, plain;
 
@@ -33,20 +32,6 @@ after(async () => {
   await plain.stop();
   fs.rmSync(data, { recursive: true, force: true });
 });
-
-// A request with the path sent exactly as written (fetch would normalize "..").
-function rawGet(base, rawPath) {
-  const { port } = new URL(base);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path: rawPath, method: "GET" }, (res) => {
-      let body = "";
-      res.on("data", (c) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 test("pages are served by route, / is the dashboard", async () => {
   for (const [route, text] of [

@@ -6,8 +6,9 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import http from "node:http";
-import path from "node:path";
-import { admin, batchId, cli, createSite, fixtures, request, signalsRequest, startServer, tempDir } from "./server.mjs";
+import {
+  admin, batchId, createSite, importFixtures, request, signalsRequest, startServer, tempDir,
+} from "./server.mjs";
 
 const HOUR = 3600 * 1000;
 let data, site, server, receiver, hookUrl;
@@ -67,10 +68,7 @@ function get(route) {
 before(async () => {
   data = tempDir();
   site = createSite(data, "acme");
-  cli("import", "articles", "--site", "acme", "--data", data, path.join(fixtures, "articles"),
-    path.join(fixtures, "kb.jsonl"), path.join(fixtures, "kb.csv"));
-  cli("import", "history", "--site", "acme", "--data", data, path.join(fixtures, "history.jsonl"));
-  cli("publish", "--site", "acme", "--data", data);
+  importFixtures(data, "acme");
   // The receiver answers 500 to the first alert and 200 after that.
   receiver = http.createServer((req, res) => {
     let body = "";

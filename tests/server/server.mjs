@@ -2,6 +2,7 @@
 // server tests, and runs the CLI against their data directories.
 import { spawn, execFileSync } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import readline from "node:readline";
@@ -65,6 +66,14 @@ export function startServer(data, extraArgs = [], env = {}) {
   });
 }
 
+// Imports the fixture articles (and history) into `site` and publishes its first bundle.
+export function importFixtures(data, site, { history = true, publish = true } = {}) {
+  cli("import", "articles", "--site", site, "--data", data, path.join(fixtures, "articles"),
+    path.join(fixtures, "kb.jsonl"), path.join(fixtures, "kb.csv"));
+  if (history) cli("import", "history", "--site", site, "--data", data, path.join(fixtures, "history.jsonl"));
+  if (publish) cli("publish", "--site", site, "--data", data);
+}
+
 // fetch + the parsed JSON body (null when there is none).
 export async function request(url, options = {}) {
   const res = await fetch(url, options);
@@ -72,6 +81,20 @@ export async function request(url, options = {}) {
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch { body = text; }
   return { status: res.status, headers: res.headers, body };
+}
+
+// A GET with the path sent exactly as written (fetch would normalize "..").
+export function rawGet(base, rawPath) {
+  const { port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: "127.0.0.1", port, path: rawPath, method: "GET" }, (res) => {
+      let body = "";
+      res.on("data", (c) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 export function admin(token, extra = {}) {

@@ -2,9 +2,8 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import http from "node:http";
 import path from "node:path";
-import { startServer, tempDir } from "./server.mjs";
+import { rawGet, startServer, tempDir } from "./server.mjs";
 
 let data, widget, server;
 
@@ -26,20 +25,6 @@ after(async () => {
   fs.rmSync(data, { recursive: true, force: true });
 });
 
-// A request with the path sent exactly as written (fetch would normalize "..").
-function rawGet(rawPath) {
-  const { port } = new URL(server.url);
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host: "127.0.0.1", port, path: rawPath, method: "GET" }, (res) => {
-      let body = "";
-      res.on("data", (c) => (body += c));
-      res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body }));
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
-
 test("widget files are served with their type, short caching and CORS", async () => {
   let res = await fetch(`${server.url}/widget/loopwise.js`);
   assert.equal(res.status, 200);
@@ -60,14 +45,14 @@ test("only plain file names inside the widget directory are served", async () =>
     "/widget/..", "/widget/.secret", "/widget/sub", "/widget/sub/x", "/widget/missing.js",
     "/widget/loopwise.js%00.wasm", "/widget/",
   ]) {
-    const res = await rawGet(p);
+    const res = await rawGet(server.url, p);
     assert.equal(res.status, 404, `${p} answered ${res.status}`);
     assert.doesNotMatch(res.body, /outside|hidden/, p);
   }
 });
 
 test("a missing widget file is a JSON 404 naming it", async () => {
-  const res = await rawGet("/widget/nothing-here.js");
+  const res = await rawGet(server.url, "/widget/nothing-here.js");
   assert.equal(res.status, 404);
   assert.equal(JSON.parse(res.body).error.code, "widget_file_not_found");
   assert.match(JSON.parse(res.body).error.message, /nothing-here\.js/);

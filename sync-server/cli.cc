@@ -188,8 +188,8 @@ Result<WordVectors> LoadWordVectors() {
 }
 
 std::optional<int> Start(const std::string& command, const char* usage, int argc, char** argv,
-                         std::vector<std::string> value_flags, std::vector<std::string> switches,
-                         Args* args, bool positional) {
+                         const std::vector<std::string>& value_flags,
+                         std::vector<std::string> switches, Args* args, bool positional) {
   switches.push_back("help");
   auto parsed = Args::Parse(argc, argv, value_flags, switches);
   if (!parsed.ok()) return Fail(parsed.status().message());

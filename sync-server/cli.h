@@ -38,8 +38,8 @@ class Args {
 // --help, and refuses positional arguments unless `positional` allows them. Returns the exit code
 // when the command stops here, nothing when it goes on.
 std::optional<int> Start(const std::string& command, const char* usage, int argc, char** argv,
-                         std::vector<std::string> value_flags, std::vector<std::string> switches,
-                         Args* args, bool positional = false);
+                         const std::vector<std::string>& value_flags,
+                         std::vector<std::string> switches, Args* args, bool positional = false);
 
 // A progress bar on stderr, drawn only when stderr is a terminal and the work has taken over a
 // second, so logs and pipes stay clean.

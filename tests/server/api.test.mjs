@@ -319,7 +319,13 @@ test("the CLI refuses a taken port and an unusable data directory with one line"
   assert.match(r.stderr, /data directory .* (is not a directory|cannot be created)/);
   r = cliFails("publish", "--site", "nobody", "--data", data);
   assert.match(r.stderr, /no site "nobody"/);
-  for (const cmd of [["serve"], ["site", "create"], ["import", "articles"], ["publish"]]) {
+  for (const cmd of [["serve"], ["site", "create"], ["import", "articles"], ["publish"], ["train"],
+    ["eval"], ["simulate"]]) {
     assert.match(cli(...cmd, "--help"), /usage: loopwise/);
+  }
+  for (const cmd of ["serve", "publish", "train", "eval", "simulate"]) {
+    r = cliFails(cmd, "stray");
+    assert.equal(r.status, 2);
+    assert.equal(r.stderr.trim(), `loopwise: ${cmd} takes no arguments (got "stray")`);
   }
 });

@@ -1,7 +1,8 @@
 // The Tallyframe demo (web/demo) set up the way scripts/demo does it, on a port the server picks:
 // a fresh data directory, the site, its articles and history imported and published, the pages
 // copied with the site key filled in, and `loopwise serve --demo-dir` serving API, widget and pages
-// from one origin. Used by the demo browser tests and the widget benchmark.
+// from one origin. Used by the demo browser tests and the widget benchmark; every browser test
+// launches Chromium through launchChromium below.
 import fs from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";

@@ -63,10 +63,10 @@ std::unordered_map<std::string, uint32_t> ArticleIndex(const std::vector<Article
 
 namespace {
 
-Result<std::vector<LabeledQuery>> ReadQueriesJsonl(const std::string& path,
-                                                   const std::vector<Article>& articles,
-                                                   bool allow_null) {
-  const auto index = ArticleIndex(articles);
+// `index` is ArticleIndex of the knowledge base the queries must name articles of.
+Result<std::vector<LabeledQuery>> ReadQueriesJsonl(
+    const std::string& path, const std::unordered_map<std::string, uint32_t>& index,
+    bool allow_null) {
   std::vector<LabeledQuery> queries;
   Status s = ForEachJsonLine(path, [&](const json& j, const std::string& where, size_t line) {
     LabeledQuery q;
@@ -104,9 +104,9 @@ Result<std::vector<Article>> ReadArticlesJsonl(const std::string& path) {
 
 Result<std::vector<Exemplar>> ReadHistoryJsonl(const std::string& path,
                                                const std::vector<Article>& articles) {
-  auto queries = ReadQueriesJsonl(path, articles, false);
-  if (!queries.ok()) return queries.status();
   const auto index = ArticleIndex(articles);
+  auto queries = ReadQueriesJsonl(path, index, false);
+  if (!queries.ok()) return queries.status();
   std::vector<Exemplar> out;
   for (const LabeledQuery& q : queries.value()) out.push_back({q.text, index.at(*q.article), 1.0f});
   return out;
@@ -114,7 +114,7 @@ Result<std::vector<Exemplar>> ReadHistoryJsonl(const std::string& path,
 
 Result<std::vector<LabeledQuery>> ReadQuestionsJsonl(const std::string& path,
                                                      const std::vector<Article>& articles) {
-  return ReadQueriesJsonl(path, articles, true);
+  return ReadQueriesJsonl(path, ArticleIndex(articles), true);
 }
 
 }  // namespace loopwise

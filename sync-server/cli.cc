@@ -108,7 +108,17 @@ Progress::~Progress() {
 }
 
 void Progress::Update(size_t done) {
-  if (!tty_ || total_ == 0) return;
+  if (total_ == 0) return;
+  Draw(static_cast<double>(done) / total_,
+       " (" + std::to_string(done) + "/" + std::to_string(total_) + ")");
+}
+
+void Progress::UpdateShare(double share) {
+  Draw(share, "");
+}
+
+void Progress::Draw(double share, const std::string& counts) {
+  if (!tty_) return;
   const auto now = std::chrono::steady_clock::now();
   if (now - start_ < std::chrono::seconds(1) || now - last_draw_ < std::chrono::milliseconds(100)) {
     return;
@@ -116,11 +126,11 @@ void Progress::Update(size_t done) {
   last_draw_ = now;
   drawn_ = true;
   constexpr int kWidth = 30;
-  const double frac = std::min(1.0, static_cast<double>(done) / total_);
+  const double frac = std::clamp(share, 0.0, 1.0);
   const int filled = static_cast<int>(frac * kWidth);
-  std::fprintf(stderr, "\r%s [%s%s] %3d%% (%zu/%zu)", label_.c_str(),
-               std::string(filled, '#').c_str(), std::string(kWidth - filled, '.').c_str(),
-               static_cast<int>(frac * 100), done, total_);
+  std::fprintf(stderr, "\r%s [%s%s] %3d%%%s", label_.c_str(), std::string(filled, '#').c_str(),
+               std::string(kWidth - filled, '.').c_str(), static_cast<int>(frac * 100),
+               counts.c_str());
   std::fflush(stderr);
 }
 

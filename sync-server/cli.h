@@ -45,12 +45,16 @@ std::optional<int> Start(const std::string& command, const char* usage, int argc
 // second, so logs and pipes stay clean.
 class Progress {
  public:
-  Progress(std::string label, size_t total);
+  // `total` items to do; 0 when the work reports only the share of it done (UpdateShare).
+  explicit Progress(std::string label, size_t total = 0);
   ~Progress();
-  void Update(size_t done);
+  void Update(size_t done);        // "label [####......]  40% (400/1000)"
+  void UpdateShare(double share);  // "label [####......]  40%"
   void Finish();
 
  private:
+  void Draw(double share, const std::string& counts);
+
   std::string label_;
   size_t total_;
   bool tty_;

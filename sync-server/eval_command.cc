@@ -79,7 +79,10 @@ int EvalCommand(int argc, char** argv) {
   if (!vectors.ok()) return cli::Fail(vectors.status().message());
 
   const auto build_start = Clock::now();
+  cli::Progress building("building the bundle");
+  options.progress = [&](double share) { building.UpdateShare(share); };
   auto bundle = Bundle::Build(articles.value(), history.value(), vectors.value(), options);
+  building.Finish();
   if (!bundle.ok()) return cli::Fail(bundle.status().message());
   bundle = WithDefaultRankerModel(bundle.value());  // as publish does
   if (!bundle.ok()) return cli::Fail(bundle.status().message());

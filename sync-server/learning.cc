@@ -177,8 +177,8 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
                                           const ProgressFn& progress) {
   std::lock_guard<std::mutex> lock(mu_);
   const auto start = std::chrono::steady_clock::now();
-  auto stage = [&](const std::string& name, size_t done, size_t total) {
-    if (progress) progress(name, done, total);
+  auto stage = [&](const std::string& name, double share) {
+    if (progress) progress(name, share);
   };
   LearningReport report;
 
@@ -223,7 +223,7 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
     dirty.insert(it->second);
     return it->second;
   };
-  stage("reading signals", 0, 1);
+  stage("reading signals", 0);
   for (;;) {
     auto page = store_->SignalsAfter(site, next.signals, kSignalPage);
     if (!page.ok()) return page.status();
@@ -291,11 +291,11 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
   // evidence, and the live-drop check new traffic. Skip to the gaps and incidents.
   if (report.signals > 0 || report.resolutions > 0) {
     // 2. Sentence vectors with the current bundle's encoder, and the held-out replay questions.
-    stage("embedding questions", 0, obs.size());
+    stage("embedding questions", 0);
     std::vector<std::vector<float>> vectors(obs.size());
     for (size_t i = 0; i < obs.size(); ++i) {
       vectors[i] = engine.parts().encoder.Encode(Tokenize(obs[i].text));
-      if (i % 1000 == 0) stage("embedding questions", i, obs.size());
+      if (i % 1000 == 0) stage("embedding questions", double(i) / obs.size());
     }
     auto rules = store_->LearningRules(site);
     if (!rules.ok()) return rules.status();
@@ -370,7 +370,7 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
     // 4. Guardrails. The site's history tickets take part as evidence only: resolved by the
     // operator's own staff, they agree or disagree with the customers' labels around them like
     // agents' do, and a question all but identical to one of them merges into it.
-    stage("guardrails", 0, 1);
+    stage("guardrails", 0);
     const size_t observed = obs.size();
     auto history = store_->History(site);
     if (!history.ok()) return history.status();
@@ -409,15 +409,17 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
         extra.push_back({obs[d.observation].text, d.article, obs[d.observation].query_id});
         weights.push_back(d.weight);
       }
-      stage("building the candidate bundle", 0, 1);
-      auto built = publisher_->Build(site, extra, weights);
+      stage("building the candidate bundle", 0);
+      auto built = publisher_->Build(site, extra, weights, [&](double share) {
+        stage("building the candidate bundle", share);
+      });
       if (!built.ok()) return built.status();
       report.build_ms = built.value().build_ms;
       auto candidate = Engine::Load(built.value().bytes.data(), built.value().bytes.size());
       if (!candidate.ok()) {
         return Status::Error("the candidate bundle does not load: " + candidate.status().message());
       }
-      stage("replaying held-out questions", 0, 1);
+      stage("replaying held-out questions", 0);
       // After a rollback the current engine is the one rolled back to.
       std::optional<Engine> rolled;
       if (report.rolled_back_to) rolled = LoadKept(files_, report.rolled_back_to->sha256);
@@ -514,7 +516,7 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
 
   // 7. Gaps and incidents, with the bundle now current.
   if (options_.operations) {
-    stage("gaps and incidents", 0, 1);
+    stage("gaps and incidents", 0);
     std::optional<Engine> now_engine;
     auto now_version = store_->CurrentVersion(site);
     if (now_version.ok() && now_version.value() &&

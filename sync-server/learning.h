@@ -84,8 +84,8 @@ class Learner {
   Learner(Store* store, BundleFiles* files, Publisher* publisher, LearningOptions options = {})
       : store_(store), files_(files), publisher_(publisher), options_(options) {}
 
-  // Called with a stage name and its progress; for progress bars.
-  using ProgressFn = std::function<void(const std::string& stage, size_t done, size_t total)>;
+  // Called with a stage's name and the share of it done (0 to 1); for progress bars.
+  using ProgressFn = std::function<void(const std::string& stage, double share)>;
 
   // Runs the pipeline for `site` now (`now_ms` stamps changes; simulated time in `simulate`).
   // Fails with a sentence when the site does not exist, has never been published, or the store

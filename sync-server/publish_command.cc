@@ -34,7 +34,9 @@ int PublishCommand(int argc, char** argv) {
   auto dir = OpenSiteData(DataPath(args), site.value(), DatabaseUrl(args));
   if (!dir.ok()) return cli::Fail(dir.status().message());
   Publisher publisher(dir.value().store.get(), dir.value().bundles.get());
-  auto p = publisher.Publish(site.value());
+  cli::Progress bar("building the bundle");
+  auto p = publisher.Publish(site.value(), [&](double share) { bar.UpdateShare(share); });
+  bar.Finish();
   if (!p.ok()) return cli::Fail(p.status().message());
   const Publication& pub = p.value();
   std::printf("published \"%s\" version %lld: %zu articles, %zu exemplars, %lld bytes, sha256 %s\n",

@@ -22,15 +22,17 @@ Result<const WordVectors*> Publisher::Vectors() {
   return static_cast<const WordVectors*>(vectors_.get());
 }
 
-Result<Publication> Publisher::Publish(const std::string& site) {
-  auto built = Build(site, {}, {});
+Result<Publication> Publisher::Publish(const std::string& site,
+                                       const std::function<void(double)>& progress) {
+  auto built = Build(site, {}, {}, progress);
   if (!built.ok()) return built.status();
   return PublishBuilt(site, built.value());
 }
 
 Result<BuiltBundle> Publisher::Build(const std::string& site,
                                      const std::vector<ResolvedQuery>& extra,
-                                     const std::vector<float>& extra_weights) {
+                                     const std::vector<float>& extra_weights,
+                                     const std::function<void(double)>& progress) {
   auto articles = store_->Articles(site);
   if (!articles.ok()) return articles.status();
   if (articles.value().empty()) {
@@ -83,7 +85,9 @@ Result<BuiltBundle> Publisher::Build(const std::string& site,
   b.exemplars = exemplars.size();
 
   const auto start = std::chrono::steady_clock::now();
-  auto bundle = Bundle::Build(articles.value(), exemplars, *vectors, BundleOptions{});
+  BundleOptions options;
+  options.progress = progress;
+  auto bundle = Bundle::Build(articles.value(), exemplars, *vectors, options);
   if (!bundle.ok()) return Status::Error("cannot build the bundle: " + bundle.status().message());
   bundle = WithDefaultRankerModel(bundle.value());  // ranker.onnx, for the widget's re-ranking
   if (!bundle.ok()) return Status::Error("cannot build the bundle: " + bundle.status().message());

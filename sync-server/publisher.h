@@ -3,6 +3,7 @@
 // the bundle immutably under its sha256, then make it the current version in one store
 // transaction (the manifest swap). The last versions are kept for rollback.
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,15 +44,18 @@ class Publisher {
 
   // Builds and publishes `site`'s bundle; returns the new current version. Fails with a sentence
   // (no articles, unreadable word vectors, a store or disk error) leaving the current version as
-  // it was. Builds may run side by side; the version swaps run one at a time.
-  Result<Publication> Publish(const std::string& site);
+  // it was. Builds may run side by side; the version swaps run one at a time. `progress` gets the
+  // share of the build done, as BundleOptions::progress does.
+  Result<Publication> Publish(const std::string& site,
+                              const std::function<void(double)>& progress = nullptr);
 
   // Builds `site`'s bundle from its articles, its history, the exemplars of its published learned
   // changes, the resolution priors and escalation model of its stored outcomes (learned_priors.h,
   // learned_escalation.h) and `extra` (text,
   // article id, weight; entries naming a deleted article are skipped), without publishing it.
   Result<BuiltBundle> Build(const std::string& site, const std::vector<ResolvedQuery>& extra,
-                            const std::vector<float>& extra_weights);
+                            const std::vector<float>& extra_weights,
+                            const std::function<void(double)>& progress = nullptr);
   // Stores a built bundle and makes it the current version.
   Result<Publication> PublishBuilt(const std::string& site, const BuiltBundle& built);
 

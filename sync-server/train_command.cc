@@ -41,15 +41,14 @@ int TrainCommand(int argc, char** argv) {
   Learner learner(dir.value().store.get(), dir.value().bundles.get(), &publisher);
   std::unique_ptr<cli::Progress> bar;
   std::string current_stage;
-  auto report =
-      learner.Run(site.value(), NowMs(), [&](const std::string& stage, size_t done, size_t total) {
-        if (stage != current_stage) {
-          bar.reset();
-          bar = std::make_unique<cli::Progress>(stage, total);
-          current_stage = stage;
-        }
-        bar->Update(done);
-      });
+  auto report = learner.Run(site.value(), NowMs(), [&](const std::string& stage, double share) {
+    if (stage != current_stage) {
+      bar.reset();
+      bar = std::make_unique<cli::Progress>(stage);
+      current_stage = stage;
+    }
+    bar->UpdateShare(share);
+  });
   bar.reset();
   if (!report.ok()) return cli::Fail(report.status().message());
   const LearningReport& r = report.value();

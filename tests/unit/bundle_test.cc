@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "engine/engine.h"
@@ -52,6 +53,20 @@ TEST_CASE("a built bundle loads and answers its own history") {
 
 TEST_CASE("building is deterministic") {
   CHECK(ToyBundle() == ToyBundle());
+}
+
+TEST_CASE("building reports its progress from start to end, and the same bundle") {
+  BundleOptions options;
+  std::vector<double> shares;
+  options.progress = [&](double share) { shares.push_back(share); };
+  auto bundle = Bundle::Build(testing::ToyArticles(), testing::ToyHistory(), testing::ToyVectors(),
+                              options);
+  REQUIRE(bundle.ok());
+  CHECK(bundle.value() == ToyBundle());
+  REQUIRE(shares.size() > 10);  // every pass of every training (calibration folds and final)
+  CHECK(shares.front() > 0.0);
+  CHECK(shares.back() == doctest::Approx(1.0));
+  CHECK(std::is_sorted(shares.begin(), shares.end()));
 }
 
 TEST_CASE("a bundle round-trips through bytes unchanged") {

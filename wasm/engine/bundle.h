@@ -7,6 +7,7 @@
 // refused with a message before any of its contents are parsed.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -54,6 +55,8 @@ struct BundleOptions {
   // Above this many history tickets, 2 folds: plenty of held-out questions, a third of the work.
   size_t large_history = 12000;
   uint32_t seed = 1;
+  // Called as the build goes on with the share of it done (0 to 1], for a progress bar.
+  std::function<void(double)> progress;
 };
 
 // The passages an article's body is learned from (tokenized): its lines joined until they hold at

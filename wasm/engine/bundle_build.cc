@@ -22,8 +22,8 @@ constexpr size_t kPassageWords = 16;
 constexpr size_t kMaxPassages = 24;
 
 struct Corpus {
-  std::vector<std::vector<std::string>> titles;  // title and tags, per article
-  std::vector<std::vector<std::string>> bodies;  // per article
+  std::vector<std::vector<std::string>> titles;                 // title and tags, per article
+  std::vector<std::vector<std::string>> bodies;                 // per article
   std::vector<std::vector<std::vector<std::string>>> passages;  // of each article's body
   std::vector<std::vector<std::string>> history;
 };
@@ -33,7 +33,7 @@ struct Corpus {
 EngineParts TrainParts(const std::vector<Article>& articles, const std::vector<Exemplar>& history,
                        const Corpus& corpus, const Encoder& encoder, const FeatureSpace& features,
                        const std::vector<size_t>& use, const std::vector<uint8_t>& hidden,
-                       const BundleOptions& options) {
+                       const ClassifierOptions& classifier) {
   EngineParts p;
   p.articles = articles;
   p.encoder = encoder;
@@ -67,8 +67,7 @@ EngineParts TrainParts(const std::vector<Article>& articles, const std::vector<E
   }
   for (size_t i : use) add(corpus.history[i], history[i].article, history[i].weight, true);
 
-  p.classifier =
-      Classifier::Train(examples, features.size(), dim, articles.size(), options.classifier);
+  p.classifier = Classifier::Train(examples, features.size(), dim, articles.size(), classifier);
   p.exemplar_index = VectorIndex::Build(vectors, dim, VectorIndexOptions{});
   p.lexical = LexicalIndex::Build(lexical_docs, lexical_article);
   return p;
@@ -230,9 +229,20 @@ Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
   // Calibration folds: every history ticket is held out once, answered by models trained without
   // it; a rotating share of articles is hidden entirely to stand for unanswerable questions.
   Ranker ranker;
-  const int folds = history.size() > options.large_history ? std::min(2, options.calibration_folds)
-                                                           : options.calibration_folds;
-  if (folds >= 2 && history.size() >= static_cast<size_t>(2 * folds)) {
+  int folds = history.size() > options.large_history ? std::min(2, options.calibration_folds)
+                                                     : options.calibration_folds;
+  if (folds < 2 || history.size() < static_cast<size_t>(2 * folds)) folds = 0;
+  // Training the models is most of the work: one training per fold, then the final one.
+  auto training = [&](int t) {
+    ClassifierOptions o = options.classifier;
+    if (options.progress) {
+      o.progress = [&options, t, folds](double done) {
+        options.progress((t + done) / (folds + 1));
+      };
+    }
+    return o;
+  };
+  if (folds > 0) {
     std::mt19937 rng(options.seed);
     std::vector<size_t> order(history.size());
     std::iota(order.begin(), order.end(), 0);
@@ -257,7 +267,8 @@ Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
       for (size_t i = 0; i < history.size(); ++i) {
         if (fold_of[i] != f && !hidden[history[i].article]) use.push_back(i);
       }
-      Engine engine(TrainParts(articles, history, corpus, encoder, features, use, hidden, options));
+      Engine engine(
+          TrainParts(articles, history, corpus, encoder, features, use, hidden, training(f)));
       for (size_t i = 0; i < history.size(); ++i) {
         if (fold_of[i] != f) continue;
         HeldOut h;
@@ -288,7 +299,7 @@ Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
   std::vector<size_t> all(history.size());
   std::iota(all.begin(), all.end(), 0);
   EngineParts parts = TrainParts(articles, history, corpus, encoder, features, all,
-                                 std::vector<uint8_t>(articles.size(), 0), options);
+                                 std::vector<uint8_t>(articles.size(), 0), training(folds));
   parts.ranker = ranker;
   return Engine(std::move(parts)).ToBundle();
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <numeric>
 #include <random>
 
@@ -47,10 +48,12 @@ class SgdTrainer {
   // Pruned weights stay zero from now on.
   void Mask(std::vector<uint8_t> keep) { keep_ = std::move(keep); }
 
-  void Run(int epochs) {
+  // Calls `after_epoch` after each pass.
+  void Run(int epochs, const std::function<void()>& after_epoch) {
     for (int epoch = 0; epoch < epochs; ++epoch) {
       std::shuffle(order_.begin(), order_.end(), rng_);
       for (size_t idx : order_) Step(examples_[idx]);
+      after_epoch();
     }
     Unscale();
   }
@@ -127,12 +130,17 @@ Classifier Classifier::Train(const std::vector<TrainingExample>& examples, size_
   for (const auto& ex : examples) work += double(ex.features.size() + ex.dense.size()) * k;
   const int epochs = std::min(
       options.epochs, std::max(3, static_cast<int>(options.work_budget / std::max(1.0, work))));
-  trainer.Run(epochs);
+  const size_t per_feature = std::min<size_t>(k, options.max_classes_per_feature);
+  const int refit_epochs = per_feature < k ? std::max(1, epochs / 4) : 0;
+  int done = 0;
+  auto after_epoch = [&] {
+    if (options.progress) options.progress(double(++done) / (epochs + refit_epochs));
+  };
+  trainer.Run(epochs, after_epoch);
 
   std::vector<float>& sparse = trainer.sparse();
   std::vector<uint8_t> keep;
-  const size_t per_feature = std::min<size_t>(k, options.max_classes_per_feature);
-  if (per_feature < k) {
+  if (refit_epochs > 0) {
     keep.assign(num_features * k, 0);
     std::vector<uint32_t> cls(k);
     for (size_t f = 0; f < num_features; ++f) {
@@ -146,7 +154,7 @@ Classifier Classifier::Train(const std::vector<TrainingExample>& examples, size_
       }
     }
     trainer.Mask(keep);
-    trainer.Run(std::max(1, epochs / 4));
+    trainer.Run(refit_epochs, after_epoch);
   }
 
   Classifier model;

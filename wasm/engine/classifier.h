@@ -7,6 +7,7 @@
 // articles while a small one keeps every weight.
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "engine/byte_io.h"
@@ -24,6 +25,8 @@ struct ClassifierOptions {
   double work_budget = 1.5e10;
   uint32_t max_classes_per_feature = 64;
   uint32_t seed = 1;
+  // Called after each pass over the examples with the share of the training done (0 to 1].
+  std::function<void(double)> progress;
 };
 
 struct TrainingExample {

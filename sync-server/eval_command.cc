@@ -141,13 +141,16 @@ int EvalCommand(int argc, char** argv) {
     return cli::Fail(s.message());
   }
 
-  auto ratio = [](size_t a, size_t b) { return b ? static_cast<double>(a) / b : 0.0; };
+  // A share over no queries is null: no in-scope (or no out-of-scope) queries, nothing measured.
+  auto share = [](double a, size_t b) {
+    return b ? nlohmann::json(a / static_cast<double>(b)) : nlohmann::json(nullptr);
+  };
   nlohmann::json metrics = {
-      {"top1", ratio(top1, in_scope)},
-      {"recall_at_3", ratio(at3, in_scope)},
-      {"mrr_at_10", in_scope ? mrr / in_scope : 0.0},
-      {"in_scope_accuracy", ratio(answered_right, in_scope)},
-      {"oos_recall", oos ? nlohmann::json(ratio(oos_declined, oos)) : nlohmann::json(nullptr)},
+      {"top1", share(top1, in_scope)},
+      {"recall_at_3", share(at3, in_scope)},
+      {"mrr_at_10", share(mrr, in_scope)},
+      {"in_scope_accuracy", share(answered_right, in_scope)},
+      {"oos_recall", share(oos_declined, oos)},
       {"p50_us", Percentile(latency_us, 0.50)},
       {"p99_us", Percentile(latency_us, 0.99)},
       {"build_ms", build_ms},
@@ -155,12 +158,16 @@ int EvalCommand(int argc, char** argv) {
   };
   std::printf("%zu queries (%zu in scope, %zu out of scope), %zu articles, %zu history tickets\n",
               test.value().size(), in_scope, oos, articles.value().size(), history.value().size());
-  std::printf(
-      "  top-1               %.4f\n  recall@3            %.4f\n  MRR@10              %.4f\n",
-      ratio(top1, in_scope), ratio(at3, in_scope), in_scope ? mrr / in_scope : 0.0);
-  std::printf("  in-scope accuracy   %.4f  (answered and right)\n",
-              ratio(answered_right, in_scope));
-  if (oos) std::printf("  out-of-scope recall %.4f  (declined)\n", ratio(oos_declined, oos));
+  if (in_scope) {
+    std::printf(
+        "  top-1               %.4f\n  recall@3            %.4f\n  MRR@10              %.4f\n"
+        "  in-scope accuracy   %.4f  (answered and right)\n",
+        metrics["top1"].get<double>(), metrics["recall_at_3"].get<double>(),
+        metrics["mrr_at_10"].get<double>(), metrics["in_scope_accuracy"].get<double>());
+  }
+  if (oos) {
+    std::printf("  out-of-scope recall %.4f  (declined)\n", metrics["oos_recall"].get<double>());
+  }
   std::printf("  latency p50 %.1f us, p99 %.1f us; build %.0f ms; bundle %zu bytes\n",
               Percentile(latency_us, 0.5), Percentile(latency_us, 0.99), build_ms,
               bundle.value().size());

@@ -17,17 +17,25 @@ const char* TypeName(const json& j) {
   return j.type_name();
 }
 
-// Calls on_line(object, line number) for each non-blank line; stops at the first error.
+// Calls on_line(object, line number) for each non-blank line; stops at the first error. With
+// `one_per_line` (a file whose lines are answered line for line) only trailing lines may be blank.
 template <typename OnLine>
-Status ForEachJsonLine(const std::string& path, OnLine on_line) {
+Status ForEachJsonLine(const std::string& path, bool one_per_line, OnLine on_line) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Error(path + ": cannot open (" + std::strerror(errno) + ")");
   std::string line;
-  size_t number = 0;
+  size_t number = 0, blank = 0;
   while (std::getline(in, line)) {
     ++number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    if (line.find_first_not_of(" \t") == std::string::npos) {
+      if (!blank) blank = number;
+      continue;
+    }
+    if (one_per_line && blank) {
+      return Status::Error(path + ":" + std::to_string(blank) +
+                           ": blank line (each line is a question, answered line for line)");
+    }
     json j = json::parse(line, nullptr, false);
     const std::string where = path + ":" + std::to_string(number) + ": ";
     if (j.is_discarded()) return Status::Error(where + "not valid JSON");
@@ -68,15 +76,19 @@ Result<std::vector<LabeledQuery>> ReadQueriesJsonl(
     const std::string& path, const std::unordered_map<std::string, uint32_t>& index,
     bool allow_null) {
   std::vector<LabeledQuery> queries;
-  Status s = ForEachJsonLine(path, [&](const json& j, const std::string& where, size_t line) {
+  Status s = ForEachJsonLine(path, allow_null, [&](const json& j, const std::string& where,
+                                                   size_t line) {
     LabeledQuery q;
     q.line = line;
     Status st = GetString(j, "text", true, where, &q.text);
     if (!st.ok()) return st;
     auto it = j.find("article");
-    if (it == j.end() || it->is_null()) {
-      if (!allow_null)
-        return Status::Error(where + "\"article\" is missing (history must name it)");
+    if (it == j.end()) {
+      return Status::Error(where + (allow_null ? "\"article\" is missing (null marks a question "
+                                                 "no article answers)"
+                                               : "\"article\" is missing (history must name it)"));
+    } else if (it->is_null()) {
+      if (!allow_null) return Status::Error(where + "\"article\" is null (history must name it)");
     } else if (!it->is_string()) {
       return Status::Error(where + "\"article\" must be a string or null (got " + TypeName(*it) +
                            ")");
@@ -91,6 +103,7 @@ Result<std::vector<LabeledQuery>> ReadQueriesJsonl(
     return Status::Ok();
   });
   if (!s.ok()) return s;
+  if (allow_null && queries.empty()) return Status::Error(path + ": no questions");
   return queries;
 }
 

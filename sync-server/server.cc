@@ -1333,7 +1333,14 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     s.listening = static_cast<int>(sock);
   });
-  s.http.set_pre_routing_handler([](const Request&, Response&) {
+  s.http.set_pre_routing_handler([](const Request& req, Response&) {
+    // A request with neither Content-Length nor chunked encoding has an empty body (RFC 9112,
+    // 6.3), but cpp-httplib 0.11 waits for the connection to close to read one, so a bodiless
+    // POST would hang until the read timeout. Say the length it has. (`req` is the server's own
+    // non-const request, handed over as const.)
+    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
+      const_cast<Request&>(req).headers.emplace("Content-Length", "0");
+    }
     current_route = nullptr;
     request_start = Clock::now();
     request_started = true;

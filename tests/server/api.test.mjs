@@ -3,6 +3,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
+import net from "node:net";
 import path from "node:path";
 import zlib from "node:zlib";
 import {
@@ -170,6 +171,23 @@ test("rollback returns to the previous version and the manifest follows", async 
   });
   assert.equal(r.status, 409);
   assert.equal(r.body.error.code, "cannot_roll_back");
+});
+
+test("a POST with no body and no Content-Length (curl -X POST) is taken as an empty body", async () => {
+  // Without the length, the body is empty (RFC 9112, 6.3); a server waiting for one would answer
+  // only when its read timeout gives up, with an error.
+  const { port } = new URL(server.url);
+  const reply = await new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), "127.0.0.1");
+    let text = "";
+    socket.on("data", (c) => (text += c));
+    socket.on("end", () => resolve(text));
+    socket.on("error", reject);
+    socket.write(`POST /v1/sites/acme/publish HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+      `Authorization: Bearer ${acme.token}\r\nConnection: close\r\n\r\n`);
+  });
+  assert.match(reply, /^HTTP\/1\.1 200 /, reply.slice(0, 200));
+  assert.match(reply, /"version":\s*\d+/);
 });
 
 test("widget endpoints need the site key and answer CORS only for allowed origins", async () => {

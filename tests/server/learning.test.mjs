@@ -305,3 +305,40 @@ test("eval --common-words sets how many common English words the bundle carries"
     fs.rmSync(out, { recursive: true, force: true });
   }
 });
+
+test("eval refuses bad input with file and line, and leaves shares of no questions null", () => {
+  const out = tempDir();
+  try {
+    const kb = path.join(learning, "kb.jsonl"), history = path.join(learning, "history.jsonl");
+    const [first, second] = fs.readFileSync(path.join(learning, "test.jsonl"), "utf8").split("\n");
+    const evalOf = (name, text, ...extra) => {
+      const file = path.join(out, name);
+      fs.writeFileSync(file, text);
+      return ["eval", "--kb", kb, "--history", history, "--test", file,
+        "--predictions", path.join(out, "p.jsonl"), ...extra];
+    };
+    const fails = (name, text, pattern) => {
+      const r = cliFails(...evalOf(name, text));
+      assert.match(r.stderr, pattern);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    };
+    fails("json.jsonl", `${first}\n{"text": "x",\n`, /json\.jsonl:2: not valid JSON/);
+    fails("unknown.jsonl", `${first}\n{"text": "x", "article": "no-such"}\n`,
+      /unknown\.jsonl:2: unknown article "no-such"/);
+    // A misspelt key must not turn a question into an out-of-scope one.
+    fails("missing.jsonl", `{"text": "x", "artcle": "reset-2fa"}\n`, /missing\.jsonl:1: "article" is missing/);
+    // Predictions follow the lines of the test file, so no line may go unanswered.
+    fails("blank.jsonl", `${first}\n\n${second}\n`, /blank\.jsonl:2: blank line/);
+    fails("empty.jsonl", "", /empty\.jsonl: no questions/);
+
+    const metrics = path.join(out, "m.json");
+    cli(...evalOf("trailing.jsonl", `${first}\n${second}\n\n`, "--json", metrics));
+    assert.equal(fs.readFileSync(path.join(out, "p.jsonl"), "utf8").trim().split("\n").length, 2);
+    cli(...evalOf("oos.jsonl", `{"text": "what is the weather on mars", "article": null}\n`, "--json", metrics));
+    const m = JSON.parse(fs.readFileSync(metrics, "utf8"));
+    for (const field of ["top1", "recall_at_3", "mrr_at_10", "in_scope_accuracy"]) assert.equal(m[field], null, field);
+    assert.equal(typeof m.oos_recall, "number");
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});

@@ -69,6 +69,14 @@ std::string PagesText(const Incident& i) {
   return out.empty() ? "none recorded" : out;
 }
 
+// At most `max_bytes` of `s`, cut before a character rather than through one.
+std::string Utf8Prefix(const std::string& s, size_t max_bytes) {
+  if (s.size() <= max_bytes) return s;
+  size_t n = max_bytes;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return s.substr(0, n);
+}
+
 }  // namespace
 
 Result<std::vector<Webhook>> ParseWebhooks(const json& list) {
@@ -141,7 +149,7 @@ json AlertPayload(const std::string& site, const Incident& incident, const std::
     for (const std::string& e : incident.examples) examples += "\n\u2022 " + e;
     json blocks = json::array();
     blocks.push_back(
-        {{"type", "header"}, {"text", {{"type", "plain_text"}, {"text", summary.substr(0, 150)}}}});
+        {{"type", "header"}, {"text", {{"type", "plain_text"}, {"text", Utf8Prefix(summary, 150)}}}});
     blocks.push_back(
         {{"type", "section"},
          {"fields",
@@ -177,7 +185,7 @@ json AlertPayload(const std::string& site, const Incident& incident, const std::
     }
     body += "\nLoopwise incident " + std::to_string(incident.id) + ".\n";
     return {
-        {"title", summary.substr(0, 256)}, {"body", body}, {"labels", {"loopwise", "incident"}}};
+        {"title", Utf8Prefix(summary, 256)}, {"body", body}, {"labels", {"loopwise", "incident"}}};
   }
   return {{"event", "incident.opened"}, {"site", site}, {"incident", IncidentJson(incident)}};
 }
@@ -224,7 +232,8 @@ Result<AlertRun> DeliverAlerts(Store* store, const std::string& site, int64_t no
       // dropped, and records of incidents no longer kept are forgotten.
       if (incident.status == "open" && !delivered && attempts < options.max_attempts &&
           record.value("next_ms", int64_t{0}) <= now_ms) {
-        Status s = send(hook.url, AlertPayload(site, incident, hook.format).dump());
+        Status s = send(hook.url, AlertPayload(site, incident, hook.format)
+                                      .dump(-1, ' ', false, json::error_handler_t::replace));
         record["attempts"] = attempts + 1;
         if (s.ok()) {
           record["delivered"] = true;

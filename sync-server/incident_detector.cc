@@ -276,10 +276,12 @@ void Count(DetectorState* s, const std::string& name, int64_t window, const Sign
   if (k.recent.size() > kRecentPerKey) k.recent.pop_front();
 }
 
-void Observe(DetectorState* s, const SignalEvent& e, const Engine& engine) {
+// `now_ms` bounds the signal's time: a browser's clock set in the future must not move the
+// detector's windows past the present (where nothing would ever be judged again).
+void Observe(DetectorState* s, const SignalEvent& e, const Engine& engine, int64_t now_ms) {
   const Encoder& encoder = engine.parts().encoder;
   if (e.type != "query") return;
-  const int64_t window = e.ts / kWindowMs;
+  const int64_t window = std::min(e.ts, now_ms) / kWindowMs;
   if (s->first_window < 0) {
     s->first_window = window;
     s->next_window = window;
@@ -580,7 +582,7 @@ Result<std::vector<Incident>> UpdateIncidents(Store* store, const std::string& s
       while (s.next_window >= 0 && s.next_window < until) {
         CloseWindow(&s, s.next_window++, encoder, &opened);
       }
-      Observe(&s, signal.event, engine);
+      Observe(&s, signal.event, engine, now_ms);
       s.cursor = signal.id;
     }
     for (const auto& [from, into] : s.clusters.MergeClose()) MergeKeys(&s, from, into);

@@ -290,6 +290,32 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
   // With nothing new since the last run, nothing can change: a waiting association needs new
   // evidence, and the live-drop check new traffic. Skip to the gaps and incidents.
   if (report.signals > 0 || report.resolutions > 0) {
+    // A label naming no article of the site (a helpdesk's typo, a deleted article), or a question
+    // with no words (a resolution sent with only an unknown query_id), teaches nothing.
+    size_t unusable = 0;
+    {
+      auto kb = store_->Articles(site);
+      if (!kb.ok()) return kb.status();
+      auto rules = store_->LearningRules(site);
+      if (!rules.ok()) return rules.status();
+      std::set<std::string> known;
+      for (const Article& a : kb.value()) known.insert(a.id);
+      for (size_t i : dirty) {
+        Observation& o = obs[i];
+        const std::string article = LabelOf(o, rules.value()).article;
+        if (o.status != "open" || article.empty()) continue;
+        if (!known.count(article)) {
+          ++unusable;
+          o.status = "rejected";
+          o.note = "labelled with \"" + article + "\", which is not in the knowledge base";
+        } else if (Tokenize(o.text).empty()) {
+          ++unusable;
+          o.status = "rejected";
+          o.note = "the question has no words to learn from";
+        }
+      }
+    }
+
     // 2. Sentence vectors with the current bundle's encoder, and the held-out replay questions.
     stage("embedding questions", 0);
     std::vector<std::vector<float>> vectors(obs.size());
@@ -394,7 +420,7 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
     obs.resize(observed);
     report.accepted = selection.accepted.size();
     report.merged = selection.merged.size();
-    report.rejected = selection.rejected.size();
+    report.rejected = selection.rejected.size() + unusable;
     report.waiting = selection.waiting.size();
     for (const auto& d : selection.accepted) dirty.insert(d.observation);
     for (size_t i : selection.merged) dirty.insert(i);

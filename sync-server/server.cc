@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 #include <thread>
 #include <vector>
@@ -90,7 +91,7 @@ const char* DefaultCode(int status) {
 const char* DefaultMessage(int status) {
   switch (status) {
     case 404:
-      return "There is no such route; see the HTTP API in DESIGN.md.";
+      return "There is no such route; see the HTTP API in the README.";
     case 413:
       return "The request body is too large.";
     case 414:
@@ -104,7 +105,8 @@ const char* DefaultMessage(int status) {
 std::string BearerToken(const Request& req) {
   const std::string h = req.get_header_value("Authorization");
   if (h.size() <= 7 || strncasecmp(h.c_str(), "Bearer ", 7) != 0) return "";
-  return h.substr(7);
+  const size_t start = h.find_first_not_of(' ', 7);  // RFC 6750 allows more than one space
+  return start == std::string::npos ? "" : h.substr(start);
 }
 
 json ArticleJson(const Article& a) {
@@ -187,6 +189,9 @@ struct Server::Impl {
   std::map<std::string, std::pair<Site, double>> site_cache;
   static constexpr double kSiteCacheSeconds = 2;
 
+  // Every route's method and path pattern, to tell a wrong method (405) from a wrong path (404).
+  std::vector<std::pair<std::string, std::regex>> routes;
+
   void Install();
   template <typename Handler>
   void Route(const char* method, const char* name, const std::string& regex, Handler handler);
@@ -247,6 +252,7 @@ void Server::Impl::Route(const char* method, const char* name, const std::string
     }
   };
   const std::string m = method;
+  routes.emplace_back(m, std::regex(regex));
   if (m == "GET") http.Get(regex, wrapped);
   if (m == "POST") http.Post(regex, wrapped);
   if (m == "PUT") http.Put(regex, wrapped);
@@ -265,7 +271,7 @@ void Server::Impl::Install() {
   Route("GET", "/v1/sites/{site}", site, &Impl::GetSite);
   Route("POST", "/v1/sites/{site}/articles", site + "/articles", &Impl::PostArticles);
   Route("GET", "/v1/sites/{site}/articles", site + "/articles", &Impl::GetArticles);
-  Route("DELETE", "/v1/sites/{site}/articles/{id}", site + "/articles/([^/]+)",
+  Route("DELETE", "/v1/sites/{site}/articles/{id}", site + "/articles/(.+)",
         &Impl::DeleteArticle);
   Route("POST", "/v1/sites/{site}/history", site + "/history", &Impl::PostHistory);
   Route("POST", "/v1/sites/{site}/resolutions", site + "/resolutions", &Impl::PostResolutions);
@@ -1346,7 +1352,22 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
     request_started = true;
     return httplib::Server::HandlerResponse::Unhandled;
   });
-  s.http.set_error_handler(httplib::Server::HandlerWithResponse([](const Request&, Response& res) {
+  s.http.set_error_handler(httplib::Server::HandlerWithResponse([&s](const Request& req,
+                                                                    Response& res) {
+    if (res.status == 404 && !current_route) {
+      std::string allow;
+      for (const auto& [method, pattern] : s.routes) {
+        if (std::regex_match(req.path, pattern) && allow.find(method) == std::string::npos) {
+          allow += (allow.empty() ? "" : ", ") + method;
+        }
+      }
+      if (!allow.empty()) {
+        res.set_header("Allow", allow);
+        SendError(res, 405, "method_not_allowed",
+                  req.method.substr(0, 16) + " is not allowed here; use " + allow + ".");
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
     if (res.body.empty() && res.status != 304) {
       SendError(res, res.status, DefaultCode(res.status), DefaultMessage(res.status));
       return httplib::Server::HandlerResponse::Handled;

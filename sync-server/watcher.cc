@@ -62,7 +62,14 @@ void Watcher::RunOnce(int64_t now_ms) {
   }
   for (const Site& site : sites.value()) {
     // One replica at a time watches a site; the others leave it to that one.
-    auto held = store_->Exclusively(site.name, "watch", false, [&] { Watch(site, now_ms); });
+    auto held = store_->Exclusively(site.name, "watch", false, [&] {
+      // Whatever goes wrong with one site's pass is logged; it never takes the server down.
+      try {
+        Watch(site, now_ms);
+      } catch (const std::exception& e) {
+        LogError("watch: a pass failed", {{"site", site.name}, {"error", e.what()}});
+      }
+    });
     if (!held.ok()) {
       LogError("watch: cannot take the site's lock",
                {{"site", site.name}, {"error", held.status().message()}});

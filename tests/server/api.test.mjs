@@ -79,7 +79,7 @@ test("articles and history over HTTP: JSON, CSV and JSON Lines; re-import update
 
   r = await request(`${url}/articles`, {
     method: "POST", headers: admin(acme.token, { "Content-Type": "application/json" }),
-    body: JSON.stringify({ id: "temporary", title: "Temporary" }),
+    body: JSON.stringify([{ id: "temporary", title: "Temporary" }, { id: "help/old faq", title: "Old" }]),
   });
   assert.equal(r.status, 200);
   r = await request(`${url}/articles/temporary`, { method: "DELETE", headers: admin(acme.token) });
@@ -87,6 +87,9 @@ test("articles and history over HTTP: JSON, CSV and JSON Lines; re-import update
   r = await request(`${url}/articles/temporary`, { method: "DELETE", headers: admin(acme.token) });
   assert.equal(r.status, 404);
   assert.equal(r.body.error.code, "article_not_found");
+  // Any id an import takes can be deleted again, "/" and all.
+  r = await request(`${url}/articles/${encodeURIComponent("help/old faq")}`, { method: "DELETE", headers: admin(acme.token) });
+  assert.deepEqual([r.status, r.body], [200, { deleted: "help/old faq" }]);
 });
 
 test("publish -> manifest -> bundle: sha256 matches, ETag/304, gzip, immutable caching, loads in the engine", async () => {
@@ -233,6 +236,8 @@ test("admin endpoints need the site's bearer token", async () => {
   assert.deepEqual([r.status, r.body.error.code], [403, "invalid_token"], "another site's token");
   r = await request(url, { headers: admin(acme.token) });
   assert.equal(r.status, 200);
+  r = await request(url, { headers: { Authorization: `Bearer   ${acme.token}` } });
+  assert.equal(r.status, 200, "more than one space after Bearer");
   for (const [method, route] of [["POST", "publish"], ["POST", "train"], ["GET", "changes"],
     ["GET", "gaps"], ["GET", "incidents"], ["GET", "analytics"], ["POST", "rollback"],
     ["POST", "history"], ["POST", "resolutions"], ["POST", "changes/1/approve"]]) {

@@ -109,11 +109,17 @@ test("nothing from refused batches was stored", () => {
   assert.equal(sqlite(data, "SELECT COUNT(*) AS n FROM signal_batches WHERE batch_id = 'b'")[0].n, 0);
 });
 
-test("unknown routes and methods answer 404 with the error JSON", async () => {
-  for (const [method, path] of [["GET", "/nope"], ["GET", "/v1/sites/acme/nothing"], ["DELETE", "/v1/sites/acme/signals"], ["POST", "/healthz"]]) {
+test("unknown routes answer 404 and wrong methods 405 with Allow, both with the error JSON", async () => {
+  for (const [method, path] of [["GET", "/nope"], ["GET", "/v1/sites/acme/nothing"], ["PATCH", "/v1/nope"]]) {
     const r = await request(`${server.url}${path}`, { method });
-    assert.ok(r.status >= 400 && r.status < 500, `${method} ${path}: ${r.status}`);
-    assert.equal(typeof r.body.error.code, "string");
+    assert.deepEqual([r.status, r.body.error.code], [404, "not_found"], `${method} ${path}`);
+  }
+  for (const [method, path, allow] of [["DELETE", "/v1/sites/acme/signals", "POST, OPTIONS"],
+    ["POST", "/healthz", "GET"], ["PATCH", "/v1/sites/acme", "PUT, GET"],
+    ["GET", "/v1/sites/acme/publish", "POST"]]) {
+    const r = await request(`${server.url}${path}`, { method });
+    assert.deepEqual([r.status, r.body.error.code], [405, "method_not_allowed"], `${method} ${path}`);
+    assert.equal(r.headers.get("allow"), allow, `${method} ${path}`);
   }
   await alive();
 });

@@ -105,6 +105,22 @@ TEST_CASE("alert payloads: generic JSON, a Slack message, a GitHub issue") {
   CHECK(body.find("> cannot pay, the button is dead") != std::string::npos);
 }
 
+TEST_CASE("alert titles are cut between characters, so any language's questions send") {
+  Incident i = SampleIncident();
+  // Long enough that the Slack header (150 bytes) and the issue title (256) cut inside it.
+  std::string cyrillic;
+  for (int k = 0; k < 150; ++k) cyrillic += "\u043a";  // two bytes each
+  for (const char* lead : {"x", "xx"}) {  // one of the two puts each limit inside a character
+    i.label = lead + cyrillic;
+    for (const char* format : {"slack", "github", "json"}) {
+      CHECK_NOTHROW(AlertPayload("acme", i, format).dump());
+    }
+    const json slack = AlertPayload("acme", i, "slack");
+    CHECK(slack["blocks"][0]["text"]["text"].get<std::string>().size() <= 150);
+    CHECK(AlertPayload("acme", i, "github")["title"].get<std::string>().size() <= 256);
+  }
+}
+
 TEST_CASE("an alert is sent once per open incident, retried with backoff, and survives a restart") {
   SignalLog log;
   REQUIRE(SaveWebhooks(log.store(), "acme",

@@ -135,6 +135,24 @@ TEST_CASE("a new kind of question bursting raises an incident; a trickle does no
   CHECK(detected_at - (kDay0 + 2 * kDay + 10 * kHour) <= 15 * kMinute);
 }
 
+TEST_CASE("a signal from a clock in the far future does not stop the detector") {
+  const Engine engine = ToyEngine();
+  SignalLog log;
+  log.Add("query", 1000000000000000, "future", "export file", "/reports");  // the year 33658
+  Traffic traffic(12);
+  auto boost = [&](size_t kind, int64_t ts) {
+    return kind == 3 && ts >= kDay0 + 2 * kDay + 10 * kHour ? 5.0 : 1.0;
+  };
+  int64_t detected_at = 0;
+  for (int64_t t = kDay0; t < kDay0 + 2 * kDay + 11 * kHour && !detected_at; t += 5 * kMinute) {
+    traffic.Window(&log, t, boost);
+    auto opened = UpdateIncidents(log.store(), "acme", engine, t + 5 * kMinute);
+    REQUIRE(opened.ok());
+    if (!opened.value().empty()) detected_at = t + 5 * kMinute;
+  }
+  CHECK(detected_at > kDay0 + 2 * kDay + 10 * kHour);
+}
+
 TEST_CASE("the detector runs on signal time: late calls catch up, early ones wait") {
   const Engine engine = ToyEngine();
   SignalLog log;

@@ -449,6 +449,43 @@ TEST_CASE("a resolution with an article the answering bundle does not rank is re
   CHECK(checked == 6);
 }
 
+TEST_CASE("a helpdesk resolution with an unknown article or no words teaches nothing") {
+  const std::vector<Article> articles = testing::ToyArticles();
+  AutonomousSite acme(articles);
+  Store* store = acme.store();
+  Publisher publisher(store, acme.files());
+  REQUIRE(publisher.Publish("acme").ok());
+  std::vector<ResolvedQuery> resolutions;
+  for (int i = 0; i < 4; ++i) {
+    const std::string n = std::to_string(i);
+    resolutions.push_back({"lost my authenticator phone " + n, std::string("no-such-article"), ""});
+    resolutions.push_back({"", articles[0].id, "unknown-query-" + n});  // no question to read
+    resolutions.push_back({" ?! ", articles[0].id, ""});
+  }
+  REQUIRE(store->AddResolutions("acme", resolutions).ok());
+  LearningOptions run_options;
+  run_options.operations = false;
+  Learner learner(store, acme.files(), &publisher, run_options);
+  auto report = learner.Run("acme", 5000000);
+  REQUIRE(report.ok());
+  CHECK(report.value().accepted == 0);
+  CHECK(report.value().rejected == resolutions.size());
+  auto changes = store->Changes("acme");
+  REQUIRE(changes.ok());
+  CHECK(changes.value().empty());
+  auto outcomes = store->LearningOutcomes("acme");
+  REQUIRE(outcomes.ok());
+  size_t unknown = 0, wordless = 0;
+  for (const LearningOutcome& row : outcomes.value()) {
+    const Observation o = ObservationOf(row);
+    CHECK(o.status == "rejected");
+    unknown += o.note.find("not in the knowledge base") != std::string::npos;
+    wordless += o.note.find("no words") != std::string::npos;
+  }
+  CHECK(unknown == 4);
+  CHECK(wordless == 8);
+}
+
 TEST_CASE("resolution priors: Beta posteriors per page, Thompson samples that explore, bytes") {
   ResolutionPriors priors;
   priors.Add("/billing", 1, 90, 10);  // "refund" resolves nine in ten questions on /billing

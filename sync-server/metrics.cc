@@ -1,5 +1,7 @@
 #include "metrics.h"
 
+#include <algorithm>
+#include <iterator>
 #include <sstream>
 
 namespace loopwise {
@@ -23,8 +25,11 @@ std::string Label(const std::string& v) {
 
 void Metrics::ObserveRequest(const std::string& route, const std::string& method, int status,
                              double seconds) {
+  // Any client can make up a method: only the known ones get a label of their own.
+  const char* const known[] = {"GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH"};
+  const bool listed = std::find(std::begin(known), std::end(known), method) != std::end(known);
   std::lock_guard<std::mutex> lock(mu_);
-  ++requests_[{route, method, status}];
+  ++requests_[{route, listed ? method : "other", status}];
   Latency& l = latency_[route];
   for (size_t i = 0; i < kBuckets.size(); ++i) {
     if (seconds <= kBuckets[i]) ++l.buckets[i];

@@ -1392,7 +1392,7 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
                         r == "/metrics";
     if (widget && res.status < 400) return;
     json fields = {{"route", route},
-                   {"method", req.method},
+                   {"method", req.method.substr(0, 16)},
                    {"status", res.status},
                    {"ms", std::round(seconds * 1e4) / 10}};
     if (res.status >= 500) {

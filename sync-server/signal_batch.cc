@@ -106,15 +106,17 @@ bool ParseEvent(const json& e, const std::string& where, const SignalLimits& lim
         return Reject(r, 400, "invalid_signal", where + ".context contains a NUL character");
       }
       const std::string field = where + ".context." + key.substr(0, 40);
+      // Keys are scrubbed like values: they reach learned priors, and so the public bundle.
+      const std::string clean_key = Scrub(key).text;
       if (value.is_string()) {
         if (value.get_ref<const std::string&>().size() > limits.max_string_bytes) {
           return Reject(
               r, 400, "string_too_long",
               field + " is longer than " + std::to_string(limits.max_string_bytes) + " bytes");
         }
-        context[key] = Scrub(value.get_ref<const std::string&>()).text;
+        context[clean_key] = Scrub(value.get_ref<const std::string&>()).text;
       } else if (value.is_number() || value.is_boolean() || value.is_null()) {
-        context[key] = value;
+        context[clean_key] = value;
       } else {
         return Reject(
             r, 400, "invalid_signal",

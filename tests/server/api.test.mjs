@@ -295,9 +295,18 @@ test("admin routes answer in their documented shapes", async () => {
 test("health and metrics", async () => {
   let r = await request(`${server.url}/healthz`);
   assert.deepEqual([r.status, r.body], [200, { status: "ok" }]);
+  r = await request(`${server.url}/healthz`, { method: "MADEUPMETHOD" });
+  assert.equal(r.status, 400);
   r = await request(`${server.url}/metrics`);
   assert.equal(r.status, 200);
   assert.match(r.headers.get("content-type"), /^text\/plain/);
+  // Made-up methods share one label, so /metrics stays bounded. (A request is counted just after
+  // its answer is sent: look again until it shows.)
+  for (let i = 0; i < 50 && !r.body.includes('method="other"'); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    r = await request(`${server.url}/metrics`);
+  }
+  assert.ok(r.body.includes('method="other"') && !r.body.includes("MADEUPMETHOD"));
   for (const name of ["loopwise_http_requests_total", "loopwise_http_request_duration_seconds_bucket",
     "loopwise_signal_events_accepted_total", "loopwise_published_version{site=\"acme\"}", "loopwise_store_bytes"]) {
     assert.ok(r.body.includes(name), name);

@@ -300,6 +300,18 @@ TEST_CASE("scrub survives random bytes") {
   }
 }
 
+TEST_CASE("scrub reads full-width forms as the ASCII they stand for") {
+  // U+FF10.. digits, U+FF20 at sign, U+FF0E full stop, U+3000 ideographic space.
+  CheckScrub("\uFF14\uFF11\uFF11\uFF11\u3000\uFF11\uFF11\uFF11\uFF11\u3000\uFF11\uFF11\uFF11\uFF11"
+             "\u3000\uFF11\uFF11\uFF11\uFF11",
+             "[card]");
+  CheckScrub("\uFF4A\uFF4F\uFF48\uFF4E\uFF20\uFF45\uFF58\uFF41\uFF4D\uFF50\uFF4C\uFF45\uFF0E\uFF43\uFF4F"
+             "\uFF4D \u306b\u9023\u7d61",
+             "[email] \u306b\u9023\u7d61");
+  CheckScrub("\uFF21\uFF22\uFF23 \u3053\u3093\u306b\u3061\u306f", "ABC \u3053\u3093\u306b\u3061\u306f");
+  CheckKept("\uFFE5100 \uFF5F\u00e9");  // other forms as they are
+}
+
 TEST_CASE("scrub passes invalid UTF-8 through") {
   const std::string invalid = "\xC3 jane@example.com \xFF\xFE\x80 4111111111111111 \xE2\x82";
   CHECK(S(invalid) == "\xC3 [email] \xFF\xFE\x80 [card] \xE2\x82");

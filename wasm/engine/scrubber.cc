@@ -770,10 +770,44 @@ std::string_view Bound(std::string_view text) {
   return text.substr(0, cut);
 }
 
+// Full-width forms of ASCII (U+FF01..U+FF5E, typed by East Asian input methods) as ASCII, so a
+// "４１１１ １１１１ ..." or "ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ" has the shapes the scanner knows. The
+// ideographic space U+3000 becomes a space. Everything else is copied as is.
+std::string FoldFullWidth(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto b = [&](size_t k) { return static_cast<unsigned char>(text[i + k]); };
+    if (i + 2 < text.size() && b(0) == 0xEF && (b(1) == 0xBC || b(1) == 0xBD) && b(2) >= 0x80 &&
+        b(2) <= 0xBF) {
+      const unsigned code = 0xFF00u + ((b(1) & 0x03u) << 6) + (b(2) & 0x3Fu);
+      if (code >= 0xFF01 && code <= 0xFF5E) {
+        out += static_cast<char>(code - 0xFF01 + 0x21);
+        i += 2;
+        continue;
+      }
+    }
+    if (i + 2 < text.size() && b(0) == 0xE3 && b(1) == 0x80 && b(2) == 0x80) {
+      out += ' ';
+      i += 2;
+      continue;
+    }
+    out += text[i];
+  }
+  return out;
+}
+
 }  // namespace
 
 ScrubResult Scrub(std::string_view text) {
-  return Scanner(Bound(text)).Run();
+  const std::string_view bounded = Bound(text);
+  // Only a text holding a full-width form pays for the copy.
+  if (bounded.find('\xEF') == std::string_view::npos &&
+      bounded.find('\xE3') == std::string_view::npos) {
+    return Scanner(bounded).Run();
+  }
+  const std::string folded = FoldFullWidth(bounded);
+  return Scanner(folded).Run();
 }
 
 }  // namespace loopwise

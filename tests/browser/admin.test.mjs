@@ -380,8 +380,23 @@ test("a learned change: explained in the review queue, approved, published, then
     assert.equal(still.filter((c) => c.status === "pending").length, pending.length);
   }
 
+  // While the approve runs (held back here until checked) its button says so, and no other
+  // decision can start; then focus lands on the list's heading, not on <body>.
+  let release;
+  const held = new Promise((resolve) => (release = resolve));
+  await page.route("**/changes/*/approve", async (route) => {
+    await held;
+    await route.continue();
+  });
   await card.getByRole("button", { name: "Approve" }).click();
+  const approving = card.getByRole("button", { name: "Approving the change\u2026" });
+  await approving.waitFor();
+  assert.equal(await approving.isDisabled(), true);
+  assert.equal(await card.getByRole("button", { name: "Reject" }).isDisabled(), true);
+  release();
   await page.getByRole("status").filter({ hasText: "Approved" }).waitFor();
+  await page.unroute("**/changes/*/approve");
+  await page.waitForFunction(() => document.activeElement.matches(".list-title"));
   const after = await request(api("/changes"), { headers: admin(site.token) });
   const decided = after.body.changes.find((c) => String(c.id) === String(change.id));
   assert.notEqual(decided.status, "pending");
@@ -412,6 +427,7 @@ test("a learned change: explained in the review queue, approved, published, then
   await stale.getByRole("button", { name: "Reject" }).click();
   await queue.getByRole("alert").filter({ hasText: "Rejecting the change failed:" }).waitFor();
   assert.match(await queue.getByRole("alert").textContent(), /already rejected/);
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Reject", "focus stays on the button");
   await page.getByRole("button", { name: "Refresh" }).click();
   await queue.getByRole("heading", { name: `Pending (${left.length - 1})` }).waitFor();
   if (left.length > 2) {
@@ -492,6 +508,17 @@ test("Settings: the script tag, review or autonomous, allowed origins, pins and 
     await origins.getByRole("button", { name: "Save" }).click();
     await origins.getByRole("alert").filter({ hasText: "Saving allowed origins failed:" }).waitFor();
     assert.equal((await siteNow()).origins.length, 2, "a refused list changes nothing");
+    // An empty list turns the widget off on every page: the console asks first.
+    await originsBox.fill("");
+    await origins.getByRole("button", { name: "Save" }).click();
+    const emptied = page.getByRole("dialog", { name: "Save with no allowed origins?" });
+    assert.match(await emptied.textContent(), /The widget will answer on no page/);
+    await emptied.getByRole("button", { name: "Cancel" }).click();
+    assert.equal((await siteNow()).origins.length, 2, "cancelled: nothing saved");
+    await origins.getByRole("button", { name: "Save" }).click();
+    await emptied.getByRole("button", { name: "Save and turn the widget off" }).click();
+    await status("No allowed origins: the widget answers on no page.");
+    assert.deepEqual((await siteNow()).origins, []);
 
     // Pins and blocks: added, refused with the server's reason, removed.
     const rulesForm = panel.getByRole("form", { name: "Pins and blocks" });
@@ -581,6 +608,7 @@ async function rollBackInConsole(target, from) {
   await button.click();
   await page.getByRole("dialog").getByRole("button", { name: "Roll back" }).click();
   await page.getByRole("status").filter({ hasText: `version ${target} is current` }).waitFor();
+  await page.waitForFunction(() => document.activeElement.matches("h2") && document.activeElement.textContent === "Versions");
   assert.equal(await currentVersion(), target);
   await page.locator(".site-line").filter({ hasText: `version ${target} is current` }).waitFor();
   if (listed.status === 200) {
@@ -606,6 +634,38 @@ test("a site with nothing yet: every page says so plainly", async () => {
     await page.getByRole("tab", { name: tab }).click();
     await page.getByRole("tabpanel", { name: tab }).getByText(text).waitFor();
   }
+});
+
+test("a site's first day: the charts show its one day in the middle, not pinned to an edge", async () => {
+  const base = { ts: Date.now(), session: "first", query_id: "first-q", query: "how do i get a refund", bundle: "1", context: { route: "/" } };
+  const sent = await request(`${server.url}/v1/sites/quiet/signals`,
+    signalsRequest(quiet.key, { batch_id: batchId(), events: [{ ...base, type: "query", confidence: 0.2 }] }));
+  assert.equal(sent.status, 202, JSON.stringify(sent.body));
+  await page.getByRole("tab", { name: "Overview" }).click();
+  for (const name of ["Resolution, escalation and gap rates by day", "Questions by day"]) {
+    const figure = page.getByRole("figure", { name });
+    await figure.locator("canvas").waitFor();
+    // The horizontal middle of what the chart drew in colour (its points or its bar) and of the
+    // plotting area uPlot lays over the canvas, in CSS pixels from the canvas's left edge.
+    const { drawn, area } = await figure.evaluate((f) => {
+      const canvas = f.querySelector("canvas");
+      const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+      let left = Infinity;
+      let right = -Infinity;
+      for (let i = 0; i < data.length; i += 4) {
+        if (data[i + 3] > 128 && Math.max(data[i], data[i + 1], data[i + 2]) - Math.min(data[i], data[i + 1], data[i + 2]) > 60) {
+          const x = (i / 4) % canvas.width;
+          left = Math.min(left, x);
+          right = Math.max(right, x);
+        }
+      }
+      const c = canvas.getBoundingClientRect();
+      const o = f.querySelector(".u-over").getBoundingClientRect();
+      return { drawn: ((left + right) / 2) * (c.width / canvas.width), area: o.left - c.left + o.width / 2 };
+    });
+    assert.ok(Math.abs(drawn - area) <= 3, `${name}: drawn around x=${drawn}, the plot's middle is x=${area}`);
+  }
+  await page.screenshot({ path: path.join(artifacts, "admin-first-day.png") });
 });
 
 test("a refused token on a later call signs out with a clear message", async () => {

@@ -227,6 +227,49 @@ test("on a phone-sized screen the panel takes the whole screen", async () => {
   await s.context.close();
 });
 
+const pages = ["/dashboard", "/projects", "/projects/42", "/billing", "/integrations", "/settings/security"];
+
+test("on a phone every demo page fits the screen, the help button on it", async () => {
+  // A phone's browser widens the layout to fit a page that overflows; the launcher, fixed to the
+  // layout's corner, would then sit off the screen.
+  const s = await openPage("/dashboard", { viewport: { width: 375, height: 667 }, isMobile: true, hasTouch: true });
+  const failed = [];
+  s.page.on("response", (r) => r.status() >= 400 && failed.push(`${r.status()} ${r.url()}`));
+  for (const route of pages) {
+    await s.page.goto(`${demo.url}${route}`);
+    await s.page.waitForFunction(() => window.Loopwise && window.Loopwise.loaded === true);
+    const width = await s.page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= 375, `${route} is ${width}px wide`);
+    const box = await s.page.getByRole("button", { name: "Help" }).boundingBox();
+    assert.ok(box.x >= 0 && box.y >= 0 && box.x + box.width <= 375 && box.y + box.height <= 667,
+      `${route}: the launcher at ${JSON.stringify(box)}`);
+    // Each page names its icon, so no browser asks for a missing /favicon.ico.
+    const icon = await fetch(await s.page.locator("link[rel=icon]").evaluate((l) => l.href));
+    assert.equal(icon.status, 200, route);
+    assert.match(icon.headers.get("content-type"), /^image\//, route);
+  }
+  assert.deepEqual(failed, []);
+  await s.page.screenshot({ path: path.join(artifacts, "demo-phone-page.png") });
+  await s.context.close();
+});
+
+test("every demo page passes axe's WCAG 2.1 AA checks", async () => {
+  const axeSource = fs.readFileSync(path.join(repoRoot, "node_modules/axe-core/axe.min.js"), "utf8");
+  const s = await openPage("/dashboard");
+  const violations = [];
+  for (const route of pages) {
+    await s.page.goto(`${demo.url}${route}`);
+    await s.page.waitForFunction(() => window.Loopwise && window.Loopwise.loaded === true);
+    await s.page.evaluate(axeSource);
+    violations.push(...(await s.page.evaluate(() => window.axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    }).then((r) => r.violations.map((v) => `${v.id} (${v.nodes.map((n) => n.target.join(" ")).join(", ")})`))))
+      .map((v) => `${route}: ${v}`));
+  }
+  assert.deepEqual(violations, []);
+  await s.context.close();
+});
+
 test("every text in the panel meets WCAG AA contrast, the placeholder too", async () => {
   const s = await openPage("/billing");
   await ask(s, "my payment failed");

@@ -88,7 +88,10 @@ export function dailyChart(spec: DailyChart): { figure: HTMLElement; mount: () =
         // The legend names the lines; the values are in the table below.
         legend: { live: false },
         scales: {
-          x: { time: true, range: (_u, min, max) => [min - DAY / 2, max + DAY / 2] },
+          // Half a day either side of the first and last day, from the days themselves: uPlot
+          // stretches a one-point time scale to 1000 days (86400 / ms), which would pin a
+          // first day's figures to the left edge under month labels.
+          x: { time: true, range: () => [x[0] - DAY / 2, x[x.length - 1] + DAY / 2] },
           y: percent
             ? { range: [0, 100] }
             : { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
@@ -104,6 +107,11 @@ export function dailyChart(spec: DailyChart): { figure: HTMLElement; mount: () =
           {
             ...AXIS,
             size: 56,
+            // Counts tick on whole numbers (1, 2, 5, 10, 20...): a first day's one question is
+            // not "0.2, 0.4...".
+            incrs: percent
+              ? undefined
+              : Array.from({ length: 24 }, (_, i) => [1, 2, 5][i % 3] * 10 ** Math.floor(i / 3)),
             values: (_u, ticks) => ticks.map((t) => (percent ? `${t}%` : `${t}`)),
           },
         ],

@@ -22,7 +22,9 @@ function gapCard(gap: Gap): HTMLElement {
     "article",
     { class: "card", "aria-labelledby": titleId },
     h("div", { class: "card-head" }, badge(gap.status)),
-    h("h3", { id: titleId }, gap.label || `Gap #${gap.id}`),
+    // A customer's question can be long: the title shows two lines of it, the whole on hover
+    // and under "Customers asked".
+    h("h3", { id: titleId, class: "gap-title", title: gap.label }, gap.label || `Gap #${gap.id}`),
     facts([
       ["Questions", formatCount(gap.queries)],
       ["Sessions", formatCount(gap.sessions)],

@@ -9,6 +9,7 @@ import { formatCount, formatTime } from "./format";
 import {
   actionError,
   badge,
+  busyWhile,
   emptyState,
   examplesList,
   facts,
@@ -28,7 +29,10 @@ function modeText(mode: string | undefined): string {
   return mode ? `Mode: ${mode}.` : "";
 }
 
-function changeCard(change: Change, decide: (c: Change, d: Decision) => void): HTMLElement {
+function changeCard(
+  change: Change,
+  decide: (c: Change, d: Decision, button: HTMLButtonElement) => void,
+): HTMLElement {
   const titleId = uniqueId("change");
   const pending = change.status === "pending";
   const evidence = change.evidence ?? {};
@@ -65,7 +69,8 @@ function changeCard(change: Change, decide: (c: Change, d: Decision) => void): H
               type: "button",
               class: "button primary",
               "aria-describedby": titleId,
-              onclick: () => decide(change, "approve"),
+              onclick: (e: Event) =>
+                decide(change, "approve", e.currentTarget as HTMLButtonElement),
             },
             "Approve",
           ),
@@ -75,7 +80,7 @@ function changeCard(change: Change, decide: (c: Change, d: Decision) => void): H
               type: "button",
               class: "button",
               "aria-describedby": titleId,
-              onclick: () => decide(change, "reject"),
+              onclick: (e: Event) => decide(change, "reject", e.currentTarget as HTMLButtonElement),
             },
             "Reject",
           ),
@@ -101,31 +106,35 @@ export async function renderReviewQueue(panel: HTMLElement, ctx: ConsoleContext)
 
   const errorSlot = h("div", { class: "slot" });
   const rerender = (): Promise<void> => renderReviewQueue(panel, ctx);
-  let busy = false;
-  const run = async (what: string, path: string, done: string): Promise<void> => {
-    if (busy) return;
-    busy = true;
-    panel.setAttribute("aria-busy", "true");
+  // `what` is what `button` says while the action runs ("Approving the change…"), and names it in
+  // an error.
+  const run = async (
+    button: HTMLButtonElement,
+    what: string,
+    path: string,
+    done: string,
+  ): Promise<void> => {
     try {
-      await ctx.api.post(path);
+      await busyWhile(panel, button, `${what}\u2026`, () => ctx.api.post(path));
       ctx.announce(done);
       await Promise.all([rerender(), ctx.refreshSite()]);
+      // The button that had focus went with the old list.
+      panel.querySelector<HTMLElement>(".list-title")?.focus();
     } catch (e) {
-      panel.removeAttribute("aria-busy");
       actionError(ctx, e, errorSlot, what);
-    } finally {
-      busy = false;
+      button.focus();
     }
   };
-  const decide = (c: Change, d: Decision): void => {
+  const decide = (c: Change, d: Decision, button: HTMLButtonElement): void => {
     const label = c.summary ? `\u201c${c.summary}\u201d` : `change #${c.id}`;
     void run(
+      button,
       d === "approve" ? "Approving the change" : "Rejecting the change",
       `/changes/${encodeURIComponent(String(c.id))}/${d}`,
       d === "approve" ? `Approved ${label}.` : `Rejected ${label}.`,
     );
   };
-  const decideAll = async (d: Decision): Promise<void> => {
+  const decideAll = async (d: Decision, button: HTMLButtonElement): Promise<void> => {
     const n = pending.length;
     const ok = await confirmAction({
       title:
@@ -139,6 +148,7 @@ export async function renderReviewQueue(panel: HTMLElement, ctx: ConsoleContext)
     });
     if (!ok) return;
     await run(
+      button,
       d === "approve" ? "Approving all changes" : "Rejecting all changes",
       `/changes/all/${d}`,
       d === "approve" ? `Approved ${n} changes.` : `Rejected ${n} changes.`,
@@ -156,12 +166,22 @@ export async function renderReviewQueue(panel: HTMLElement, ctx: ConsoleContext)
             { class: "actions" },
             h(
               "button",
-              { type: "button", class: "button primary", onclick: () => void decideAll("approve") },
+              {
+                type: "button",
+                class: "button primary",
+                onclick: (e: Event) =>
+                  void decideAll("approve", e.currentTarget as HTMLButtonElement),
+              },
               "Approve all",
             ),
             h(
               "button",
-              { type: "button", class: "button", onclick: () => void decideAll("reject") },
+              {
+                type: "button",
+                class: "button",
+                onclick: (e: Event) =>
+                  void decideAll("reject", e.currentTarget as HTMLButtonElement),
+              },
               "Reject all",
             ),
           )
@@ -172,7 +192,9 @@ export async function renderReviewQueue(panel: HTMLElement, ctx: ConsoleContext)
   if (mode) panel.appendChild(h("p", { class: "muted" }, mode));
   panel.appendChild(errorSlot);
 
-  panel.appendChild(h("h3", { class: "list-title" }, `Pending (${pending.length})`));
+  panel.appendChild(
+    h("h3", { class: "list-title", tabindex: "-1" }, `Pending (${pending.length})`),
+  );
   if (pending.length === 0) {
     panel.appendChild(
       emptyState(

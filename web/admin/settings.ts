@@ -3,6 +3,7 @@
 // hear about new incidents. GET/PUT /v1/sites/{site} ({"mode"}, {"origins"}); GET/PUT .../webhooks.
 
 import { ApiError } from "./api";
+import { confirmAction, type Confirmation } from "./confirm-dialog";
 import type { ArticleSummary, Rule, SiteInfo, Webhook } from "./contract";
 import { clear, h, uniqueId } from "./dom";
 import { rulesForm } from "./rules";
@@ -14,13 +15,15 @@ const FORMATS: [string, string][] = [
   ["github", "GitHub issue"],
 ];
 
-// A titled form with a Save button; `save` returns the sentence to announce.
+// A titled form with a Save button; `save` returns the sentence to announce. When `confirmFirst`
+// gives a question, the operator must confirm it before anything is saved.
 function settingsForm(
   ctx: ConsoleContext,
   title: string,
   intro: string,
   body: HTMLElement[],
   save: () => Promise<string>,
+  confirmFirst: () => Confirmation | null = () => null,
 ): HTMLElement {
   const titleId = uniqueId("settings");
   const slot = h("div", { class: "slot" });
@@ -34,8 +37,10 @@ function settingsForm(
     slot,
     h("div", { class: "actions" }, button),
   );
-  form.addEventListener("submit", (event) => {
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    const question = confirmFirst();
+    if (question && !(await confirmAction(question))) return;
     button.disabled = true;
     clear(slot);
     save()
@@ -43,6 +48,8 @@ function settingsForm(
       .catch((e: unknown) => actionError(ctx, e, slot, `Saving ${title.toLowerCase()}`))
       .finally(() => {
         button.disabled = false;
+        // Disabling the focused button dropped focus to <body>.
+        if (document.activeElement === document.body) button.focus();
       });
   });
   return form;
@@ -119,6 +126,11 @@ function originsForm(ctx: ConsoleContext, site: SiteInfo): HTMLElement {
     "aria-describedby": `${id}-hint`,
   });
   area.value = (site.origins ?? []).join("\n");
+  const entered = (): string[] =>
+    area.value
+      .split(/[\n,]/)
+      .map((o) => o.trim())
+      .filter(Boolean);
   return settingsForm(
     ctx,
     "Allowed origins",
@@ -129,15 +141,26 @@ function originsForm(ctx: ConsoleContext, site: SiteInfo): HTMLElement {
       area,
     ],
     async () => {
-      const origins = area.value
-        .split(/[\n,]/)
-        .map((o) => o.trim())
-        .filter(Boolean);
+      const origins = entered();
       const saved = await ctx.api.put<SiteInfo>("", { origins });
       if (saved?.origins) area.value = saved.origins.join("\n");
       const n = saved?.origins?.length ?? origins.length;
-      return `Saved ${n} allowed origin${n === 1 ? "" : "s"}.`;
+      return n
+        ? `Saved ${n} allowed origin${n === 1 ? "" : "s"}.`
+        : "No allowed origins: the widget answers on no page.";
     },
+    // The server takes an empty list, which turns the widget off everywhere.
+    () =>
+      entered().length
+        ? null
+        : {
+            title: "Save with no allowed origins?",
+            message:
+              "The widget will answer on no page: every customer who opens it is told help is " +
+              "not available, until you add an origin again.",
+            confirmLabel: "Save and turn the widget off",
+            danger: true,
+          },
   );
 }
 

@@ -9,6 +9,7 @@ import { h } from "./dom";
 import { formatBytes, formatTime } from "./format";
 import {
   actionError,
+  busyWhile,
   emptyState,
   errorBox,
   loaded,
@@ -21,6 +22,7 @@ async function rollBack(
   ctx: ConsoleContext,
   panel: HTMLElement,
   slot: HTMLElement,
+  button: HTMLButtonElement,
   version: number | null,
   newer = false, // a version newer than the current one: going forward again
 ): Promise<void> {
@@ -34,24 +36,26 @@ async function rollBack(
     danger: !newer,
   });
   if (!ok) return;
-  panel.setAttribute("aria-busy", "true");
+  const label = newer ? "Making it current\u2026" : "Rolling back\u2026";
+  const body = version === null ? undefined : { version };
   try {
-    const answer = await ctx.api.post<{ version?: number }>(
-      "/rollback",
-      version === null ? undefined : { version },
+    const answer = await busyWhile(panel, button, label, () =>
+      ctx.api.post<{ version?: number }>("/rollback", body),
     );
     const now = answer?.version ?? version ?? "";
     ctx.announce(`${newer ? "Restored" : "Rolled back"}: version ${now} is current.`);
     await Promise.all([renderVersions(panel, ctx), ctx.refreshSite()]);
+    // The button that had focus went with the old table.
+    panel.querySelector<HTMLElement>("h2")?.focus();
   } catch (e) {
-    panel.removeAttribute("aria-busy");
     actionError(ctx, e, slot, "Rolling back");
+    button.focus();
   }
 }
 
 function versionsTable(
   versions: Version[],
-  rollback: (v: number, newer: boolean) => void,
+  rollback: (button: HTMLButtonElement, v: number, newer: boolean) => void,
 ): HTMLElement {
   const current = versions.find((v) => v.current)?.version ?? Infinity;
   const rows = versions.map((v) =>
@@ -73,7 +77,8 @@ function versionsTable(
               {
                 type: "button",
                 class: "button small",
-                onclick: () => rollback(v.version, v.version > current),
+                onclick: (e: Event) =>
+                  rollback(e.currentTarget as HTMLButtonElement, v.version, v.version > current),
               },
               v.version > current ? `Make v${v.version} current` : `Roll back to v${v.version}`,
             ),
@@ -123,7 +128,7 @@ export async function renderVersions(panel: HTMLElement, ctx: ConsoleContext): P
       return;
     }
     loaded(panel);
-    panel.appendChild(h("h2", {}, "Versions"));
+    panel.appendChild(h("h2", { tabindex: "-1" }, "Versions"));
     panel.appendChild(errorBox(e, "the list of versions"));
     panel.appendChild(slot);
     panel.appendChild(
@@ -137,7 +142,12 @@ export async function renderVersions(panel: HTMLElement, ctx: ConsoleContext): P
       panel.appendChild(
         h(
           "button",
-          { type: "button", class: "button", onclick: () => void rollBack(ctx, panel, slot, null) },
+          {
+            type: "button",
+            class: "button",
+            onclick: (e: Event) =>
+              void rollBack(ctx, panel, slot, e.currentTarget as HTMLButtonElement, null),
+          },
           "Roll back to the previous version",
         ),
       );
@@ -145,7 +155,7 @@ export async function renderVersions(panel: HTMLElement, ctx: ConsoleContext): P
     return;
   }
   loaded(panel);
-  panel.appendChild(h("h2", {}, "Versions"));
+  panel.appendChild(h("h2", { tabindex: "-1" }, "Versions"));
   panel.appendChild(
     h(
       "p",
@@ -161,6 +171,9 @@ export async function renderVersions(panel: HTMLElement, ctx: ConsoleContext): P
     return;
   }
   panel.appendChild(
-    versionsTable(versions, (v, newer) => void rollBack(ctx, panel, slot, v, newer)),
+    versionsTable(
+      versions,
+      (button, v, newer) => void rollBack(ctx, panel, slot, button, v, newer),
+    ),
   );
 }

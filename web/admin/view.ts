@@ -88,6 +88,29 @@ export function actionError(
   );
 }
 
+// Runs `action`, started by `button` (approve, roll back...): meanwhile the panel's buttons are
+// disabled and `button` says `label`, since aria-busy alone shows nothing on screen. Disabling the
+// focused button drops focus to <body>, so each caller puts it somewhere sensible afterwards.
+export async function busyWhile<T>(
+  panel: HTMLElement,
+  button: HTMLButtonElement,
+  label: string,
+  action: () => Promise<T>,
+): Promise<T> {
+  const buttons = Array.from(panel.querySelectorAll("button")).filter((b) => !b.disabled);
+  const text = button.textContent;
+  panel.setAttribute("aria-busy", "true");
+  for (const b of buttons) b.disabled = true;
+  button.textContent = label;
+  try {
+    return await action();
+  } finally {
+    panel.removeAttribute("aria-busy");
+    for (const b of buttons) b.disabled = false;
+    button.textContent = text;
+  }
+}
+
 export function badge(status: string | undefined): HTMLElement {
   const s = status || "unknown";
   return h("span", { class: `badge badge-${s.replace(/[^a-z_]/g, "")}` }, s.replace(/_/g, " "));

@@ -72,6 +72,8 @@ async function waitFor(check, what, timeout = 15000) {
   throw new Error(`timed out waiting for ${what}`);
 }
 
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
 async function ask(page, text) {
   const dialog = page.getByRole("dialog", { name: "Help" });
   if (!(await dialog.isVisible())) await page.getByRole("button", { name: "Help" }).click();
@@ -117,7 +119,8 @@ test("Yes, No and Talk to a human arrive as scrubbed signals when the page goes 
   dialog = await ask(page, "my login jane@example.com fails, reset password");
   await dialog.getByRole("button", { name: "No", exact: true }).click();
   await dialog.getByRole("button", { name: "Talk to a human" }).click();
-  await dialog.locator(".answers").getByText("We've let the team know", { exact: false }).waitFor();
+  // Nothing on this page listens to escalate: no reply is promised.
+  await dialog.locator(".answers").getByText("no one can reply here", { exact: false }).waitFor();
 
   // Scrubbed in the browser before it is even stored: the address is not in the queue.
   const queued = await waitFor(async () => {
@@ -162,6 +165,51 @@ test("Yes, No and Talk to a human arrive as scrubbed signals when the page goes 
   await context.close();
 });
 
+test("Did this solve it? is answered once per question, in the list and in the article alike", async () => {
+  const before = await counts();
+  const context = await browser.newContext();
+  const logs = [];
+  const page = await newPage(context, logs);
+  await page.goto(`${hostUrl}/settings/security?flush=300`);
+  const feedbackButtons = (dialog) => dialog.getByRole("group", { name: "Did this solve it?" }).getByRole("button");
+
+  // Yes inside the article; Back to the list and the article again show it, and ask nothing.
+  let dialog = await ask(page, "I forgot my password and can't log in");
+  await dialog.locator(".card .open").first().click();
+  await dialog.locator(".article").getByRole("button", { name: "Yes", exact: true }).click();
+  await dialog.locator(".article").getByText("Glad that helped.").waitFor();
+  await dialog.getByRole("button", { name: "Back to answers" }).click();
+  await dialog.locator(".answers").getByText("Glad that helped.").waitFor();
+  assert.equal(await feedbackButtons(dialog).count(), 0, "the list does not ask again");
+  await dialog.locator(".card .open").first().click();
+  await dialog.locator(".article").getByText("Glad that helped.").waitFor();
+  assert.equal(await feedbackButtons(dialog).count(), 0, "nor does the article");
+
+  // No in the list; an article among the next answers may still solve it, once.
+  dialog = await ask(page, "I forgot my password and can't log in");
+  await dialog.getByRole("button", { name: "No", exact: true }).click();
+  await dialog.getByRole("button", { name: "Talk to a human" }).waitFor();
+  await dialog.locator(".card .open").first().click();
+  assert.equal(await feedbackButtons(dialog).count(), 2, "a later answer is asked about");
+  await dialog.locator(".article").getByRole("button", { name: "Yes", exact: true }).click();
+  await dialog.locator(".article").getByText("Glad that helped.").waitFor();
+  await dialog.getByRole("button", { name: "Back to answers" }).click();
+  await dialog.locator(".card .open").first().click();
+  await dialog.locator(".article").getByText("Glad that helped.").waitFor();
+  assert.equal(await feedbackButtons(dialog).count(), 0);
+
+  const got = await waitFor(async () => {
+    const c = await counts();
+    return (c.not_helpful || 0) > (before.not_helpful || 0) && (c.resolved || 0) >= (before.resolved || 0) + 2 ? c : null;
+  }, `signals at the server\n${logs.join("\n")}`);
+  await pause(1000);
+  const after = await counts();
+  assert.deepEqual(after, got, "nothing more arrived");
+  assert.equal((after.resolved || 0) - (before.resolved || 0), 2, "one resolved for each question");
+  assert.equal((after.not_helpful || 0) - (before.not_helpful || 0), 1, "one not_helpful, for the second");
+  await context.close();
+});
+
 // Playwright routes the page's ordinary requests (not keepalive ones sent as a page goes away):
 // offline emulation is mirrored here because route.fetch goes around it.
 async function routeSignals(page, state) {
@@ -183,8 +231,6 @@ async function routeSignals(page, state) {
     return route.fulfill({ response: res });
   });
 }
-
-const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
 test("offline, a Yes waits; back online it arrives exactly once, even when a retry repeats it", async () => {
   const before = (await counts()).resolved || 0;

@@ -121,12 +121,75 @@ test("the launcher opens the panel, which answers from the verified bundle", asy
 
 test("a question nothing answers is declined honestly and offers a human", async () => {
   // Words the bundle has never seen: the engine declines (gap) rather than guess.
-  await page.evaluate(() => window.Loopwise.ask("xqzv blorptang wibblefrotz"));
+  await page.evaluate(() => {
+    window.Loopwise.setContext({ email: "jane@example.com" });
+    window.Loopwise.ask("xqzv blorptang wibblefrotz 4111 1111 1111 1111");
+  });
   const dialog = page.getByRole("dialog", { name: "Help" });
   await dialog.locator(".answers").getByText("We don't have an answer to that yet", { exact: false }).waitFor();
   await dialog.getByRole("button", { name: "Talk to a human" }).click();
-  const escalated = await page.waitForFunction(() => window.escalated);
-  assert.equal((await escalated.jsonValue()).query, "xqzv blorptang wibblefrotz");
+  // The page listens to escalate, so the question was handed over; nobody promises a reply.
+  await dialog.locator(".answers").getByText("We've let the team know about your question.").waitFor();
+  const escalated = await (await page.waitForFunction(() => window.escalated)).jsonValue();
+  // The customer's words are scrubbed as in signals; the page's own values come back as it gave them.
+  assert.equal(escalated.query, "xqzv blorptang wibblefrotz [card]");
+  assert.deepEqual(escalated.transcript.map((l) => l.query),
+    ["I forgot my password and can't log in", "xqzv blorptang wibblefrotz [card]"]);
+  assert.deepEqual(escalated.transcript.map((l) => l.outcome), ["opened", "escalated"]);
+  assert.deepEqual(escalated.context, { route: "/settings/security", title: "Acme settings", plan: "pro",
+    email: "jane@example.com" });
+});
+
+test("the panel is a non-modal dialog: Escape closes it from the panel or the launcher, not from the page", async () => {
+  const context = await browser.newContext();
+  const p = await context.newPage();
+  // Queued before the loader runs: open then close, and both are heard.
+  await p.addInitScript(() => {
+    window.heard = [];
+    const note = (event) => ["on", event, () => window.heard.push(event)];
+    window.Loopwise = { q: [note("open"), note("close"), ["open"], ["close"]] };
+  });
+  await p.goto(`${hostUrl}/settings/security`);
+  await p.waitForFunction(() => window.Loopwise && window.Loopwise.loaded === true);
+  assert.deepEqual(await p.evaluate(() => window.heard), ["open", "close"]);
+  await p.evaluate(() => document.body.append(Object.assign(document.createElement("input"), { id: "host-search" })));
+  const launcher = p.getByRole("button", { name: "Help", exact: true });
+  const dialog = p.getByRole("dialog", { name: "Help" });
+  const focused = (locator) => locator.evaluate((el) => el.getRootNode().activeElement === el);
+
+  await launcher.click();
+  await dialog.waitFor();
+  assert.equal(await dialog.getAttribute("aria-modal"), null);
+  assert.equal(await p.getByRole("banner").count(), 0, "no second banner landmark on the host page");
+  assert.equal(await launcher.textContent(), "×", "the launcher shows that it closes the panel");
+  // Focus on the launcher, the panel open: Escape closes it.
+  await launcher.focus();
+  await p.keyboard.press("Escape");
+  await dialog.waitFor({ state: "hidden" });
+  assert.ok(await focused(launcher));
+  assert.equal(await launcher.textContent(), "?");
+
+  // Escape in the host page's own input is the page's, and Loopwise.close() leaves focus there.
+  await launcher.click();
+  await dialog.waitFor();
+  await p.locator("#host-search").focus();
+  await p.keyboard.press("Escape");
+  assert.ok(await dialog.isVisible(), "Escape in the page does not close the panel");
+  await p.evaluate(() => window.Loopwise.close());
+  await dialog.waitFor({ state: "hidden" });
+  assert.equal(await p.evaluate(() => document.activeElement.id), "host-search", "focus stays where the host put it");
+  assert.deepEqual(await p.evaluate(() => window.heard), ["open", "close", "open", "close", "open", "close"]);
+
+  // A pasted question longer than the limit is cut, and the customer is told.
+  await launcher.click();
+  const input = dialog.getByRole("textbox", { name: "Your question" });
+  await input.focus();
+  await p.keyboard.insertText("how do I reset my password ".repeat(30));
+  assert.equal((await input.inputValue()).length, 500);
+  await dialog.getByText("Only the first 500 characters of a question are kept.").waitFor();
+  await input.fill("short");
+  assert.equal(await dialog.getByText("Only the first 500 characters", { exact: false }).isVisible(), false);
+  await context.close();
 });
 
 test("a bundle whose bytes do not match the manifest's sha256 is refused", async () => {
@@ -319,7 +382,7 @@ test("the script tag themes the widget and replaces its texts; the session trail
   assert.equal(await dialog.getByRole("heading", { level: 2 }).textContent(), "Acme help");
   await dialog.getByText("Hi! Ask us anything.").waitFor();
   assert.equal(await dialog.getByRole("button", { name: "Fragen" }).count(), 1);
-  const header = await dialog.locator("header").evaluate((el) => {
+  const header = await dialog.locator(".head").evaluate((el) => {
     const cs = getComputedStyle(el);
     return [cs.backgroundColor, cs.color];
   });

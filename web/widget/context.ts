@@ -8,6 +8,7 @@
 //              times this tab asked the same question before
 // All of it stays in the browser. Signals carry only the folded route and the keys the site's
 // operator allows on the script tag (data-loopwise-signal-context="plan,feature"): signalContext.
+// The escalate event hands the host page its own values back: handoffContext.
 
 import { readTrail } from "./trail";
 
@@ -124,5 +125,15 @@ export function signalContext(
     if (typeof v === "string") out[key] = scrub(v);
     else if (typeof v === "number" || typeof v === "boolean") out[key] = v;
   }
+  return out;
+}
+
+// What of the context the escalate event gives the host page for its handoff to a person: the
+// folded route, the title, the page's data-loopwise-* keys and the setContext values, as the page
+// gave them (they are the page's own, so nothing is scrubbed); not the headings or the trail.
+export function handoffContext(context: SearchContext): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...context };
+  delete out.headings;
+  delete out.session;
   return out;
 }

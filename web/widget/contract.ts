@@ -29,9 +29,11 @@ export interface PanelHost {
   context(): Record<string, unknown>;
   // The strings in force (defaults, then the script tag's, then Loopwise.setStrings()).
   strings(): Strings;
-  emit(event: LoopwiseEvent, detail: Record<string, unknown>): void;
-  // Called when the panel closes itself (Escape, its close button).
-  closed(): void;
+  // Returns whether the host page listens to `event` (Loopwise.on).
+  emit(event: LoopwiseEvent, detail: Record<string, unknown>): boolean;
+  // Called when the panel has closed (Escape, its close button, Loopwise.close()); `hadFocus`
+  // when focus was inside the panel, so that it goes back to the launcher.
+  closed(hadFocus: boolean): void;
 }
 
 export interface Panel {

@@ -133,8 +133,9 @@ function start(): void {
   let loading: Promise<Panel | null> | null = null;
   let isOpen = false;
 
-  const emit = (event: LoopwiseEvent, detail: Record<string, unknown>): void => {
-    for (const handler of handlers[event] || []) {
+  const emit = (event: LoopwiseEvent, detail: Record<string, unknown>): boolean => {
+    const heard = handlers[event] || [];
+    for (const handler of heard) {
       try {
         handler(detail);
       } catch (e) {
@@ -142,6 +143,7 @@ function start(): void {
         console.error(e);
       }
     }
+    return heard.length > 0;
   };
 
   const host = document.createElement("div");
@@ -162,6 +164,11 @@ function start(): void {
   const setOpen = (open: boolean): void => {
     isOpen = open;
     launcher.setAttribute("aria-expanded", String(open));
+    launcher.textContent = open ? "×" : "?";
+  };
+  const closed = (): void => {
+    setOpen(false);
+    emit("close", {});
   };
 
   const loadPanel = (): Promise<Panel | null> => {
@@ -175,10 +182,9 @@ function start(): void {
             context: () => hostContext,
             strings: () => strings,
             emit,
-            closed: () => {
-              setOpen(false);
-              emit("close", {});
-              launcher.focus();
+            closed: (hadFocus) => {
+              closed();
+              if (hadFocus) launcher.focus();
             },
           });
           return panel;
@@ -199,14 +205,15 @@ function start(): void {
       setOpen(true);
       emit("open", {});
       loadPanel().then((p) => {
-        if (p && isOpen) p.show();
-        else setOpen(false);
+        if (!isOpen) return;
+        if (p) p.show();
+        else closed(); // the panel chunk could not load (blocked, offline)
       });
     },
     close() {
       if (!isOpen) return;
       if (panel) panel.hide();
-      else setOpen(false);
+      else closed();
     },
     ask(text: string) {
       api.open();

@@ -6,13 +6,14 @@
 // Markdown rendered and sanitized by DOMPurify in the article chunk (article.ts), loaded on the
 // first "Open".
 //
-// Accessibility: a dialog with a label, focus moved into it on open, trapped inside while open
-// (Tab and Shift+Tab cycle) and given back to the launcher on close (Escape or the close button);
+// Accessibility: a labelled non-modal dialog (the page stays usable), focus moved into it on open,
+// Tab and Shift+Tab cycling inside it, Escape closing it from the panel or the launcher, and focus
+// given back to the launcher on close when it was inside;
 // a polite live region announces each answer; every control has a visible focus ring; motion is
 // dropped under prefers-reduced-motion; full screen below 480px wide.
 
 import type { MountPanel, Panel, PanelHost } from "./contract";
-import { searchContext, signalContext, type ContextValue, type SearchContext } from "./context";
+import { handoffContext, searchContext, signalContext, type ContextValue, type SearchContext } from "./context";
 import { loadAnswerer, refreshAnswerer, type Answerer, type RankedArticle, type SearchResult } from "./engine";
 import { bestPassage, markedText, queryStems } from "./passage";
 import { rerank } from "./reranker";
@@ -21,6 +22,7 @@ import { format, type StringKey } from "./strings";
 import { readTrail, recordNotHelpful, recordQuestion, recordVisit } from "./trail";
 
 const SHOWN = 3;
+const MAX_QUESTION = 500;
 const RECHECK_MS = 5 * 60 * 1000;
 
 const PANEL_CSS = `
@@ -33,7 +35,7 @@ const PANEL_CSS = `
 @keyframes loopwise-in { from { opacity: 0; transform: translateY(8px); } to { opacity: 1; transform: none; } }
 .panel[hidden] { display: none; }
 .panel *, .panel *::before, .panel *::after { box-sizing: border-box; }
-header { display: flex; align-items: center; justify-content: space-between; padding: 12px 16px;
+.head { display: flex; align-items: center; justify-content: space-between; padding: 12px 16px;
   background: var(--accent); color: var(--on-accent); }
 h2 { margin: 0; font-size: 16px; font-weight: 600; }
 button { font: inherit; cursor: pointer; color: inherit; }
@@ -47,6 +49,7 @@ input:focus-visible, button:focus-visible, a:focus-visible, [tabindex="-1"]:focu
 .close:focus-visible { outline-color: var(--on-accent); }
 .answers { overflow-y: auto; padding: 8px 16px 16px; flex: 1; }
 .status, .greeting { color: #4d5663; margin: 8px 0; }
+.too-long { color: #4d5663; margin: 0; padding: 6px 16px; border-bottom: 1px solid #e3e6ea; }
 .card { border: 1px solid #e3e6ea; border-radius: 8px; padding: 10px 12px; margin: 8px 0; }
 .card h3 { margin: 0 0 4px; font-size: 15px; font-weight: 600; }
 .card p { margin: 0 0 6px; color: #3b434d; }
@@ -99,7 +102,7 @@ interface Asked {
 
 // One line of what the customer went through, handed to the host's helpdesk on escalation.
 interface TranscriptLine {
-  query: string;
+  query: string; // scrubbed, as in signals ("" when the engine, and so its scrubber, did not load)
   answers: { article: string; title: string }[];
   gap: boolean;
   outcome?: "resolved" | "not_helpful" | "escalated" | "opened";
@@ -181,22 +184,27 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
 
   const style = el("style");
   style.textContent = PANEL_CSS;
-  const panel = el("div", { class: "panel", role: "dialog", "aria-modal": "true", id: "loopwise-panel" });
+  const panel = el("div", { class: "panel", role: "dialog", id: "loopwise-panel" });
   panel.hidden = true;
-  const header = el("header");
+  // A div, not a <header>: that would be a second banner landmark on the host page.
+  const header = el("div", { class: "head" });
   const heading = el("h2", { id: "loopwise-title" });
   const closeButton = el("button", { type: "button", class: "close" }, "×");
   header.append(heading, closeButton);
   const form = el("form", { role: "search" });
-  const input = el("input", { type: "text", name: "q", autocomplete: "off", maxlength: "500" });
+  const input = el("input", { type: "text", name: "q", autocomplete: "off", maxlength: String(MAX_QUESTION),
+    "aria-describedby": "loopwise-too-long" });
   const askButton = el("button", { type: "submit", class: "ask" });
   form.append(input, askButton);
+  // Shown while the question is at its length limit, so that a long paste is not cut silently.
+  const tooLong = el("p", { class: "too-long", id: "loopwise-too-long" });
+  tooLong.hidden = true;
   const answers = el("div", { class: "answers" });
   const greeting = el("p", { class: "greeting" });
   answers.append(greeting);
   // Announces each outcome once, politely; the cards themselves are not read out on arrival.
   const live = el("div", { class: "sr", role: "status", "aria-live": "polite", "aria-atomic": "true" });
-  panel.append(header, form, answers, live);
+  panel.append(header, form, tooLong, answers, live);
   host.root.append(style, panel);
   host.launcher.setAttribute("aria-controls", "loopwise-panel");
 
@@ -208,6 +216,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
     input.setAttribute("placeholder", t("placeholder"));
     askButton.textContent = t("ask");
     greeting.textContent = t("greeting");
+    tooLong.textContent = t("tooLong", { n: MAX_QUESTION });
   };
   relabel();
 
@@ -220,49 +229,75 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
   const status = (text: string): HTMLParagraphElement => el("p", { class: "status" }, text);
 
   const offerHuman = (q: Asked, line: TranscriptLine): HTMLButtonElement => {
-    const query = q.query;
     const button = el("button", { type: "button", class: "human" }, t("human"));
     button.addEventListener("click", () => {
       signal("escalated", q);
       line.outcome = "escalated";
-      host.emit("escalate", {
-        query,
+      // For the host page's own handoff to a person; it stays in the page. The customer's words
+      // are scrubbed as in signals, the page's own values are as the page gave them.
+      const heard = host.emit("escalate", {
+        query: line.query,
         transcript: transcript.map((l) => ({ ...l, answers: l.answers.slice() })),
-        // The host's own helpdesk gets the folded route, the page's keys and the setContext values.
-        context: q.a && q.context
-          ? { ...signalContext(q.context, Object.keys(q.context), q.a.scrub), title: q.context.title }
-          : {},
+        context: q.context ? handoffContext(q.context) : {},
       });
-      const done = status(t("escalated"));
-      answers.replaceChildren(done);
-      announce(t("escalated"));
+      // Without a listener nothing reaches a person: the question only counts in the team's reports.
+      const text = t(heard ? "escalated" : "noted");
+      answers.replaceChildren(status(text));
+      announce(text);
       input.focus();
     });
     return button;
   };
 
+  // Every "Did this solve it?" drawn and not yet answered, by question (the list's and the open
+  // article's), and the articles the customer said did not solve it: a question is never asked
+  // twice about one article, and once resolved, not at all (a later answer may still solve it
+  // after a "No").
+  const asking = new Map<string, { article?: string; box: HTMLElement }[]>();
+  const rejected = new Map<string, Set<string | undefined>>();
+  // What "Did this solve it?" about `article` says once its answer is recorded (null before).
+  const answered = (q: Asked, line: TranscriptLine, article: string | undefined): HTMLParagraphElement | null => {
+    const key = line.outcome === "resolved" ? "glad" : rejected.get(q.id)?.has(article) ? "notSolved" : null;
+    if (!key) return null;
+    const note = status(t(key));
+    note.tabIndex = -1;
+    return note;
+  };
   // "Did this solve it?" about `article` (the top answer, or the one open).
   const feedback = (q: Asked, line: TranscriptLine, article: string | undefined, next: () => void): HTMLElement => {
-    const query = q.query;
     const box = el("div", { class: "feedback", role: "group", "aria-label": t("solved") });
+    const note = answered(q, line, article);
+    if (note) {
+      box.append(note);
+      return box;
+    }
+    const settle = (): void => {
+      const open = (asking.get(q.id) || []).filter((entry) => {
+        const done = answered(q, line, entry.article);
+        if (done) entry.box.replaceChildren(done);
+        return !done;
+      });
+      asking.set(q.id, open);
+    };
     const yes = el("button", { type: "button" }, t("yes"));
     const no = el("button", { type: "button" }, t("no"));
     box.append(el("span", {}, t("solved")), yes, no);
+    asking.set(q.id, [...(asking.get(q.id) || []), { article, box }]);
     yes.addEventListener("click", () => {
       signal("resolved", q, article);
       line.outcome = "resolved";
       line.article = article;
-      host.emit("resolved", { query, article: article || null });
-      const glad = status(t("glad"));
-      glad.tabIndex = -1;
-      box.replaceChildren(glad);
-      glad.focus();
+      host.emit("resolved", { query: line.query, article: article || null });
+      settle();
+      (box.firstElementChild as HTMLElement).focus();
       announce(t("glad"));
     });
     no.addEventListener("click", () => {
       signal("not_helpful", q, article);
       recordNotHelpful();
       line.outcome = "not_helpful";
+      rejected.set(q.id, (rejected.get(q.id) || new Set()).add(article));
+      settle();
       next();
     });
     return box;
@@ -357,7 +392,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
 
   const render = (q: Asked, a: Answerer, result: SearchResult): void => {
     const line: TranscriptLine = {
-      query: q.query,
+      query: a.scrub(q.query),
       answers: result.gap ? [] : result.ranked.slice(0, SHOWN).map((r) => ({ article: r.article, title: r.title })),
       gap: result.gap,
     };
@@ -420,7 +455,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
       (e: unknown) => {
         console.warn("Loopwise: help search could not load.", e);
         const q: Asked = { id: uuid(), query, a: null, shown: [] };
-        const line: TranscriptLine = { query, answers: [], gap: true };
+        const line: TranscriptLine = { query: "", answers: [], gap: true };
         transcript.push(line);
         answers.replaceChildren(status(t("unavailable")), offerHuman(q, line));
         announce(t("unavailable"));
@@ -434,10 +469,11 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
     recheck();
     void prepare().catch(() => undefined);
   };
+  // Only the loader calls hide() while the panel is not shown (Loopwise.close() as it loads).
   const hide = (): void => {
-    if (panel.hidden) return;
+    const hadFocus = panel.contains(host.root.activeElement);
     panel.hidden = true;
-    host.closed();
+    host.closed(hadFocus);
   };
 
   // Focus stays inside the open panel: Tab from the last control goes to the first, and back.
@@ -445,16 +481,24 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
     Array.from(panel.querySelectorAll<HTMLElement>("button, input, a[href], [tabindex]:not([tabindex='-1'])"))
       .filter((node) => !(node as HTMLButtonElement).disabled && node.getClientRects().length > 0);
 
+  input.addEventListener("input", () => {
+    const full = input.value.length >= MAX_QUESTION;
+    if (full && tooLong.hidden) announce(tooLong.textContent || "");
+    tooLong.hidden = !full;
+  });
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     ask(input.value);
   });
   closeButton.addEventListener("click", hide);
+  // Escape closes from the panel or the launcher (both in this shadow root), never from the page.
+  host.root.addEventListener("keydown", (e) => {
+    if ((e as KeyboardEvent).key !== "Escape" || panel.hidden) return;
+    e.stopPropagation();
+    hide();
+  });
   panel.addEventListener("keydown", (e) => {
-    if (e.key === "Escape") {
-      e.stopPropagation();
-      hide();
-    } else if (e.key === "Tab") {
+    if (e.key === "Tab") {
       const nodes = focusable();
       if (nodes.length === 0) return;
       const active = host.root.activeElement;

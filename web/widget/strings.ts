@@ -11,6 +11,7 @@ export const DEFAULT_STRINGS = {
   close: "Close help",
   question: "Your question",
   placeholder: "Ask a question",
+  tooLong: "Only the first {n} characters of a question are kept.",
   ask: "Ask",
   looking: "Looking…",
   answersFound: "{n} answers found. The best: {title}.",
@@ -23,10 +24,14 @@ export const DEFAULT_STRINGS = {
   yes: "Yes",
   no: "No",
   glad: "Glad that helped.",
+  notSolved: "You told us this did not solve it.",
   sorry: "Sorry about that. Here are other answers.",
   human: "Talk to a human",
   humanEarly: "Would you rather ask a person?",
-  escalated: "We've let the team know; someone will get back to you.",
+  // "escalated" when the host page takes the handoff (it listens to the escalate event), "noted"
+  // when nothing does: then the question only reaches the team's reports, and nobody can reply.
+  escalated: "We've let the team know about your question.",
+  noted: "We've noted this for the team, but no one can reply here. Please contact support through this site.",
   articleMissing: "This article could not be shown.",
 };
 

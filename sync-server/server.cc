@@ -1339,17 +1339,37 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     s.listening = static_cast<int>(sock);
   });
-  s.http.set_pre_routing_handler([](const Request& req, Response&) {
-    // A request with neither Content-Length nor chunked encoding has an empty body (RFC 9112,
-    // 6.3), but cpp-httplib 0.11 waits for the connection to close to read one, so a bodiless
-    // POST would hang until the read timeout. Say the length it has. (`req` is the server's own
-    // non-const request, handed over as const.)
-    if (!req.has_header("Content-Length") && !req.has_header("Transfer-Encoding")) {
-      const_cast<Request&>(req).headers.emplace("Content-Length", "0");
-    }
+  // Runs once the headers are read, before any body is.
+  s.http.set_pre_routing_handler([&s](const Request& req, Response& res) {
     current_route = nullptr;
     request_start = Clock::now();
     request_started = true;
+    // cpp-httplib 0.11 reads a chunked body whole, past the payload limit: every client of this
+    // API can send a Content-Length, so none is taken.
+    if (req.has_header("Transfer-Encoding")) {
+      res.set_header("Connection", "close");
+      SendError(res, 411, "length_required", "Send the body with a Content-Length, not chunked.");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    // A request with no Content-Length has an empty body (RFC 9112, 6.3), but cpp-httplib 0.11
+    // waits for the connection to close to read one, so a bodiless POST would hang until the read
+    // timeout. Say the length it has. (`req` is the server's own request, handed over as const.)
+    if (!req.has_header("Content-Length")) {
+      const_cast<Request&>(req).headers.emplace("Content-Length", "0");
+    }
+    // Signal batches are small: refuse a larger one before reading it, whoever sends it.
+    const std::string& path = req.path;
+    const std::string tail = "/signals";
+    if (req.method == "POST" && path.size() > tail.size() &&
+        path.compare(path.size() - tail.size(), tail.size(), tail) == 0 &&
+        std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) >
+            s.options.limits.max_body_bytes) {
+      res.set_header("Connection", "close");
+      SendError(res, 413, "body_too_large",
+                "A signal batch is at most " +
+                    std::to_string(s.options.limits.max_body_bytes / 1024) + " KB.");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   s.http.set_error_handler(httplib::Server::HandlerWithResponse([&s](const Request& req,
@@ -1367,6 +1387,14 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
                   req.method.substr(0, 16) + " is not allowed here; use " + allow + ".");
         return httplib::Server::HandlerResponse::Handled;
       }
+    }
+    if (res.status == 413 && req.get_header_value("Content-Type")
+                                 .rfind("application/x-www-form-urlencoded", 0) == 0) {
+      // curl's --data-binary sends this type unless told otherwise; the HTTP library caps it.
+      SendError(res, 413, "body_too_large",
+                "A form-encoded body is at most 8 KB: send the file with its own Content-Type "
+                "(application/json, application/x-ndjson or text/csv).");
+      return httplib::Server::HandlerResponse::Handled;
     }
     if (res.body.empty() && res.status != 304) {
       SendError(res, res.status, DefaultCode(res.status), DefaultMessage(res.status));

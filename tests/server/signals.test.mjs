@@ -139,6 +139,26 @@ test("garbage on the socket does not hurt the server", async () => {
   await alive();
 });
 
+test("bodies are refused before they are read: chunked ones, and signal batches over the limit", async () => {
+  const { port } = new URL(server.url);
+  const send = (head, body) => new Promise((resolve) => {
+    const socket = net.connect(Number(port), "127.0.0.1");
+    let text = "";
+    socket.on("data", (c) => (text += c));
+    socket.on("close", () => resolve(text));
+    socket.on("error", () => resolve(text));
+    socket.write(`POST /v1/sites/acme/signals HTTP/1.1\r\nHost: 127.0.0.1\r\n${head}\r\n`);
+    socket.write(body);  // a sliver of what the headers announce: the answer must not wait for it
+  });
+  let reply = await send("Transfer-Encoding: chunked\r\n", "5\r\nhello\r\n");
+  assert.match(reply, /^HTTP\/1\.1 411 /);
+  assert.match(reply, /"length_required"/);
+  reply = await send("Content-Length: 30000000\r\n", "x".repeat(1000));
+  assert.match(reply, /^HTTP\/1\.1 413 /);
+  assert.match(reply, /"body_too_large"/);
+  await alive();
+});
+
 test("the per-client rate limit answers 429 with Retry-After", async () => {
   const dir = tempDir();
   const s2 = createSite(dir, "tiny");

@@ -178,7 +178,9 @@ std::string UnsupportedExtension(const std::string& name, const char* what, cons
 
 // An id must be usable as a key, in URLs and in logs. `field` is "id", or "article" for a ticket.
 Status CheckId(std::string_view id, std::string_view field, const std::string& at) {
-  if (id.empty()) return Status::Error(at + Quoted(field) + " is empty");
+  if (id.find_first_not_of(" \t") == std::string_view::npos) {
+    return Status::Error(at + Quoted(field) + " is empty");
+  }
   if (id.size() > kMaxIdBytes) {
     return Status::Error(at + Quoted(field) + " is " + std::to_string(id.size()) +
                          " bytes long (at most " + std::to_string(kMaxIdBytes) + ")");
@@ -1004,7 +1006,13 @@ Status ParseMarkdownArticle(const std::string& name, std::string_view text, Arti
     if (!s.ok()) return s;
   }
   a.body = MarkdownBody(text.substr(body_start));
-  if (a.id.empty()) a.id = fs::path(name).stem().string();
+  if (a.id.empty()) {
+    a.id = fs::path(name).stem().string();
+    if (a.id == kRequestBody) {
+      return Status::Error(name + ": a Markdown article sent over HTTP needs \"id: ...\" in its "
+                                  "front matter");
+    }
+  }
   if (Trim(a.title).empty()) a.title = FirstHeading(a.body);
   if (a.title.empty()) {
     return Status::Error(At(name, title_line) +

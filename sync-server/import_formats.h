@@ -39,6 +39,10 @@ struct HistoryTicket {
 // Fails on an unsupported extension, a file with no articles, or any malformed content.
 Result<std::vector<Article>> ParseArticles(const std::string& name, std::string_view bytes);
 
+// The name an HTTP request body goes by (with the extension its Content-Type stands for): it is
+// no file's name, so a Markdown article sent over HTTP must give its id in its front matter.
+inline constexpr const char* kRequestBody = "request body";
+
 enum class ArticleFormat { kMarkdown, kJson, kJsonLines, kCsv };
 // The same with the format given, whatever `name` ends with (e.g. a kb.jsonl passed under any
 // name).

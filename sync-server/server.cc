@@ -127,13 +127,14 @@ std::string BodyName(const Request& req) {
   type = type.substr(0, type.find(';'));
   for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   while (!type.empty() && type.back() == ' ') type.pop_back();
-  if (type == "text/csv") return "request.csv";
+  const std::string body = kRequestBody;
+  if (type == "text/csv") return body + ".csv";
   if (type == "application/x-ndjson" || type == "application/jsonl" ||
       type == "application/x-jsonlines" || type == "application/json-lines") {
-    return "request.jsonl";
+    return body + ".jsonl";
   }
-  if (type == "text/markdown") return "request.md";
-  return "request.json";
+  if (type == "text/markdown") return body + ".md";
+  return body + ".json";
 }
 
 // Admin bodies may be large (imports), so bound their nesting before any parser sees them.
@@ -804,7 +805,8 @@ void Server::Impl::DeleteArticle(const Request& req, Response& res) {
 void Server::Impl::PostHistory(const Request& req, Response& res) {
   auto site = LoadSite(req.matches[1], res);
   if (!site || !CheckAdmin(req, res, &*site)) return;
-  const std::string name = BodyName(req) == "request.csv" ? "request.csv" : "request.jsonl";
+  const std::string csv = std::string(kRequestBody) + ".csv";
+  const std::string name = BodyName(req) == csv ? csv : std::string(kRequestBody) + ".jsonl";
   auto tickets = ParseHistory(name, req.body);
   if (!tickets.ok()) {
     SendError(res, 400, "invalid_history", tickets.status().message());

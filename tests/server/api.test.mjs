@@ -87,6 +87,17 @@ test("articles and history over HTTP: JSON, CSV and JSON Lines; re-import update
   r = await request(`${url}/articles/temporary`, { method: "DELETE", headers: admin(acme.token) });
   assert.equal(r.status, 404);
   assert.equal(r.body.error.code, "article_not_found");
+  // A Markdown article sent over HTTP has no file name to take its id from.
+  r = await request(`${url}/articles`, {
+    method: "POST", headers: admin(acme.token, { "Content-Type": "text/markdown" }), body: "# No id here\n\nText.\n",
+  });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error.message, /needs "id: \.\.\." in its front matter/);
+  r = await request(`${url}/articles`, {
+    method: "POST", headers: admin(acme.token, { "Content-Type": "application/json" }), body: JSON.stringify({ id: "  ", title: "Blank" }),
+  });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error.message, /"id" is empty/);
   // Any id an import takes can be deleted again, "/" and all.
   r = await request(`${url}/articles/${encodeURIComponent("help/old faq")}`, { method: "DELETE", headers: admin(acme.token) });
   assert.deepEqual([r.status, r.body], [200, { deleted: "help/old faq" }]);

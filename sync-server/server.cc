@@ -889,9 +889,10 @@ void Server::Impl::PostResolutions(const Request& req, Response& res) {
     for (const char* field : {"query_id", "text"}) {
       auto it = r.find(field);
       if (it == r.end() || it->is_null()) continue;
-      if (!it->is_string() || it->get_ref<const std::string&>().size() > 4096) {
+      if (!it->is_string() || it->get_ref<const std::string&>().size() > 4096 ||
+          it->get_ref<const std::string&>().find('\0') != std::string::npos) {
         SendError(res, 400, "invalid_resolutions",
-                  where + "." + field + " must be a string of at most 4096 bytes");
+                  where + "." + field + " must be a string of at most 4096 bytes, without NUL");
         return;
       }
       (std::string(field) == "text" ? q.text : q.query_id) = it->get<std::string>();
@@ -902,7 +903,13 @@ void Server::Impl::PostResolutions(const Request& req, Response& res) {
                 where + ".article must be an article id, or null when no article resolved it");
       return;
     }
-    if (article->is_string()) q.article = article->get<std::string>();
+    if (article->is_string()) {
+      q.article = article->get<std::string>();
+      if (q.article->empty() || q.article->size() > 256 || q.article->find('\0') != std::string::npos) {
+        SendError(res, 400, "invalid_resolutions", where + ".article is not an article id");
+        return;
+      }
+    }
     if (q.text.empty() && q.query_id.empty()) {
       SendError(res, 400, "invalid_resolutions", where + " needs a query_id or a text");
       return;

@@ -372,3 +372,16 @@ test("the CLI refuses a taken port and an unusable data directory with one line"
     assert.equal(r.stderr.trim(), `loopwise: ${cmd} takes no arguments (got "stray")`);
   }
 });
+
+test("resolutions refuse what is not an article id, and NUL characters", async () => {
+  const url = `${server.url}/v1/sites/acme/resolutions`;
+  for (const [row, pattern] of [
+    [{ text: "x", article: "a".repeat(100000) }, /resolutions\[0\]\.article is not an article id/],
+    [{ text: "x", article: "" }, /resolutions\[0\]\.article is not an article id/],
+    [{ text: "x\u0000y", article: "reset-2fa" }, /resolutions\[0\]\.text must be a string .* without NUL/],
+  ]) {
+    const r = await request(url, { method: "POST", headers: admin(acme.token), body: JSON.stringify([row]) });
+    assert.deepEqual([r.status, r.body.error.code], [400, "invalid_resolutions"]);
+    assert.match(r.body.error.message, pattern);
+  }
+});

@@ -383,8 +383,8 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
           if (back.ok()) {
             report.rolled_back_to = back.value();
             report.rollback_note = note;
-            auto marked = RollBackChangesAfter(site, previous.version, now_ms,
-                                               std::string("rolled back: ") + note);
+            auto marked = MarkChangesFor(site, back.value(), now_ms,
+                                         std::string("rolled back: ") + note);
             if (!marked.ok()) return marked.status();
             LogWarning("learned version rolled back",
                        {{"site", site}, {"from", cur}, {"to", previous.version}});
@@ -608,19 +608,28 @@ Result<std::vector<LearnedChange>> Learner::DecideLocked(const std::string& site
   return picked;
 }
 
-Result<std::vector<LearnedChange>> Learner::RollBackChangesAfter(const std::string& site,
-                                                                 int64_t version, int64_t now_ms,
-                                                                 const std::string& note) {
+Result<std::vector<LearnedChange>> Learner::MarkChangesFor(const std::string& site,
+                                                           const Version& current, int64_t now_ms,
+                                                           const std::string& note) {
   auto changes = store_->Changes(site);
   if (!changes.ok()) return changes.status();
   std::vector<LearnedChange> marked;
   for (LearnedChange c : changes.value()) {
-    if (c.status != "published" || c.version <= version) continue;
-    c.status = "rolled_back";
+    if (c.status == "published" && c.version > current.version) {
+      c.status = "rolled_back";
+      c.note = note;
+      marked.push_back(c);
+    } else if (c.status == "rolled_back" && c.version <= current.version &&
+               c.decided_at_ms >= current.published_at_ms) {
+      // Rolled back after `current` was built with it: making `current` current again restores
+      // it (a version built after the rollback left it out, and does not).
+      c.status = "published";
+      c.note = "restored with version " + std::to_string(current.version);
+    } else {
+      continue;
+    }
     c.decided_at_ms = now_ms;
-    c.note = note;
     if (Status s = store_->UpdateChange(site, c); !s.ok()) return s;
-    marked.push_back(c);
   }
   return marked;
 }
@@ -630,8 +639,8 @@ Result<Version> Learner::RollbackLocked(const std::string& site, std::optional<i
   std::lock_guard<std::mutex> lock(mu_);
   auto v = publisher_->Rollback(site, version);
   if (!v.ok()) return v.status();
-  auto marked = RollBackChangesAfter(
-      site, v.value().version, now_ms,
+  auto marked = MarkChangesFor(
+      site, v.value(), now_ms,
       "rolled back by the operator to version " + std::to_string(v.value().version));
   if (!marked.ok()) return marked.status();
   return v;

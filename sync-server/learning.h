@@ -112,8 +112,11 @@ class Learner {
                                                   int64_t now_ms);
   Result<Version> RollbackLocked(const std::string& site, std::optional<int64_t> version,
                                  int64_t now_ms);
-  Result<std::vector<LearnedChange>> RollBackChangesAfter(const std::string& site, int64_t version,
-                                                          int64_t now_ms, const std::string& note);
+  // Marks the changes as `current` (just made current) has them: those published after it rolled
+  // back (with `note`), and those it holds that a rollback had marked rolled back restored.
+  // Returns the changes rolled back.
+  Result<std::vector<LearnedChange>> MarkChangesFor(const std::string& site, const Version& current,
+                                                    int64_t now_ms, const std::string& note);
 
   Store* store_;
   BundleFiles* files_;

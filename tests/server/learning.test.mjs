@@ -155,6 +155,19 @@ test("autonomous mode publishes what passes the guardrails; rollback marks the c
   assert.equal(r.body.version, 2);
   r = await request(`${base}/changes`, { headers: admin(site.token) });
   assert.equal(r.body.changes.find((c) => c.id === learned.id).status, "rolled_back");
+
+  // Making version 3 current again restores the change it holds, so the next publish keeps it.
+  const rollTo = (version) => request(`${base}/rollback`, {
+    method: "POST", headers: admin(site.token), body: JSON.stringify({ version }),
+  });
+  r = await rollTo(3);
+  assert.equal(r.body.version, 3);
+  r = await request(`${base}/changes`, { headers: admin(site.token) });
+  const restored = r.body.changes.find((c) => c.id === learned.id);
+  assert.deepEqual([restored.status, restored.note], ["published", "restored with version 3"]);
+  r = await rollTo(2);
+  r = await request(`${base}/changes`, { headers: admin(site.token) });
+  assert.equal(r.body.changes.find((c) => c.id === learned.id).status, "rolled_back");
 });
 
 test("operators' pins and blocks: listed, validated, deleted; a blocked article learns nothing; a pin ships in the bundle", async () => {

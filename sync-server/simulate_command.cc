@@ -51,8 +51,9 @@ production (autonomous mode). T is answered after each day.
   --agent-label-rate Q  chance a human agent labels an escalated question with its article
                         (default 1)
   --poison F            extra signals, a fraction F of each day's traffic, from three attacker
-                        sessions a day marking one wrong article resolved for one article's
-                        questions (default 0); that article's accuracy is reported too
+                        sessions a day marking one wrong article (the one ranked next to it most
+                        often, claimed shown) resolved for one article's questions (default 0);
+                        that article's accuracy is reported too
   --seed N              random seed (default 1)
   --json OUT.json       per-day figures; a learning-curve chart is written next to it (.svg)
   --predictions-dir DIR day-<n>.jsonl predictions for T after each day (day-0: before learning)
@@ -299,9 +300,6 @@ int SimulateCommand(int argc, char** argv) {
     for (const auto& [a, texts] : by_article) candidates.push_back(a);
     if (candidates.size() < 2) return cli::Fail("--poison needs a stream with two articles");
     target = candidates[attack_rng() % candidates.size()];
-    do {
-      wrong = articles.value()[attack_rng() % articles.value().size()].id;
-    } while (*wrong == *target);
     target_texts = by_article[*target];
   }
 
@@ -328,6 +326,23 @@ int SimulateCommand(int argc, char** argv) {
     return Engine::Load(reinterpret_cast<const uint8_t*>(bytes.value()->data()),
                         bytes.value()->size());
   };
+  // The wrong article is the most plausible lie: the one the day-0 bundle most often ranks next
+  // to the target for the target's questions, so the engine itself lends it credibility.
+  if (target) {
+    auto engine = current_engine();
+    if (!engine.ok()) return cli::Fail(engine.status().message());
+    std::map<std::string, size_t> runner_up;
+    for (const std::string& text : target_texts) {
+      for (const auto& hit : engine.value().Search(text, SearchContext{}, 3).ranked) {
+        const std::string& id = engine.value().articles()[hit.article].id;
+        if (id != *target) runner_up[id] += 1;
+      }
+    }
+    for (const auto& [id, n] : runner_up) {
+      if (!wrong || n > runner_up[*wrong]) wrong = id;
+    }
+    if (!wrong) return cli::Fail("--poison: no article ranks next to " + *target);
+  }
   auto version_now = [&]() -> int64_t {
     auto v = store->CurrentVersion(site);
     return v.ok() && v.value() ? v.value()->version : 0;
@@ -370,11 +385,16 @@ int SimulateCommand(int argc, char** argv) {
     std::vector<ResolvedQuery> resolutions;
     size_t resolved = 0, escalated = 0;
 
+    // `forged`: an attacker's client claims it showed this article (third, if it was not shown).
     auto ask = [&](const std::string& text, const std::string& session, const std::string& qid,
-                   int64_t ts) {
+                   int64_t ts, const std::string* forged = nullptr) {
       const SearchResult r = engine.Search(text, SearchContext{}, 3);
       std::vector<std::string> shown;
       for (const auto& h : r.ranked) shown.push_back(engine.articles()[h.article].id);
+      if (forged && std::find(shown.begin(), shown.end(), *forged) == shown.end()) {
+        if (shown.size() == 3) shown.pop_back();
+        shown.push_back(*forged);
+      }
       SignalEvent e;
       e.ts = ts;
       e.session = session;
@@ -437,7 +457,7 @@ int SimulateCommand(int argc, char** argv) {
             day_start + static_cast<int64_t>(k * kDayMs / std::max<size_t>(1, extra));
         const std::string session =
             "d" + std::to_string(day) + "-attacker-" + std::to_string(k % kAttackSessions);
-        ask(text, session, "d" + std::to_string(day) + "-p" + std::to_string(k), ts);
+        ask(text, session, "d" + std::to_string(day) + "-p" + std::to_string(k), ts, &*wrong);
         outcome("resolved", *wrong, ts);
       }
     }

@@ -85,9 +85,8 @@ test("a demo question gets the right article, its words marked in the passage", 
 test("the same question ranks as the articles' pages say on billing and on security", async () => {
   // "Update your payment method" lists /billing; "Confirm it's you before a payment card is
   // changed" lists /settings/security. Both are plausible answers; the page decides their order.
-  // With two articles about equally likely, the engine's confidence sits near its gap threshold,
-  // so it may show the cards or decline: the order is read from the widget's "answer" event,
-  // which carries the ranked articles either way, and checked against the cards when shown.
+  // With two articles about equally likely, the engine's confidence sits near its gap threshold:
+  // answered, or declined and shown under "not sure", the cards come in the page's order.
   const question = "problem with my card check";
   const ranked = async (route) => {
     const s = await openPage(route);
@@ -98,8 +97,9 @@ test("the same question ranks as the articles' pages say on billing and on secur
     await ask(s, question);
     const [answer] = await s.page.evaluate(() => window.__answers);
     const shown = await titles(s.dialog);
+    const status = await s.dialog.locator(".answers > .status").allTextContents();
     await s.context.close();
-    return { answer, shown };
+    return { answer, shown, status };
   };
   const billing = await ranked("/billing");
   const security = await ranked("/settings/security");
@@ -107,8 +107,12 @@ test("the same question ranks as the articles' pages say on billing and on secur
   const check = "card-change-verification";
   assert.deepEqual(billing.answer.articles.slice(0, 2), [payment, check], JSON.stringify(billing));
   assert.deepEqual(security.answer.articles.slice(0, 2), [check, payment], JSON.stringify(security));
-  if (!billing.answer.gap) assert.equal(billing.shown[0], "Update your payment method");
-  if (!security.answer.gap) assert.equal(security.shown[0], "Confirm it's you before a payment card is changed");
+  assert.equal(billing.shown[0], "Update your payment method");
+  assert.equal(security.shown[0], "Confirm it's you before a payment card is changed");
+  for (const { answer, status } of [billing, security]) {
+    // Declined, the cards come under an honest "not sure" (and the offer of a person).
+    assert.equal(status.some((line) => line.startsWith("We're not sure")), answer.gap, JSON.stringify(status));
+  }
 });
 
 test("an article and a question carrying HTML render inert", async () => {

@@ -22,6 +22,12 @@ import { format, type StringKey } from "./strings";
 import { readTrail, recordNotHelpful, recordQuestion, recordVisit } from "./trail";
 
 const SHOWN = 3;
+// A declined question (gap) whose best answers are at least this likely shows them anyway, under
+// "not sure": about two declined questions in five have the right article first.
+const UNSURE_FLOOR = 0.3;
+// What a declined question shows: nothing, or its first answers under "not sure".
+const unsure = (result: SearchResult): RankedArticle[] =>
+  result.gap && result.confidence >= UNSURE_FLOOR ? result.ranked.slice(0, SHOWN) : [];
 const MAX_QUESTION = 500;
 const RECHECK_MS = 5 * 60 * 1000;
 
@@ -391,15 +397,19 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
   };
 
   const render = (q: Asked, a: Answerer, result: SearchResult): void => {
+    const maybe = unsure(result);
     const line: TranscriptLine = {
       query: a.scrub(q.query),
-      answers: result.gap ? [] : result.ranked.slice(0, SHOWN).map((r) => ({ article: r.article, title: r.title })),
+      answers: (result.gap ? maybe : result.ranked.slice(0, SHOWN)).map((r) => ({ article: r.article, title: r.title })),
       gap: result.gap,
     };
     transcript.push(line);
     if (result.gap || result.ranked.length === 0) {
-      answers.replaceChildren(status(t("noAnswer")), offerHuman(q, line));
-      announce(t("noAnswer"));
+      const stems = queryStems(q.query);
+      const text = t(maybe.length ? "notSure" : "noAnswer");
+      listView = [status(text), ...maybe.map((hit) => card(q, a, hit, stems, result, line)), offerHuman(q, line)];
+      answers.replaceChildren(...listView);
+      announce(text);
       return;
     }
     showList(q, a, result, line, 0);
@@ -423,7 +433,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
           id: uuid(),
           query,
           a,
-          shown: result.gap ? [] : result.ranked.slice(0, SHOWN).map((r) => r.article),
+          shown: (result.gap ? unsure(result) : result.ranked.slice(0, SHOWN)).map((r) => r.article),
           confidence: result.confidence,
           context,
           earlier: asked.earlier,

@@ -16,6 +16,7 @@ export const DEFAULT_STRINGS = {
   looking: "Looking…",
   answersFound: "{n} answers found. The best: {title}.",
   noAnswer: "We don't have an answer to that yet. A person from the team can help.",
+  notSure: "We're not sure we have an answer to that. These might help, or a person from the team can.",
   unavailable: "Help search is not available right now.",
   open: "Open",
   openLabel: "Open the article: {title}",

@@ -122,6 +122,13 @@ Result<std::shared_ptr<const std::string>> BundleFiles::Get(const std::string& s
   std::ostringstream s;
   s << in.rdbuf();
   if (in.bad()) return Status::Error("cannot read bundle " + sha256);
+  // A file damaged on disk must not be served under its name (cached for a year) or loaded: the
+  // bundle is checked against its name once, when it is first read. (Its .gz copy is written
+  // from the same checked bytes.)
+  if (!gzip && Sha256Hex(s.str()) != sha256) {
+    return Status::Error("bundle " + sha256 + " is damaged on disk (its bytes no longer match "
+                         "its name); publish again or roll back to another version");
+  }
   auto bytes = std::make_shared<const std::string>(s.str());
   std::lock_guard<std::mutex> lock(cache_->mu);
   if (cache_->entries.size() >= kCachedBundles) cache_->entries.erase(cache_->entries.begin());

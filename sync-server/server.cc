@@ -438,8 +438,13 @@ void Server::Impl::BundleBytes(const Request& req, Response& res) {
   }
   const bool gzip = req.get_header_value("Accept-Encoding").find("gzip") != std::string::npos;
   auto bytes = bundles->Get(sha, gzip);
-  if (!bytes.ok()) {
+  if (!bytes.ok() && bytes.status().message().rfind("no bundle", 0) == 0) {
     SendError(res, 404, "bundle_not_found", "There is no bundle " + sha + ".");
+    return;
+  }
+  if (!bytes.ok()) {  // unreadable or damaged: never served, never cached
+    LogError("bundle unusable", {{"error", bytes.status().message()}});
+    SendError(res, 500, "bundle_unusable", "The bundle cannot be served; try again later.");
     return;
   }
   res.set_header("ETag", etag);

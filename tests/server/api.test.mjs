@@ -7,8 +7,8 @@ import net from "node:net";
 import path from "node:path";
 import zlib from "node:zlib";
 import {
-  admin, cli, cliFails, createSite, fixtures, importFixtures, repoRoot, request, startServer,
-  tempDir,
+  admin, cli, cliFails, createSite, fixtures, importFixtures, rawGet, repoRoot, request,
+  startServer, tempDir,
 } from "./server.mjs";
 
 let data, server, acme;
@@ -383,5 +383,26 @@ test("resolutions refuse what is not an article id, and NUL characters", async (
     const r = await request(url, { method: "POST", headers: admin(acme.token), body: JSON.stringify([row]) });
     assert.deepEqual([r.status, r.body.error.code], [400, "invalid_resolutions"]);
     assert.match(r.body.error.message, pattern);
+  }
+});
+
+test("a bundle damaged on disk is never served under its name", async () => {
+  const own = tempDir();
+  const site = createSite(own, "dmg");
+  importFixtures(own, "dmg");  // imports and publishes
+  const [sha] = fs.readdirSync(path.join(own, "bundles")).filter((f) => /^[0-9a-f]{64}$/.test(f));
+  const file = path.join(own, "bundles", sha);
+  fs.truncateSync(file, fs.statSync(file).size - 100);
+  const s = await startServer(own);
+  try {
+    const r = await rawGet(s.url, `/v1/bundles/${sha}`);
+    assert.equal(r.status, 500);
+    assert.equal(JSON.parse(r.body).error.code, "bundle_unusable");
+    assert.ok(!r.headers["cache-control"]?.includes("immutable"));
+    const m = await request(`${s.url}/v1/sites/dmg/manifest`, { headers: { "X-Loopwise-Key": site.key } });
+    assert.equal(m.body.bundle.sha256, sha);
+  } finally {
+    await s.stop();
+    fs.rmSync(own, { recursive: true, force: true });
   }
 });

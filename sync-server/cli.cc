@@ -151,16 +151,23 @@ Result<std::string> ReadFile(const std::string& path) {
 }
 
 Status WriteFileAtomic(const std::string& path, const std::string& contents) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+  namespace fs = std::filesystem;
+  auto write = [&](const std::string& file) {
+    std::ofstream out(file, std::ios::binary | std::ios::trunc);
     if (!out) return Status::Error(path + ": cannot write (" + std::strerror(errno) + ")");
     out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
     out.flush();
-    if (!out) return Status::Error(path + ": write failed (" + std::strerror(errno) + ")");
-  }
+    return out ? Status::Ok()
+               : Status::Error(path + ": write failed (" + std::strerror(errno) + ")");
+  };
   std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
+  const fs::file_status status = fs::status(path, ec);
+  if (fs::is_directory(status)) return Status::Error(path + ": is a folder, not a file");
+  // A device or a pipe (/dev/null, /dev/stdout) is written in place, never replaced by a file.
+  if (fs::exists(status) && !fs::is_regular_file(status)) return write(path);
+  const std::string tmp = path + ".tmp";
+  if (Status s = write(tmp); !s.ok()) return s;
+  fs::rename(tmp, path, ec);
   if (ec) return Status::Error(path + ": cannot replace (" + ec.message() + ")");
   return Status::Ok();
 }

@@ -1,0 +1,47 @@
+// The CLI's file writing: atomic for files, in place for devices and pipes, refused for folders.
+
+#include "cli.h"
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+using namespace loopwise;
+namespace fs = std::filesystem;
+
+TEST_CASE("WriteFileAtomic replaces files, writes pipes in place, and refuses folders") {
+  const fs::path dir = fs::temp_directory_path() / ("loopwise-cli-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+
+  const std::string file = (dir / "out.json").string();
+  REQUIRE(cli::WriteFileAtomic(file, "one").ok());
+  REQUIRE(cli::WriteFileAtomic(file, "two").ok());
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  CHECK(text.str() == "two");
+  CHECK_FALSE(fs::exists(file + ".tmp"));
+
+  // A pipe stands for /dev/null or /dev/stdout: written through, still a pipe afterwards.
+  const std::string pipe = (dir / "pipe").string();
+  REQUIRE(::mkfifo(pipe.c_str(), 0600) == 0);
+  const int reader = ::open(pipe.c_str(), O_RDONLY | O_NONBLOCK);
+  REQUIRE(reader >= 0);
+  CHECK(cli::WriteFileAtomic(pipe, "through").ok());
+  char got[16] = {};
+  CHECK(::read(reader, got, sizeof got - 1) == 7);
+  CHECK(std::string(got) == "through");
+  ::close(reader);
+  CHECK(fs::is_fifo(pipe));
+
+  const Status folder = cli::WriteFileAtomic(dir.string(), "x");
+  CHECK_FALSE(folder.ok());
+  CHECK(folder.message() == dir.string() + ": is a folder, not a file");
+  fs::remove_all(dir);
+}

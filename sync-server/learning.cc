@@ -427,7 +427,8 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
     for (size_t i : selection.rejected) dirty.insert(i);
     for (size_t i : selection.waiting) dirty.insert(i);
 
-    // 5. Candidate, replay, publish or stage.
+    // 5. Candidate, replay, publish or stage. The changes are recorded with the outcomes below.
+    std::vector<LearnedChange> changes;
     if (!selection.accepted.empty()) {
       std::vector<ResolvedQuery> extra;
       std::vector<float> weights;
@@ -519,9 +520,7 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
         } else {
           c.status = "pending";
         }
-        auto id = store_->AddChange(site, c);
-        if (!id.ok()) return id.status();
-        report.changes.push_back(id.value());
+        changes.push_back(std::move(c));
       }
       if (!report.replay.pass) {
         for (const auto& d : selection.accepted) {
@@ -537,7 +536,8 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
       const Observation& o = obs[i];
       save.push_back(OutcomeOf(o));
     }
-    if (Status s = store_->SaveLearning(site, next, save); !s.ok()) return s;
+    if (Status s = store_->SaveLearning(site, next, save, changes, &report.changes); !s.ok())
+      return s;
   }
 
   // 7. Gaps and incidents, with the bundle now current.

@@ -167,6 +167,18 @@ const char* Nullable(const std::optional<std::string>& s) {
   return s ? s->c_str() : nullptr;
 }
 
+// Inserts one change in `w`; its id.
+int64_t InsertChange(pqxx::work& w, const std::string& site, const LearnedChange& ch) {
+  const pqxx::row r = w.exec_params1(
+      "INSERT INTO changes (site, kind, status, summary, article, examples, exemplars, "
+      "sessions, resolved, not_helpful, created_at, decided_at, version, note) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
+      site, ch.kind, ch.status, ch.summary, ch.article, ch.examples_json, ch.exemplars_json,
+      ch.sessions, ch.resolved, ch.not_helpful, ch.created_at_ms, ch.decided_at_ms, ch.version,
+      ch.note);
+  return r[0].as<int64_t>();
+}
+
 std::string Text(const pqxx::field& f) {
   return f.is_null() ? std::string() : f.as<std::string>();
 }
@@ -613,9 +625,14 @@ Result<LearningCursor> PostgresStore::GetLearningCursor(const std::string& site)
 }
 
 Status PostgresStore::SaveLearning(const std::string& site, const LearningCursor& cursor,
-                                   const std::vector<LearningOutcome>& outcomes) {
-  return Check(Run<bool>("storing learning outcomes", [&](pqxx::connection& c) -> Result<bool> {
+                                   const std::vector<LearningOutcome>& outcomes,
+                                   const std::vector<LearnedChange>& changes,
+                                   std::vector<int64_t>* change_ids) {
+  std::vector<int64_t> ids;
+  Status saved = Check(Run<bool>("storing learning outcomes", [&](pqxx::connection& c) -> Result<bool> {
+    ids.clear();  // a retried attempt starts over
     pqxx::work w(c);
+    for (const LearnedChange& ch : changes) ids.push_back(InsertChange(w, site, ch));
     for (const LearningOutcome& o : outcomes) {
       w.exec_params(
           "INSERT INTO learning_outcomes (site, query_id, session, ts, status, data) "
@@ -632,6 +649,8 @@ Status PostgresStore::SaveLearning(const std::string& site, const LearningCursor
     w.commit();
     return true;
   }));
+  if (saved.ok() && change_ids) change_ids->insert(change_ids->end(), ids.begin(), ids.end());
+  return saved;
 }
 
 Result<std::vector<LearningOutcome>> PostgresStore::LearningOutcomes(const std::string& site) {
@@ -651,15 +670,9 @@ Result<std::vector<LearningOutcome>> PostgresStore::LearningOutcomes(const std::
 Result<int64_t> PostgresStore::AddChange(const std::string& site, const LearnedChange& ch) {
   return Run<int64_t>("storing a change", [&](pqxx::connection& c) {
     pqxx::work w(c);
-    const pqxx::row r = w.exec_params1(
-        "INSERT INTO changes (site, kind, status, summary, article, examples, exemplars, "
-        "sessions, resolved, not_helpful, created_at, decided_at, version, note) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
-        site, ch.kind, ch.status, ch.summary, ch.article, ch.examples_json, ch.exemplars_json,
-        ch.sessions, ch.resolved, ch.not_helpful, ch.created_at_ms, ch.decided_at_ms, ch.version,
-        ch.note);
+    const int64_t id = InsertChange(w, site, ch);
     w.commit();
-    return r[0].as<int64_t>();
+    return id;
   });
 }
 

@@ -59,7 +59,9 @@ class PostgresStore : public Store {
                                                          size_t limit) override;
   Result<LearningCursor> GetLearningCursor(const std::string& site) override;
   Status SaveLearning(const std::string& site, const LearningCursor& cursor,
-                      const std::vector<LearningOutcome>& outcomes) override;
+                      const std::vector<LearningOutcome>& outcomes,
+                      const std::vector<LearnedChange>& changes,
+                      std::vector<int64_t>* change_ids) override;
   Result<std::vector<LearningOutcome>> LearningOutcomes(const std::string& site) override;
   Result<int64_t> AddChange(const std::string& site, const LearnedChange& change) override;
   Result<std::vector<LearnedChange>> Changes(const std::string& site) override;

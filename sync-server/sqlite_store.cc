@@ -226,6 +226,20 @@ Status Done(Statement& st, sqlite3* db, const char* what) {
   return Status::Ok();
 }
 
+// Inserts one change; its id.
+Result<int64_t> InsertChange(sqlite3* db, const std::string& site, const LearnedChange& c) {
+  Statement st(db,
+               "INSERT INTO changes (site, kind, status, summary, article, examples, exemplars, "
+               "sessions, resolved, not_helpful, created_at, decided_at, version, note) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  st.Bind(1, site).Bind(2, c.kind).Bind(3, c.status).Bind(4, c.summary).Bind(5, c.article);
+  st.Bind(6, c.examples_json).Bind(7, c.exemplars_json).Bind(8, c.sessions).Bind(9, c.resolved);
+  st.Bind(10, c.not_helpful).Bind(11, c.created_at_ms).Bind(12, c.decided_at_ms);
+  st.Bind(13, c.version).Bind(14, c.note);
+  if (Status s = Done(st, db, "storing a change"); !s.ok()) return s;
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db));
+}
+
 std::string ToJson(const std::vector<std::string>& list) {
   return json(list).dump();
 }
@@ -697,9 +711,17 @@ Result<LearningCursor> SqliteStore::GetLearningCursor(const std::string& site) {
 }
 
 Status SqliteStore::SaveLearning(const std::string& site, const LearningCursor& cursor,
-                                 const std::vector<LearningOutcome>& outcomes) {
+                                 const std::vector<LearningOutcome>& outcomes,
+                                 const std::vector<LearnedChange>& changes,
+                                 std::vector<int64_t>* change_ids) {
   std::lock_guard<std::mutex> lock(mu_);
-  return Transaction(db_, [&]() -> Status {
+  std::vector<int64_t> ids;
+  Status saved = Transaction(db_, [&]() -> Status {
+    for (const LearnedChange& c : changes) {
+      auto id = InsertChange(db_, site, c);
+      if (!id.ok()) return id.status();
+      ids.push_back(id.value());
+    }
     Statement put(db_,
                   "INSERT OR REPLACE INTO learning_outcomes (site, query_id, session, ts, status, "
                   "data) VALUES (?, ?, ?, ?, ?, ?)");
@@ -716,6 +738,8 @@ Status SqliteStore::SaveLearning(const std::string& site, const LearningCursor& 
     cur.Bind(1, site).Bind(2, cursor.signals).Bind(3, cursor.resolutions).Bind(4, NowMs());
     return Done(cur, db_, "storing the learning cursor");
   });
+  if (saved.ok() && change_ids) change_ids->insert(change_ids->end(), ids.begin(), ids.end());
+  return saved;
 }
 
 Result<std::vector<LearningOutcome>> SqliteStore::LearningOutcomes(const std::string& site) {
@@ -735,16 +759,7 @@ Result<std::vector<LearningOutcome>> SqliteStore::LearningOutcomes(const std::st
 
 Result<int64_t> SqliteStore::AddChange(const std::string& site, const LearnedChange& c) {
   std::lock_guard<std::mutex> lock(mu_);
-  Statement st(db_,
-               "INSERT INTO changes (site, kind, status, summary, article, examples, exemplars, "
-               "sessions, resolved, not_helpful, created_at, decided_at, version, note) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-  st.Bind(1, site).Bind(2, c.kind).Bind(3, c.status).Bind(4, c.summary).Bind(5, c.article);
-  st.Bind(6, c.examples_json).Bind(7, c.exemplars_json).Bind(8, c.sessions).Bind(9, c.resolved);
-  st.Bind(10, c.not_helpful).Bind(11, c.created_at_ms).Bind(12, c.decided_at_ms);
-  st.Bind(13, c.version).Bind(14, c.note);
-  if (Status s = Done(st, db_, "storing a change"); !s.ok()) return s;
-  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+  return InsertChange(db_, site, c);
 }
 
 Result<std::vector<LearnedChange>> SqliteStore::Changes(const std::string& site) {

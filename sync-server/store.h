@@ -172,14 +172,17 @@ class Store {
   virtual Status PutDocument(const std::string& site, const std::string& name,
                              const std::string& body) = 0;
 
-  // Learning. SaveLearning stores the outcomes (replacing by query_id) and the cursor in one
-  // transaction, so a crash never leaves the cursor past outcomes that were not kept.
+  // Learning. SaveLearning stores the outcomes (replacing by query_id), the run's new changes
+  // (their ids appended to `change_ids`) and the cursor in one transaction, so a crash never
+  // leaves the cursor past outcomes that were not kept, nor a run's changes half recorded.
   virtual Result<std::vector<StoredResolution>> ResolutionsAfter(const std::string& site,
                                                                  int64_t after_id,
                                                                  size_t limit) = 0;
   virtual Result<LearningCursor> GetLearningCursor(const std::string& site) = 0;
   virtual Status SaveLearning(const std::string& site, const LearningCursor& cursor,
-                              const std::vector<LearningOutcome>& outcomes) = 0;
+                              const std::vector<LearningOutcome>& outcomes,
+                              const std::vector<LearnedChange>& changes,
+                              std::vector<int64_t>* change_ids) = 0;
   virtual Result<std::vector<LearningOutcome>> LearningOutcomes(const std::string& site) = 0;
   // Changes, newest first. AddChange returns the new change's id.
   virtual Result<int64_t> AddChange(const std::string& site, const LearnedChange& change) = 0;

@@ -167,10 +167,17 @@ json Exercise(Store& s) {
   out.push_back(Read<std::optional<std::string>>(
       s.Document("acme", "none"), [](const auto& d) { return json(d.has_value()); }));
 
-  out.push_back(ShowStatus(s.SaveLearning("acme", {4, 1}, {{"q-1", "s-1", 5, "open", "{}"}})));
+  out.push_back(
+      ShowStatus(s.SaveLearning("acme", {4, 1}, {{"q-1", "s-1", 5, "open", "{}"}}, {}, nullptr)));
+  LearnedChange learned;
+  learned.kind = "exemplars";
+  learned.status = "pending";
+  learned.article = "reset-2fa";
+  std::vector<int64_t> ids;
   out.push_back(ShowStatus(s.SaveLearning(
-      "acme", {6, 2},
-      {{"q-1", "s-1", 5, "accepted", R"({"x":1})"}, {"q-2", "s-2", 3, "open", "{}"}})));
+      "acme", {6, 2}, {{"q-1", "s-1", 5, "accepted", R"({"x":1})"}, {"q-2", "s-2", 3, "open", "{}"}},
+      {learned, learned}, &ids)));
+  out.push_back(json{ids.size(), ids.size() == 2 && ids[1] == ids[0] + 1});
   out.push_back(Read<LearningCursor>(s.GetLearningCursor("acme"), [](const LearningCursor& c) {
     return json{c.signals, c.resolutions};
   }));

@@ -172,6 +172,17 @@ Status WriteFileAtomic(const std::string& path, const std::string& contents) {
   return Status::Ok();
 }
 
+Status CheckOutputPath(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return Status::Error(path + ": is a folder, not a file");
+  const fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, ec)) {
+    return Status::Error(path + ": no folder " + parent.string() + " to write it in");
+  }
+  return Status::Ok();
+}
+
 std::string FindAboveExecutable(const std::string& relative) {
   namespace fs = std::filesystem;
   std::error_code ec;

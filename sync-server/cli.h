@@ -64,8 +64,12 @@ class Progress {
 };
 
 Result<std::string> ReadFile(const std::string& path);
-// Writes via a temporary file and rename, so readers never see half a file.
+// Writes via a temporary file and rename, so readers never see half a file (a device or a pipe,
+// such as /dev/null, is written in place).
 Status WriteFileAtomic(const std::string& path, const std::string& contents);
+// Whether WriteFileAtomic could write `path`: not a folder, in a folder that exists. Checked
+// before long work, so a wrong output path fails at once.
+Status CheckOutputPath(const std::string& path);
 
 // `relative` (e.g. "web/dist") under the nearest directory above the executable that has it;
 // empty when none does. Finds the repository's generated files from build/<preset>/sync-server/.

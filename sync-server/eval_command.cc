@@ -58,6 +58,11 @@ int EvalCommand(int argc, char** argv) {
   for (const char* flag : {"kb", "history", "test", "predictions"}) {
     if (auto v = args.require(flag); !v.ok()) return cli::Fail(v.status().message());
   }
+  for (const char* flag : {"predictions", "json", "save-bundle"}) {
+    if (auto path = args.get(flag)) {
+      if (Status s = cli::CheckOutputPath(*path); !s.ok()) return cli::Fail(s.message());
+    }
+  }
   auto k = args.integer("k", 10, 1, 100);
   if (!k.ok()) return cli::Fail(k.status().message());
   BundleOptions options;

@@ -203,6 +203,7 @@ int SimulateCommand(int argc, char** argv) {
   for (const char* flag : {"kb", "history", "stream", "test", "days", "json"}) {
     if (auto v = args.require(flag); !v.ok()) return cli::Fail(v.status().message());
   }
+  if (Status s = cli::CheckOutputPath(*args.get("json")); !s.ok()) return cli::Fail(s.message());
   auto days = args.integer("days", 0, 1, 365);
   auto noise = args.number("noise", 0, 0, 1);
   auto label_rate = args.number("agent-label-rate", 1, 0, 1);

@@ -343,6 +343,10 @@ test("eval refuses bad input with file and line, and leaves shares of no questio
     // Predictions follow the lines of the test file, so no line may go unanswered.
     fails("blank.jsonl", `${first}\n\n${second}\n`, /blank\.jsonl:2: blank line/);
     fails("empty.jsonl", "", /empty\.jsonl: no questions/);
+    // Output paths are checked before the work: a folder, or a folder that is not there.
+    assert.match(cliFails(...evalOf("ok.jsonl", `${first}\n`), "--json", out).stderr, /is a folder, not a file/);
+    assert.match(cliFails(...evalOf("ok.jsonl", `${first}\n`), "--json", path.join(out, "no", "m.json")).stderr,
+      /no folder .* to write it in/);
 
     const metrics = path.join(out, "m.json");
     cli(...evalOf("trailing.jsonl", `${first}\n${second}\n\n`, "--json", metrics));

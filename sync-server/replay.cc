@@ -30,8 +30,8 @@ ReplayVerdict Replay(const Engine& current, const Engine& candidate,
   char line[200];
   if (questions.size() < min_questions) {
     std::snprintf(line, sizeof line,
-                  "replay: %zu held-out questions, fewer than the %zu needed to compare bundles",
-                  questions.size(), min_questions);
+                  "replay: %zu held-out question%s, fewer than the %zu needed to compare bundles",
+                  questions.size(), questions.size() == 1 ? "" : "s", min_questions);
     v.note = line;
     return v;
   }

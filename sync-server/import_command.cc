@@ -83,8 +83,16 @@ int ImportCommand(int argc, char** argv) {
       rows.push_back({Scrub(t.text).text, t.article, ""});
     }
   }
+  auto before = store.History(site.value());
+  if (!before.ok()) return cli::Fail(before.status().message());
+  const size_t again = AlreadyStored(before.value(), rows);
   if (Status s = store.AddHistory(site.value(), rows); !s.ok()) return cli::Fail(s.message());
   std::printf("imported %zu history tickets into \"%s\"\n", rows.size(), site.value().c_str());
+  if (again) {
+    std::printf("note: %zu of them were already stored with the same text and article (imported "
+                "before?); each import adds its tickets again\n",
+                again);
+  }
   return 0;
 }
 

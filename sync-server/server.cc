@@ -834,11 +834,17 @@ void Server::Impl::PostHistory(const Request& req, Response& res) {
     }
     rows.push_back({Scrub(t.text).text, t.article, ""});
   }
+  auto before = store->History(site->name);
+  if (!before.ok()) {
+    SendError(res, 503, "store_unavailable", before.status().message());
+    return;
+  }
+  const size_t again = AlreadyStored(before.value(), rows);
   if (Status s = store->AddHistory(site->name, rows); !s.ok()) {
     SendError(res, 503, "store_unavailable", s.message());
     return;
   }
-  SendJson(res, 200, {{"imported", rows.size()}});
+  SendJson(res, 200, {{"imported", rows.size()}, {"already_stored", again}});
 }
 
 void Server::Impl::PostResolutions(const Request& req, Response& res) {

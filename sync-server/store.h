@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,17 @@ struct ResolvedQuery {
   std::optional<std::string> article;
   std::string query_id;  // the signal's query_id when known (resolutions from a helpdesk)
 };
+
+// How many of `rows` `history` already holds with the same text and article: what importing a
+// history file a second time would add again (tickets are kept as often as they are imported).
+inline size_t AlreadyStored(const std::vector<ResolvedQuery>& history,
+                            const std::vector<ResolvedQuery>& rows) {
+  std::set<std::pair<std::string, std::optional<std::string>>> stored;
+  for (const ResolvedQuery& q : history) stored.emplace(q.text, q.article);
+  size_t n = 0;
+  for (const ResolvedQuery& q : rows) n += stored.count({q.text, q.article});
+  return n;
+}
 
 // One validated, scrubbed signal event (see signal_batch.h for the wire format).
 struct SignalEvent {

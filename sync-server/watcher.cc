@@ -40,13 +40,17 @@ std::shared_ptr<const Engine> Watcher::CurrentEngine(const std::string& site) {
   if (cached != engines_.end() && cached->second.first == sha) return cached->second.second;
   auto bytes = bundles_->Get(sha, false);
   if (!bytes.ok()) {
-    LogError("watch: bundle unreadable", {{"site", site}, {"error", bytes.status().message()}});
+    if (unusable_.insert(sha).second) {
+      LogError("watch: bundle unreadable", {{"site", site}, {"error", bytes.status().message()}});
+    }
     return nullptr;
   }
   auto engine =
       Engine::Load(reinterpret_cast<const uint8_t*>(bytes.value()->data()), bytes.value()->size());
   if (!engine.ok()) {
-    LogError("watch: bundle unusable", {{"site", site}, {"error", engine.status().message()}});
+    if (unusable_.insert(sha).second) {
+      LogError("watch: bundle unusable", {{"site", site}, {"error", engine.status().message()}});
+    }
     return nullptr;
   }
   auto shared = std::make_shared<const Engine>(engine.take());

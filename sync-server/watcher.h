@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -46,6 +47,7 @@ class Watcher {
   BundleFiles* bundles_;
   WatchOptions options_;
   std::map<std::string, std::pair<std::string, std::shared_ptr<const Engine>>> engines_;
+  std::set<std::string> unusable_;  // bundles already reported as unreadable, logged once
   std::mutex mu_;
   std::condition_variable cv_;
   bool stopping_ = false;

@@ -76,6 +76,12 @@ test("articles and history over HTTP: JSON, CSV and JSON Lines; re-import update
   });
   assert.equal(r.status, 200);
   assert.equal(r.body.imported, 1);
+  assert.equal(r.body.already_stored, 0);
+  r = await request(`${url}/history`, {
+    method: "POST", headers: admin(acme.token, { "Content-Type": "application/x-ndjson" }),
+    body: '{"text": "money back please, mail me at jane@example.com", "article": "refund"}\n',
+  });
+  assert.deepEqual([r.body.imported, r.body.already_stored], [1, 1], "the same ticket again is counted");
 
   r = await request(`${url}/articles`, {
     method: "POST", headers: admin(acme.token, { "Content-Type": "application/json" }),

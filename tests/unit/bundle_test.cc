@@ -51,6 +51,25 @@ TEST_CASE("a built bundle loads and answers its own history") {
   for (size_t i = 1; i < r.ranked.size(); ++i) CHECK(r.ranked[i - 1].score >= r.ranked[i].score);
 }
 
+TEST_CASE("personal data in a question changes nothing in its answer") {
+  const auto bytes = ToyBundle();
+  auto engine = Engine::Load(bytes.data(), bytes.size());
+  REQUIRE(engine.ok());
+  const auto plain = engine.value().Search("refund the charge on my card", SearchContext{}, 5);
+  for (const char* with : {"refund the charge on my card 4111 1111 1111 1111",
+                           "refund the charge on my card, jane.doe@example.com +44 20 7946 0958",
+                           "refund the charge on my card [card] [email]"}) {
+    CAPTURE(with);
+    const auto r = engine.value().Search(with, SearchContext{}, 5);
+    REQUIRE(r.ranked.size() == plain.ranked.size());
+    for (size_t i = 0; i < r.ranked.size(); ++i) {
+      CHECK(r.ranked[i].article == plain.ranked[i].article);
+      CHECK(r.ranked[i].score == doctest::Approx(plain.ranked[i].score));
+    }
+    CHECK(r.confidence == doctest::Approx(plain.confidence));
+  }
+}
+
 TEST_CASE("building is deterministic") {
   CHECK(ToyBundle() == ToyBundle());
 }

@@ -312,6 +312,13 @@ TEST_CASE("scrub reads full-width forms as the ASCII they stand for") {
   CheckKept("\uFFE5100 \uFF5F\u00e9");  // other forms as they are
 }
 
+TEST_CASE("without personal data: a space where scrub puts a placeholder, and for placeholders") {
+  using loopwise::WithoutPersonalData;
+  CHECK(WithoutPersonalData("card 4111 1111 1111 1111 to jane@example.com") == "card   to  ");
+  CHECK(WithoutPersonalData("stored [email] and [card], [number]") == "stored   and  ,  ");
+  CHECK(WithoutPersonalData("reset my password") == "reset my password");
+}
+
 TEST_CASE("scrub passes invalid UTF-8 through") {
   const std::string invalid = "\xC3 jane@example.com \xFF\xFE\x80 4111111111111111 \xE2\x82";
   CHECK(S(invalid) == "\xC3 [email] \xFF\xFE\x80 [card] \xE2\x82");

@@ -281,7 +281,8 @@ class Scanner {
  public:
   explicit Scanner(std::string_view text) : t_(text) {}
 
-  ScrubResult Run() {
+  // `replacement`: what stands for personal data; empty: the placeholder naming its kind.
+  ScrubResult Run(std::string_view replacement = {}) {
     ScrubResult result;
     result.text.reserve(t_.size() + 16);
     size_t i = 0;
@@ -295,7 +296,7 @@ class Scanner {
       if (m.placeholder.empty()) {
         result.text.append(t_.substr(i, m.length));
       } else {
-        result.text.append(m.placeholder);
+        result.text.append(replacement.empty() ? m.placeholder : replacement);
         ++result.replaced;
       }
       i += m.length;
@@ -799,15 +800,36 @@ std::string FoldFullWidth(std::string_view text) {
 
 }  // namespace
 
-ScrubResult Scrub(std::string_view text) {
+namespace {
+
+// Scrub()'s scan of `text`, full-width forms read as ASCII.
+template <typename Scan>
+auto ScanFolded(std::string_view text, Scan scan) {
   const std::string_view bounded = Bound(text);
   // Only a text holding a full-width form pays for the copy.
   if (bounded.find('\xEF') == std::string_view::npos &&
       bounded.find('\xE3') == std::string_view::npos) {
-    return Scanner(bounded).Run();
+    return scan(Scanner(bounded));
   }
   const std::string folded = FoldFullWidth(bounded);
-  return Scanner(folded).Run();
+  return scan(Scanner(folded));
+}
+
+}  // namespace
+
+ScrubResult Scrub(std::string_view text) {
+  return ScanFolded(text, [](Scanner s) { return s.Run(); });
+}
+
+std::string WithoutPersonalData(std::string_view text) {
+  std::string out = ScanFolded(text, [](Scanner s) { return s.Run(" ").text; });
+  // The placeholders of an earlier scrub (stored history is scrubbed) are no words either.
+  for (std::string_view p : {kEmail, kPhone, kCard, kIban, kId, kIp, kUrl, kNumber}) {
+    for (size_t at = out.find(p); at != std::string::npos; at = out.find(p, at)) {
+      out.replace(at, p.size(), " ");
+    }
+  }
+  return out;
 }
 
 }  // namespace loopwise

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "logger.h"
+#include "utf8.h"
 
 namespace loopwise {
 namespace {
@@ -67,14 +68,6 @@ std::string PagesText(const Incident& i) {
     out += (out.empty() ? "" : ", ") + p.route + " (" + std::to_string(p.count) + ")";
   }
   return out.empty() ? "none recorded" : out;
-}
-
-// At most `max_bytes` of `s`, cut before a character rather than through one.
-std::string Utf8Prefix(const std::string& s, size_t max_bytes) {
-  if (s.size() <= max_bytes) return s;
-  size_t n = max_bytes;
-  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
-  return s.substr(0, n);
 }
 
 }  // namespace

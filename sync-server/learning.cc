@@ -14,6 +14,7 @@
 #include "gap_finder.h"
 #include "incident_detector.h"
 #include "logger.h"
+#include "utf8.h"
 
 namespace loopwise {
 namespace {
@@ -83,7 +84,7 @@ uint64_t Fnv(const std::string& s) {
 }
 
 std::string Quote(const std::string& text, size_t max = 80) {
-  std::string t = text.size() > max ? text.substr(0, max) + "..." : text;
+  std::string t = text.size() > max ? Utf8Prefix(text, max) + "..." : text;
   return "'" + t + "'";
 }
 
@@ -613,16 +614,22 @@ Result<std::vector<LearnedChange>> Learner::MarkChangesFor(const std::string& si
                                                            const std::string& note) {
   auto changes = store_->Changes(site);
   if (!changes.ok()) return changes.status();
+  auto contents = publisher_->Contents(site, current.version);
+  if (!contents.ok()) return contents.status();
   std::vector<LearnedChange> marked;
   for (LearnedChange c : changes.value()) {
-    if (c.status == "published" && c.version > current.version) {
+    // Whether `current` holds the change: as recorded when it was published, or, for a version
+    // published before that was recorded, published with it or before it and rolled back since.
+    const bool held =
+        contents.value()
+            ? contents.value()->count(c.id) > 0 || c.version == current.version
+            : c.version <= current.version &&
+                  (c.status == "published" || c.decided_at_ms >= current.published_at_ms);
+    if (c.status == "published" && !held) {
       c.status = "rolled_back";
       c.note = note;
       marked.push_back(c);
-    } else if (c.status == "rolled_back" && c.version <= current.version &&
-               c.decided_at_ms >= current.published_at_ms) {
-      // Rolled back after `current` was built with it: making `current` current again restores
-      // it (a version built after the rollback left it out, and does not).
+    } else if (c.status == "rolled_back" && held) {
       c.status = "published";
       c.note = "restored with version " + std::to_string(current.version);
     } else {

@@ -112,9 +112,9 @@ class Learner {
                                                   int64_t now_ms);
   Result<Version> RollbackLocked(const std::string& site, std::optional<int64_t> version,
                                  int64_t now_ms);
-  // Marks the changes as `current` (just made current) has them: those published after it rolled
-  // back (with `note`), and those it holds that a rollback had marked rolled back restored.
-  // Returns the changes rolled back.
+  // Marks the changes as `current` (just made current) holds them: those published that it does
+  // not hold rolled back (with `note`), those rolled back that it holds restored. Returns the
+  // changes rolled back.
   Result<std::vector<LearnedChange>> MarkChangesFor(const std::string& site, const Version& current,
                                                     int64_t now_ms, const std::string& note);
 

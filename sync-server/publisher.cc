@@ -144,10 +144,50 @@ Result<Publication> Publisher::PublishBuilt(const std::string& site, const Built
   if (!version.ok()) return version.status();
   p.version = version.value();
 
+  // What the new version holds of the learned changes, for rollbacks to tell (Contents), kept
+  // for the kept versions only.
+  auto changes = store_->Changes(site);
+  auto versions = store_->Versions(site);
+  auto doc = store_->Document(site, kVersionContentsDocument);
+  if (!changes.ok()) return changes.status();
+  if (!versions.ok()) return versions.status();
+  if (!doc.ok()) return doc.status();
+  const nlohmann::json old =
+      doc.value() ? nlohmann::json::parse(*doc.value(), nullptr, false) : nlohmann::json::object();
+  nlohmann::json contents = nlohmann::json::object();
+  for (const Version& v : versions.value()) {
+    const std::string key = std::to_string(v.version);
+    if (old.is_object() && old.contains(key)) contents[key] = old[key];
+  }
+  nlohmann::json ids = nlohmann::json::array();
+  for (const LearnedChange& c : changes.value()) {
+    if (c.status == "published") ids.push_back(c.id);
+  }
+  contents[std::to_string(p.version.version)] = ids;
+  if (Status s = store_->PutDocument(site, kVersionContentsDocument, contents.dump()); !s.ok())
+    return s;
+
   // Forget bundles no kept version names; an hour's grace covers a publish by another process
   // between its Put and its AddVersion.
   if (auto kept = store_->ReferencedBundles(); kept.ok()) files_->Prune(kept.value(), 3600);
   return p;
+}
+
+Result<std::optional<std::set<int64_t>>> Publisher::Contents(const std::string& site,
+                                                            int64_t version) {
+  auto doc = store_->Document(site, kVersionContentsDocument);
+  if (!doc.ok()) return doc.status();
+  if (!doc.value()) return std::optional<std::set<int64_t>>();
+  const nlohmann::json contents = nlohmann::json::parse(*doc.value(), nullptr, false);
+  const std::string key = std::to_string(version);
+  if (!contents.is_object() || !contents.contains(key) || !contents[key].is_array()) {
+    return std::optional<std::set<int64_t>>();
+  }
+  std::set<int64_t> ids;
+  for (const auto& id : contents[key]) {
+    if (id.is_number_integer()) ids.insert(id.get<int64_t>());
+  }
+  return std::optional<std::set<int64_t>>(std::move(ids));
 }
 
 Result<Version> Publisher::Rollback(const std::string& site, std::optional<int64_t> version) {

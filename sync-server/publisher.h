@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,8 @@ struct BuiltBundle {
   double build_ms = 0;
 };
 
+inline constexpr const char* kVersionContentsDocument = "version_contents";
+
 class Publisher {
  public:
   Publisher(Store* store, BundleFiles* files, PublishOptions options = {})
@@ -61,6 +64,11 @@ class Publisher {
 
   // Makes an earlier kept version current again: `version`, or the one before the current one.
   Result<Version> Rollback(const std::string& site, std::optional<int64_t> version);
+
+  // The ids of the learned changes that were published when `version` was (recorded by
+  // PublishBuilt); nullopt for a version published before this was recorded. A change that names
+  // `version` as its own is in it too.
+  Result<std::optional<std::set<int64_t>>> Contents(const std::string& site, int64_t version);
 
  private:
   Result<const WordVectors*> Vectors();

@@ -61,6 +61,21 @@ void SendError(Response& res, int status, const std::string& code, const std::st
   SendJson(res, status, {{"error", {{"code", code}, {"message", message}}}});
 }
 
+// Refuses a request before its body is read, and closes the connection after the answer: the
+// unread body must never be taken for the next request on it. (cpp-httplib 0.11 keeps a
+// connection open unless the request asked to close it; a content provider that reports failure
+// once it has written the whole answer makes it close.)
+void RefuseUnread(Response& res, int status, const std::string& code, const std::string& message) {
+  const std::string body = json{{"error", {{"code", code}, {"message", message}}}}.dump() + "\n";
+  res.status = status;
+  res.set_header("Connection", "close");
+  res.set_content_provider(body.size(), "application/json",
+                           [body](size_t offset, size_t length, httplib::DataSink& sink) {
+                             sink.write(body.data() + offset, length);
+                             return false;
+                           });
+}
+
 const char* DefaultCode(int status) {
   switch (status) {
     case 400:
@@ -1367,8 +1382,8 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
     // cpp-httplib 0.11 reads a chunked body whole, past the payload limit: every client of this
     // API can send a Content-Length, so none is taken.
     if (req.has_header("Transfer-Encoding")) {
-      res.set_header("Connection", "close");
-      SendError(res, 411, "length_required", "Send the body with a Content-Length, not chunked.");
+      RefuseUnread(res, 411, "length_required",
+                   "Send the body with a Content-Length, without Transfer-Encoding.");
       return httplib::Server::HandlerResponse::Handled;
     }
     // A request with no Content-Length has an empty body (RFC 9112, 6.3), but cpp-httplib 0.11
@@ -1384,10 +1399,11 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
         path.compare(path.size() - tail.size(), tail.size(), tail) == 0 &&
         std::strtoull(req.get_header_value("Content-Length").c_str(), nullptr, 10) >
             s.options.limits.max_body_bytes) {
-      res.set_header("Connection", "close");
-      SendError(res, 413, "body_too_large",
-                "A signal batch is at most " +
-                    std::to_string(s.options.limits.max_body_bytes / 1024) + " KB.");
+      current_route = "/v1/sites/{site}/signals";
+      s.metrics.CountRejectedBatch("body_too_large");
+      RefuseUnread(res, 413, "body_too_large",
+                   "A signal batch is at most " +
+                       std::to_string(s.options.limits.max_body_bytes / 1024) + " KB.");
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
@@ -1416,7 +1432,8 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
                 "(application/json, application/x-ndjson or text/csv).");
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (res.body.empty() && res.status != 304) {
+    // An answer of RefuseUnread's (its body comes from a content provider) is left as it is.
+    if (res.body.empty() && res.status != 304 && !res.has_header("Connection")) {
       SendError(res, res.status, DefaultCode(res.status), DefaultMessage(res.status));
       return httplib::Server::HandlerResponse::Handled;
     }

@@ -168,6 +168,19 @@ test("autonomous mode publishes what passes the guardrails; rollback marks the c
   r = await rollTo(2);
   r = await request(`${base}/changes`, { headers: admin(site.token) });
   assert.equal(r.body.changes.find((c) => c.id === learned.id).status, "rolled_back");
+
+  // A version published while the change was rolled back does not hold it: made current after
+  // the change was restored, it rolls the change back again, and the next publish leaves it out.
+  const statusOf = async () => (await request(`${base}/changes`, { headers: admin(site.token) }))
+    .body.changes.find((c) => c.id === learned.id).status;
+  r = await request(`${base}/publish`, { method: "POST", headers: admin(site.token) });
+  const without = r.body.version;
+  await rollTo(3);
+  assert.equal(await statusOf(), "published");
+  await rollTo(without);
+  assert.equal(await statusOf(), "rolled_back");
+  r = await request(`${base}/publish`, { method: "POST", headers: admin(site.token) });
+  assert.equal(await statusOf(), "rolled_back");
 });
 
 test("operators' pins and blocks: listed, validated, deleted; a blocked article learns nothing; a pin ships in the bundle", async () => {

@@ -486,6 +486,32 @@ TEST_CASE("a helpdesk resolution with an unknown article or no words teaches not
   CHECK(wordless == 8);
 }
 
+TEST_CASE("a change's summary quotes a long question without cutting a character") {
+  const std::vector<Article> articles = testing::ToyArticles();
+  AutonomousSite acme(articles);
+  Store* store = acme.store();
+  Publisher publisher(store, acme.files());
+  REQUIRE(publisher.Publish("acme").ok());
+  std::string cyrillic;
+  for (int k = 0; k < 60; ++k) cyrillic += "\u043f";  // two bytes each
+  std::vector<ResolvedQuery> resolutions;
+  // One change an article, each quoting its question: one of the two cuts inside a character.
+  resolutions.push_back({"reset my password " + cyrillic, articles[0].id, ""});
+  resolutions.push_back({"refund my card x " + cyrillic, articles[1].id, ""});
+  REQUIRE(store->AddResolutions("acme", resolutions).ok());
+  LearningOptions run_options;
+  run_options.operations = false;
+  Learner learner(store, acme.files(), &publisher, run_options);
+  REQUIRE(learner.Run("acme", 5000000).ok());
+  auto changes = store->Changes("acme");
+  REQUIRE(changes.ok());
+  REQUIRE_FALSE(changes.value().empty());
+  for (const LearnedChange& c : changes.value()) {
+    CAPTURE(c.summary);
+    CHECK_NOTHROW(nlohmann::json(c.summary).dump());
+  }
+}
+
 TEST_CASE("resolution priors: Beta posteriors per page, Thompson samples that explore, bytes") {
   ResolutionPriors priors;
   priors.Add("/billing", 1, 90, 10);  // "refund" resolves nine in ten questions on /billing

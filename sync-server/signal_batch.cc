@@ -115,7 +115,12 @@ bool ParseEvent(const json& e, const std::string& where, const SignalLimits& lim
               field + " is longer than " + std::to_string(limits.max_string_bytes) + " bytes");
         }
         context[clean_key] = Scrub(value.get_ref<const std::string&>()).text;
-      } else if (value.is_number() || value.is_boolean() || value.is_null()) {
+      } else if (value.is_number()) {
+        // A number may be a card or an account number too: scrubbed as its text.
+        const std::string text = value.dump();
+        const std::string scrubbed = Scrub(text).text;
+        context[clean_key] = scrubbed == text ? value : json(scrubbed);
+      } else if (value.is_boolean() || value.is_null()) {
         context[clean_key] = value;
       } else {
         return Reject(

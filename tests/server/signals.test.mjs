@@ -51,7 +51,7 @@ test("free text is scrubbed again on arrival; unknown fields are ignored", async
     batch_id: id,
     events: [event(1, {
       query: "card 4111 1111 1111 1111 and mail jane.doe@example.com, \uFF4A\uFF41\uFF4E\uFF45\uFF20\uFF58\uFF0E\uFF49\uFF4F",
-      context: { route: "/billing", plan: "pro", note: "call +44 20 7946 0958", "bob@example.com": "yes" },
+      context: { route: "/billing", plan: "pro", note: "call +44 20 7946 0958", "bob@example.com": "yes", seats: 12, acct: 4111111111111111 },
       surprise: { ignored: true },
     })],
   }));
@@ -59,7 +59,7 @@ test("free text is scrubbed again on arrival; unknown fields are ignored", async
   const [row] = sqlite(data, `SELECT query, context FROM signals WHERE batch_id = '${id}'`);
   // Full-width forms too; and context keys, which reach the public bundle through learned priors.
   assert.equal(row.query, "card [card] and mail [email], [email]");
-  assert.deepEqual(JSON.parse(row.context), { route: "/billing", plan: "pro", note: "call [phone]", "[email]": "yes" });
+  assert.deepEqual(JSON.parse(row.context), { route: "/billing", plan: "pro", note: "call [phone]", "[email]": "yes", seats: 12, acct: "[card]" });
 });
 
 test("wrong key and wrong origin are refused", async () => {

@@ -310,6 +310,15 @@ TEST_CASE("scrub reads full-width forms as the ASCII they stand for") {
              "[email] \u306b\u9023\u7d61");
   CheckScrub("\uFF21\uFF22\uFF23 \u3053\u3093\u306b\u3061\u306f", "ABC \u3053\u3093\u306b\u3061\u306f");
   CheckKept("\uFFE5100 \uFF5F\u00e9");  // other forms as they are
+  // Other scripts' digits, the dash an input method types between digits, grouping spaces.
+  CheckScrub("\uFF10\uFF19\uFF10\u30FC\uFF11\uFF12\uFF13\uFF14\u30FC\uFF15\uFF16\uFF17\uFF18", "[phone]");
+  CheckScrub("4111\u00A01111\u202F1111\u20071111", "[card]");
+  CheckScrub("\u0664\u0661\u0661\u0661 \u0661\u0661\u0661\u0661 \u0661\u0661\u0661\u0661 \u0661\u0661\u0661\u0661",
+             "[card]");
+  CheckScrub("\u06F1\u06F2\u06F3\u06F4\u06F5\u06F6\u06F7\u06F8", "[number]");
+  // Outside digits, dashes and the prolonged-sound mark stay as written.
+  CheckScrub("\u30B3\u30FC\u30D2\u30FC \u2014 caf\u00e9 2\u20143",
+             "\u30B3\u30FC\u30D2\u30FC \u2014 caf\u00e9 2-3");
 }
 
 TEST_CASE("without personal data: a space where scrub puts a placeholder, and for placeholders") {

@@ -771,29 +771,65 @@ std::string_view Bound(std::string_view text) {
   return text.substr(0, cut);
 }
 
-// Full-width forms of ASCII (U+FF01..U+FF5E, typed by East Asian input methods) as ASCII, so a
-// "４１１１ １１１１ ..." or "ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ" has the shapes the scanner knows. The
-// ideographic space U+3000 becomes a space. Everything else is copied as is.
-std::string FoldFullWidth(std::string_view text) {
+// The code point of the UTF-8 sequence at text[i] and its length; {0, 1} for ASCII or bytes that
+// do not start a valid 2- or 3-byte sequence.
+std::pair<unsigned, size_t> CodePointAt(std::string_view text, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(text[i + k]); };
+  if (b(0) >= 0xC2 && b(0) <= 0xDF && i + 1 < text.size() && (b(1) & 0xC0) == 0x80) {
+    return {((b(0) & 0x1Fu) << 6) | (b(1) & 0x3Fu), 2};
+  }
+  if (b(0) >= 0xE0 && b(0) <= 0xEF && i + 2 < text.size() && (b(1) & 0xC0) == 0x80 &&
+      (b(2) & 0xC0) == 0x80) {
+    const unsigned cp = ((b(0) & 0x0Fu) << 12) | ((b(1) & 0x3Fu) << 6) | (b(2) & 0x3Fu);
+    if (cp >= 0x800) return {cp, 3};
+  }
+  return {0, 1};
+}
+
+// The ASCII a look-alike stands for, or 0: full-width forms (U+FF01..U+FF5E, typed by East Asian
+// input methods), other scripts' digits (Arabic-Indic, Persian, Devanagari, Bengali) and the
+// spaces that group digits.
+char AsciiFor(unsigned cp) {
+  if (cp >= 0xFF01 && cp <= 0xFF5E) return static_cast<char>(cp - 0xFF01 + 0x21);
+  for (unsigned zero : {0x0660u, 0x06F0u, 0x0966u, 0x09E6u}) {
+    if (cp >= zero && cp <= zero + 9) return static_cast<char>('0' + (cp - zero));
+  }
+  switch (cp) {
+    case 0x3000: case 0x00A0: case 0x2007: case 0x2009: case 0x200A: case 0x202F:
+      return ' ';
+    default:
+      return 0;
+  }
+}
+
+// Dashes an input method or a word processor puts between digits ("090ー1234ー5678").
+bool IsDash(unsigned cp) {
+  return (cp >= 0x2010 && cp <= 0x2015) || cp == 0x2212 || cp == 0x30FC || cp == 0xFE63;
+}
+
+// `text` with look-alikes read as the ASCII they stand for (AsciiFor, and a dash between two
+// digits as '-'), so that the scanner's ASCII shapes find "４１１１ １１１１ ..." or
+// "ｊａｎｅ＠ｅｘａｍｐｌｅ．ｃｏｍ" too. Everything else is copied as is.
+std::string FoldLookalikes(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    const auto b = [&](size_t k) { return static_cast<unsigned char>(text[i + k]); };
-    if (i + 2 < text.size() && b(0) == 0xEF && (b(1) == 0xBC || b(1) == 0xBD) && b(2) >= 0x80 &&
-        b(2) <= 0xBF) {
-      const unsigned code = 0xFF00u + ((b(1) & 0x03u) << 6) + (b(2) & 0x3Fu);
-      if (code >= 0xFF01 && code <= 0xFF5E) {
-        out += static_cast<char>(code - 0xFF01 + 0x21);
-        i += 2;
-        continue;
-      }
+  auto digit_at = [&](size_t i) {
+    if (i >= text.size()) return false;
+    const auto [cp, n] = CodePointAt(text, i);
+    return n == 1 ? IsDigit(text[i]) : IsDigit(AsciiFor(cp));
+  };
+  for (size_t i = 0; i < text.size();) {
+    const auto [cp, n] = CodePointAt(text, i);
+    char ascii = n == 1 ? 0 : AsciiFor(cp);
+    if (n > 1 && !ascii && IsDash(cp) && !out.empty() && IsDigit(out.back()) && digit_at(i + n)) {
+      ascii = '-';
     }
-    if (i + 2 < text.size() && b(0) == 0xE3 && b(1) == 0x80 && b(2) == 0x80) {
-      out += ' ';
-      i += 2;
-      continue;
+    if (ascii) {
+      out += ascii;
+    } else {
+      out.append(text.substr(i, n));
     }
-    out += text[i];
+    i += n;
   }
   return out;
 }
@@ -802,16 +838,15 @@ std::string FoldFullWidth(std::string_view text) {
 
 namespace {
 
-// Scrub()'s scan of `text`, full-width forms read as ASCII.
+// Scrub()'s scan of `text`, look-alikes read as ASCII (FoldLookalikes).
 template <typename Scan>
 auto ScanFolded(std::string_view text, Scan scan) {
   const std::string_view bounded = Bound(text);
-  // Only a text holding a full-width form pays for the copy.
-  if (bounded.find('\xEF') == std::string_view::npos &&
-      bounded.find('\xE3') == std::string_view::npos) {
+  // Only a text beyond ASCII pays for the copy.
+  if (std::all_of(bounded.begin(), bounded.end(), [](char c) { return (c & 0x80) == 0; })) {
     return scan(Scanner(bounded));
   }
-  const std::string folded = FoldFullWidth(bounded);
+  const std::string folded = FoldLookalikes(bounded);
   return scan(Scanner(folded));
 }
 

@@ -16,9 +16,10 @@
 // versions and amounts ("3.2", "$1,234.50"), dates ("2024-05-01"), times ("10:30"), "@mention"s and
 // URLs without secrets (kept whole, so a help-centre link stays clickable).
 //
-// It works on bytes: only ASCII shapes are recognised (full-width forms, U+FF01..U+FF5E, are read
-// as the ASCII they stand for, and returned as it), every other byte (UTF-8 or not) is copied
-// unchanged, so invalid UTF-8 is passed through, never rejected. The scan is a single left-to-right
+// It works on bytes: only ASCII shapes are recognised (look-alikes are read as the ASCII they
+// stand for, and returned as it: full-width forms U+FF01..U+FF5E, other scripts' digits, the
+// spaces and dashes that group digits), every other byte (UTF-8 or not) is copied unchanged, so
+// invalid UTF-8 is passed through, never rejected. The scan is a single left-to-right
 // pass; each matcher looks at a bounded window, or consumes what it read, or (e-mail) remembers
 // where it failed, so the time is linear in the input. No exceptions, no heap allocation beyond
 // the result.

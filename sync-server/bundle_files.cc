@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -22,6 +23,16 @@ constexpr size_t kCachedBundles = 8;
 
 Status Errno(const std::string& what) {
   return Status::Error(what + " (" + std::strerror(errno) + ")");
+}
+
+// The file's bytes; nullopt when it cannot be read.
+std::optional<std::string> ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream s;
+  s << in.rdbuf();
+  if (in.bad()) return std::nullopt;
+  return s.str();
 }
 
 }  // namespace
@@ -94,17 +105,21 @@ Result<std::string> BundleFiles::Put(const std::vector<uint8_t>& bundle) {
   const std::string bytes(bundle.begin(), bundle.end());
   const std::string sha = Sha256Hex(bytes);
   const std::string path = dir_ + "/" + sha;
-  std::error_code ec;
-  if (!fs::exists(path + ".gz", ec)) {
-    auto gz = Gzip(bytes);
-    if (!gz.ok()) return gz.status();
-    // The plain file first: a bundle counts as stored once its .gz (written last) exists.
-    if (Status s = WriteFileDurably(path, bytes); !s.ok()) return s;
-    if (Status s = WriteFileDurably(path + ".gz", gz.value()); !s.ok()) return s;
-  } else {
-    // Touch so that Prune's age check counts from this publish.
-    fs::last_write_time(path, fs::file_time_type::clock::now(), ec);
-    fs::last_write_time(path + ".gz", fs::file_time_type::clock::now(), ec);
+  auto gz = Gzip(bytes);
+  if (!gz.ok()) return gz.status();
+  // Files already there are kept when they hold these very bytes (touched, so that Prune's age
+  // check counts from this publish) and rewritten when damaged: publishing again repairs them.
+  // The plain file first: a bundle counts as stored once its .gz (written last) exists.
+  for (const auto& [file, want] : {std::pair<std::string, const std::string*>{path, &bytes},
+                                   {path + ".gz", &gz.value()}}) {
+    std::error_code ec;
+    if (ReadAll(file) == *want) {
+      fs::last_write_time(file, fs::file_time_type::clock::now(), ec);
+      continue;
+    }
+    if (Status s = WriteFileDurably(file, *want); !s.ok()) return s;
+    std::lock_guard<std::mutex> lock(cache_->mu);
+    cache_->entries.erase(fs::path(file).filename().string());
   }
   return sha;
 }
@@ -117,19 +132,26 @@ Result<std::shared_ptr<const std::string>> BundleFiles::Get(const std::string& s
     auto it = cache_->entries.find(name);
     if (it != cache_->entries.end()) return it->second;
   }
-  std::ifstream in(dir_ + "/" + name, std::ios::binary);
-  if (!in) return Status::Error("no bundle " + sha256);
-  std::ostringstream s;
-  s << in.rdbuf();
-  if (in.bad()) return Status::Error("cannot read bundle " + sha256);
-  // A file damaged on disk must not be served under its name (cached for a year) or loaded: the
-  // bundle is checked against its name once, when it is first read. (Its .gz copy is written
-  // from the same checked bytes.)
-  if (!gzip && Sha256Hex(s.str()) != sha256) {
-    return Status::Error("bundle " + sha256 + " is damaged on disk (its bytes no longer match "
-                         "its name); publish again or roll back to another version");
+  std::error_code ec;
+  if (!fs::exists(dir_ + "/" + name, ec)) return Status::Error("no bundle " + sha256);
+  std::optional<std::string> read = ReadAll(dir_ + "/" + name);
+  if (!read) return Status::Error("cannot read bundle " + sha256);
+  // A file damaged on disk must not be served under its name (cached for a year) or loaded: it
+  // is checked once, when first read: the bundle against its name, the .gz copy against the
+  // compressed bundle.
+  bool intact = false;
+  if (!gzip) {
+    intact = Sha256Hex(*read) == sha256;
+  } else if (auto plain = Get(sha256, false); plain.ok()) {
+    auto packed = Gzip(*plain.value());
+    intact = packed.ok() && packed.value() == *read;
   }
-  auto bytes = std::make_shared<const std::string>(s.str());
+  if (!intact) {
+    return Status::Error("bundle " + sha256 + (gzip ? ".gz" : "") +
+                         " is damaged on disk (its bytes no longer match its name); publish "
+                         "again to repair it, or roll back to another version");
+  }
+  auto bytes = std::make_shared<const std::string>(std::move(*read));
   std::lock_guard<std::mutex> lock(cache_->mu);
   if (cache_->entries.size() >= kCachedBundles) cache_->entries.erase(cache_->entries.begin());
   cache_->entries.emplace(name, bytes);

@@ -3,6 +3,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -398,15 +399,39 @@ test("a bundle damaged on disk is never served under its name", async () => {
   importFixtures(own, "dmg");  // imports and publishes
   const [sha] = fs.readdirSync(path.join(own, "bundles")).filter((f) => /^[0-9a-f]{64}$/.test(f));
   const file = path.join(own, "bundles", sha);
-  fs.truncateSync(file, fs.statSync(file).size - 100);
+  const flip = (f) => {
+    const bytes = fs.readFileSync(f);
+    bytes[bytes.length >> 1] ^= 0xff;
+    fs.writeFileSync(f, bytes);
+  };
+  flip(file);
+  flip(`${file}.gz`);
   const s = await startServer(own);
+  const get = (gzip) => new Promise((resolve, reject) => {
+    const { port } = new URL(s.url);
+    http.get({ host: "127.0.0.1", port, path: `/v1/bundles/${sha}`, headers: gzip ? { "Accept-Encoding": "gzip" } : {} },
+      (res) => {
+        const chunks = [];
+        res.on("data", (c) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+      }).on("error", reject);
+  });
   try {
-    const r = await rawGet(s.url, `/v1/bundles/${sha}`);
-    assert.equal(r.status, 500);
-    assert.equal(JSON.parse(r.body).error.code, "bundle_unusable");
-    assert.ok(!r.headers["cache-control"]?.includes("immutable"));
+    for (const gzip of [false, true]) {
+      const r = await get(gzip);
+      assert.equal(r.status, 500, `gzip ${gzip}`);
+      const text = r.headers["content-encoding"] === "gzip" ? zlib.gunzipSync(r.body) : r.body;
+      assert.equal(JSON.parse(text).error.code, "bundle_unusable");
+      assert.ok(!r.headers["cache-control"]?.includes("immutable"));
+    }
     const m = await request(`${s.url}/v1/sites/dmg/manifest`, { headers: { "X-Loopwise-Key": site.key } });
     assert.equal(m.body.bundle.sha256, sha);
+    // Publishing the same bundle again repairs both files.
+    cli("publish", "--site", "dmg", "--data", own);
+    const plain = await get(false), packed = await get(true);
+    assert.deepEqual([plain.status, packed.status], [200, 200]);
+    assert.equal(crypto.createHash("sha256").update(plain.body).digest("hex"), sha);
+    assert.ok(zlib.gunzipSync(packed.body).equals(plain.body));
   } finally {
     await s.stop();
     fs.rmSync(own, { recursive: true, force: true });

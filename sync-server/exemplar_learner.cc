@@ -175,6 +175,11 @@ Selection SelectExemplars(std::vector<Observation>* observations,
       // Nothing to learn from yet; an escalated question with no agent label may still get one.
       continue;
     }
+    if (std::all_of(vectors[c].begin(), vectors[c].end(), [](float x) { return x == 0; })) {
+      // No words yet (a helpdesk's resolution before the widget's question): it may get them.
+      obs[c].note = "waiting for the question's words";
+      continue;
+    }
     if (blocked.count(label.article)) {
       reject(c, "the operator blocked article \"" + label.article + "\"");
       continue;

@@ -291,8 +291,9 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
   // With nothing new since the last run, nothing can change: a waiting association needs new
   // evidence, and the live-drop check new traffic. Skip to the gaps and incidents.
   if (report.signals > 0 || report.resolutions > 0) {
-    // A label naming no article of the site (a helpdesk's typo, a deleted article), or a question
-    // with no words (a resolution sent with only an unknown query_id), teaches nothing.
+    // A label naming no article of the site (a helpdesk's typo, a deleted article) teaches
+    // nothing. (A question with no words yet, say a helpdesk resolution that came before the
+    // widget's signals, waits for them: SelectExemplars passes over it.)
     size_t unusable = 0;
     {
       auto kb = store_->Articles(site);
@@ -309,10 +310,6 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
           ++unusable;
           o.status = "rejected";
           o.note = "labelled with \"" + article + "\", which is not in the knowledge base";
-        } else if (Tokenize(o.text).empty()) {
-          ++unusable;
-          o.status = "rejected";
-          o.note = "the question has no words to learn from";
         }
       }
     }

@@ -1414,7 +1414,7 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
       std::string allow;
       for (const auto& [method, pattern] : s.routes) {
         if (std::regex_match(req.path, pattern) && allow.find(method) == std::string::npos) {
-          allow += (allow.empty() ? "" : ", ") + method;
+          allow += (allow.empty() ? "" : ", ") + method + (method == "GET" ? ", HEAD" : "");
         }
       }
       if (!allow.empty()) {

@@ -203,7 +203,15 @@ int SimulateCommand(int argc, char** argv) {
   for (const char* flag : {"kb", "history", "stream", "test", "days", "json"}) {
     if (auto v = args.require(flag); !v.ok()) return cli::Fail(v.status().message());
   }
-  if (Status s = cli::CheckOutputPath(*args.get("json")); !s.ok()) return cli::Fail(s.message());
+  // The learning-curve chart goes next to the JSON: OUT.json -> OUT.svg.
+  std::string svg_path = *args.get("json");
+  if (svg_path.size() > 5 && svg_path.compare(svg_path.size() - 5, 5, ".json") == 0) {
+    svg_path.resize(svg_path.size() - 5);
+  }
+  svg_path += ".svg";
+  for (const std::string& out : {*args.get("json"), svg_path}) {
+    if (Status s = cli::CheckOutputPath(out); !s.ok()) return cli::Fail(s.message());
+  }
   auto days = args.integer("days", 0, 1, 365);
   auto noise = args.number("noise", 0, 0, 1);
   auto label_rate = args.number("agent-label-rate", 1, 0, 1);
@@ -532,11 +540,6 @@ int SimulateCommand(int argc, char** argv) {
                       {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}}}};
   if (Status st = cli::WriteFileAtomic(json_path, out.dump(2) + "\n"); !st.ok())
     return cli::Fail(st.message());
-  std::string svg_path = json_path;
-  if (svg_path.size() > 5 && svg_path.compare(svg_path.size() - 5, 5, ".json") == 0) {
-    svg_path.resize(svg_path.size() - 5);
-  }
-  svg_path += ".svg";
   char title[200];
   std::snprintf(title, sizeof title, "Learning curve: noise %.2f, agent labels %.2f, poison %.2f",
                 noise.value(), label_rate.value(), poison.value());

@@ -116,7 +116,7 @@ test("unknown routes answer 404 and wrong methods 405 with Allow, both with the 
     assert.deepEqual([r.status, r.body.error.code], [404, "not_found"], `${method} ${path}`);
   }
   for (const [method, path, allow] of [["DELETE", "/v1/sites/acme/signals", "POST, OPTIONS"],
-    ["POST", "/healthz", "GET"], ["PATCH", "/v1/sites/acme", "PUT, GET"],
+    ["POST", "/healthz", "GET, HEAD"], ["PATCH", "/v1/sites/acme", "PUT, GET, HEAD"],
     ["GET", "/v1/sites/acme/publish", "POST"]]) {
     const r = await request(`${server.url}${path}`, { method });
     assert.deepEqual([r.status, r.body.error.code], [405, "method_not_allowed"], `${method} ${path}`);

@@ -649,6 +649,10 @@ void Server::Impl::Signals(const Request& req, Response& res) {
     SendError(res, rejection.http_status, rejection.code, rejection.message);
     return;
   }
+  // A browser's clock may be wrong; one in the far future would put its signals on days that
+  // have not come (in analytics, gaps and spike baselines): at most a day ahead is believed.
+  const int64_t latest = NowMs() + 24 * 3600 * 1000;
+  for (SignalEvent& e : batch.events) e.ts = std::min(e.ts, latest);
   const double now = Seconds(), cost = static_cast<double>(batch.events.size());
   double wait = 0;
   if (!site_limiter.Take(site->key, cost, now, &wait) ||

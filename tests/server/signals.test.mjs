@@ -62,6 +62,14 @@ test("free text is scrubbed again on arrival; unknown fields are ignored", async
   assert.deepEqual(JSON.parse(row.context), { route: "/billing", plan: "pro", note: "call [phone]", "[email]": "yes", seats: 12, acct: "[card]" });
 });
 
+test("a signal from a clock far in the future is put at most a day ahead", async () => {
+  const id = batchId();
+  const r = await request(url, signalsRequest(site.key, { batch_id: id, events: [event(1, { ts: 1e15 })] }));
+  assert.equal(r.status, 202);
+  const [row] = sqlite(data, `SELECT ts FROM signals WHERE batch_id = '${id}'`);
+  assert.ok(row.ts <= Date.now() + 24 * 3600 * 1000 + 60000 && row.ts > Date.now(), String(row.ts));
+});
+
 test("wrong key and wrong origin are refused", async () => {
   let r = await request(url, signalsRequest("pk_nope", { batch_id: batchId(), events: [event()] }));
   assert.deepEqual([r.status, r.body.error.code], [401, "invalid_key"]);

@@ -7,6 +7,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "engine/tokenizer.h"
+
 namespace loopwise {
 namespace {
 
@@ -175,7 +177,7 @@ Selection SelectExemplars(std::vector<Observation>* observations,
       // Nothing to learn from yet; an escalated question with no agent label may still get one.
       continue;
     }
-    if (std::all_of(vectors[c].begin(), vectors[c].end(), [](float x) { return x == 0; })) {
+    if (Tokenize(obs[c].text).empty()) {
       // No words yet (a helpdesk's resolution before the widget's question): it may get them.
       obs[c].note = "waiting for the question's words";
       continue;

@@ -51,22 +51,26 @@ TEST_CASE("a built bundle loads and answers its own history") {
   for (size_t i = 1; i < r.ranked.size(); ++i) CHECK(r.ranked[i - 1].score >= r.ranked[i].score);
 }
 
-TEST_CASE("personal data in a question changes nothing in its answer") {
+TEST_CASE("a question is searched as it is scrubbed, as stored history is learned") {
+  // The digits of a card or the letters of an address carry nothing to learn from; the kind of
+  // data does ("[email]" reads as "email"), in questions as in the scrubbed history.
   const auto bytes = ToyBundle();
   auto engine = Engine::Load(bytes.data(), bytes.size());
   REQUIRE(engine.ok());
-  const auto plain = engine.value().Search("refund the charge on my card", SearchContext{}, 5);
-  for (const char* with : {"refund the charge on my card 4111 1111 1111 1111",
-                           "refund the charge on my card, jane.doe@example.com +44 20 7946 0958",
-                           "refund the charge on my card [card] [email]"}) {
-    CAPTURE(with);
-    const auto r = engine.value().Search(with, SearchContext{}, 5);
-    REQUIRE(r.ranked.size() == plain.ranked.size());
-    for (size_t i = 0; i < r.ranked.size(); ++i) {
-      CHECK(r.ranked[i].article == plain.ranked[i].article);
-      CHECK(r.ranked[i].score == doctest::Approx(plain.ranked[i].score));
+  for (const auto& [raw, scrubbed] :
+       {std::pair<const char*, const char*>{"refund the charge on my card 4111 1111 1111 1111",
+                                            "refund the charge on my card [card]"},
+        {"refund my card, jane.doe@example.com +44 20 7946 0958",
+         "refund my card, [email] [phone]"}}) {
+    CAPTURE(raw);
+    const auto a = engine.value().Search(raw, SearchContext{}, 5);
+    const auto b = engine.value().Search(scrubbed, SearchContext{}, 5);
+    REQUIRE(a.ranked.size() == b.ranked.size());
+    for (size_t i = 0; i < a.ranked.size(); ++i) {
+      CHECK(a.ranked[i].article == b.ranked[i].article);
+      CHECK(a.ranked[i].score == doctest::Approx(b.ranked[i].score));
     }
-    CHECK(r.confidence == doctest::Approx(plain.confidence));
+    CHECK(a.confidence == doctest::Approx(b.confidence));
   }
 }
 

@@ -218,7 +218,7 @@ Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
     corpus.bodies.push_back(Tokenize(a.body));
     corpus.passages.push_back(BodyPassages(a.body));
   }
-  for (const Exemplar& e : history) corpus.history.push_back(Tokenize(WithoutPersonalData(e.text)));
+  for (const Exemplar& e : history) corpus.history.push_back(Tokenize(Scrub(e.text).text));
 
   std::vector<std::vector<std::string>> all_docs;
   all_docs.insert(all_docs.end(), corpus.titles.begin(), corpus.titles.end());

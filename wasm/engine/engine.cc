@@ -248,7 +248,7 @@ std::vector<Candidate> Engine::Candidates(
 }
 
 SearchResult Engine::Search(std::string_view query, const SearchContext& context, size_t k) const {
-  const std::vector<std::string> tokens = Tokenize(WithoutPersonalData(query));
+  const std::vector<std::string> tokens = Tokenize(Scrub(query).text);
   std::array<float, kNumConfidenceFeatures> features;
   std::vector<Candidate> candidates = Candidates(tokens, context, &features);
   parts_.ranker.Rank(&candidates);

@@ -281,8 +281,7 @@ class Scanner {
  public:
   explicit Scanner(std::string_view text) : t_(text) {}
 
-  // `replacement`: what stands for personal data; empty: the placeholder naming its kind.
-  ScrubResult Run(std::string_view replacement = {}) {
+  ScrubResult Run() {
     ScrubResult result;
     result.text.reserve(t_.size() + 16);
     size_t i = 0;
@@ -296,7 +295,7 @@ class Scanner {
       if (m.placeholder.empty()) {
         result.text.append(t_.substr(i, m.length));
       } else {
-        result.text.append(replacement.empty() ? m.placeholder : replacement);
+        result.text.append(m.placeholder);
         ++result.replaced;
       }
       i += m.length;
@@ -836,35 +835,14 @@ std::string FoldLookalikes(std::string_view text) {
 
 }  // namespace
 
-namespace {
-
-// Scrub()'s scan of `text`, look-alikes read as ASCII (FoldLookalikes).
-template <typename Scan>
-auto ScanFolded(std::string_view text, Scan scan) {
+ScrubResult Scrub(std::string_view text) {
   const std::string_view bounded = Bound(text);
   // Only a text beyond ASCII pays for the copy.
   if (std::all_of(bounded.begin(), bounded.end(), [](char c) { return (c & 0x80) == 0; })) {
-    return scan(Scanner(bounded));
+    return Scanner(bounded).Run();
   }
   const std::string folded = FoldLookalikes(bounded);
-  return scan(Scanner(folded));
-}
-
-}  // namespace
-
-ScrubResult Scrub(std::string_view text) {
-  return ScanFolded(text, [](Scanner s) { return s.Run(); });
-}
-
-std::string WithoutPersonalData(std::string_view text) {
-  std::string out = ScanFolded(text, [](Scanner s) { return s.Run(" ").text; });
-  // The placeholders of an earlier scrub (stored history is scrubbed) are no words either.
-  for (std::string_view p : {kEmail, kPhone, kCard, kIban, kId, kIp, kUrl, kNumber}) {
-    for (size_t at = out.find(p); at != std::string::npos; at = out.find(p, at)) {
-      out.replace(at, p.size(), " ");
-    }
-  }
-  return out;
+  return Scanner(folded).Run();
 }
 
 }  // namespace loopwise

@@ -43,9 +43,4 @@ struct ScrubResult {
 // Idempotent: scrubbing a scrubbed text changes nothing.
 ScrubResult Scrub(std::string_view text);
 
-// The same text with each piece of personal data, and each placeholder of an earlier scrub,
-// replaced by a space: what questions are searched and learned with, since a card number or an
-// address says nothing about which article answers (and "[card]" would read as the word "card").
-std::string WithoutPersonalData(std::string_view text);
-
 }  // namespace loopwise

@@ -123,7 +123,7 @@ test("a question nothing answers is declined honestly and offers a human", async
   // Words the bundle has never seen: the engine declines (gap) rather than guess.
   await page.evaluate(() => {
     window.Loopwise.setContext({ email: "jane@example.com" });
-    window.Loopwise.ask("xqzv blorptang wibblefrotz 4111 1111 1111 1111");
+    window.Loopwise.ask("xqzv blorptang wibblefrotz DE89 3704 0044 0532 0130 00");
   });
   const dialog = page.getByRole("dialog", { name: "Help" });
   await dialog.locator(".answers").getByText("We don't have an answer to that yet", { exact: false }).waitFor();
@@ -132,9 +132,9 @@ test("a question nothing answers is declined honestly and offers a human", async
   await dialog.locator(".answers").getByText("We've let the team know about your question.").waitFor();
   const escalated = await (await page.waitForFunction(() => window.escalated)).jsonValue();
   // The customer's words are scrubbed as in signals; the page's own values come back as it gave them.
-  assert.equal(escalated.query, "xqzv blorptang wibblefrotz [card]");
+  assert.equal(escalated.query, "xqzv blorptang wibblefrotz [iban]");
   assert.deepEqual(escalated.transcript.map((l) => l.query),
-    ["I forgot my password and can't log in", "xqzv blorptang wibblefrotz [card]"]);
+    ["I forgot my password and can't log in", "xqzv blorptang wibblefrotz [iban]"]);
   assert.deepEqual(escalated.transcript.map((l) => l.outcome), ["opened", "escalated"]);
   assert.deepEqual(escalated.context, { route: "/settings/security", title: "Acme settings", plan: "pro",
     email: "jane@example.com" });

@@ -160,9 +160,9 @@ Status WriteFileAtomic(const std::string& path, const std::string& contents) {
     return out ? Status::Ok()
                : Status::Error(path + ": write failed (" + std::strerror(errno) + ")");
   };
+  if (Status s = CheckOutputPath(path); !s.ok()) return s;
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
-  if (fs::is_directory(status)) return Status::Error(path + ": is a folder, not a file");
   // A device or a pipe (/dev/null, /dev/stdout) is written in place, never replaced by a file.
   if (fs::exists(status) && !fs::is_regular_file(status)) return write(path);
   const std::string tmp = path + ".tmp";

@@ -162,12 +162,20 @@ Status WriteFileAtomic(const std::string& path, const std::string& contents) {
   };
   if (Status s = CheckOutputPath(path); !s.ok()) return s;
   std::error_code ec;
-  const fs::file_status status = fs::status(path, ec);
+  // A symbolic link stays one: the file it points to is replaced.
+  fs::path target = path;
+  for (int hops = 0; hops < 40 && fs::is_symlink(fs::symlink_status(target, ec)); ++hops) {
+    const fs::path link = fs::read_symlink(target, ec);
+    if (ec) break;
+    target = link.is_absolute() ? link : target.parent_path() / link;
+  }
+  if (Status s = CheckOutputPath(target.string()); !s.ok()) return s;
+  const fs::file_status status = fs::status(target, ec);
   // A device or a pipe (/dev/null, /dev/stdout) is written in place, never replaced by a file.
-  if (fs::exists(status) && !fs::is_regular_file(status)) return write(path);
-  const std::string tmp = path + ".tmp";
+  if (fs::exists(status) && !fs::is_regular_file(status)) return write(target.string());
+  const std::string tmp = target.string() + ".tmp";
   if (Status s = write(tmp); !s.ok()) return s;
-  fs::rename(tmp, path, ec);
+  fs::rename(tmp, target, ec);
   if (ec) return Status::Error(path + ": cannot replace (" + ec.message() + ")");
   return Status::Ok();
 }

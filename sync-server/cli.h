@@ -65,7 +65,8 @@ class Progress {
 
 Result<std::string> ReadFile(const std::string& path);
 // Writes via a temporary file and rename, so readers never see half a file (a device or a pipe,
-// such as /dev/null, is written in place).
+// such as /dev/null, is written in place; through a symbolic link, the file it points to is
+// replaced and the link kept).
 Status WriteFileAtomic(const std::string& path, const std::string& contents);
 // Whether WriteFileAtomic could write `path`: not a folder, in a folder that exists. Checked
 // before long work, so a wrong output path fails at once.

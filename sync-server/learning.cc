@@ -294,12 +294,12 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
     // A label naming no article of the site (a helpdesk's typo, a deleted article) teaches
     // nothing. (A question with no words yet, say a helpdesk resolution that came before the
     // widget's signals, waits for them: SelectExemplars passes over it.)
+    auto rules = store_->LearningRules(site);
+    if (!rules.ok()) return rules.status();
     size_t unusable = 0;
     {
       auto kb = store_->Articles(site);
       if (!kb.ok()) return kb.status();
-      auto rules = store_->LearningRules(site);
-      if (!rules.ok()) return rules.status();
       std::set<std::string> known;
       for (const Article& a : kb.value()) known.insert(a.id);
       for (size_t i : dirty) {
@@ -321,8 +321,6 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
       vectors[i] = engine.parts().encoder.Encode(Tokenize(obs[i].text));
       if (i % 1000 == 0) stage("embedding questions", double(i) / obs.size());
     }
-    auto rules = store_->LearningRules(site);
-    if (!rules.ok()) return rules.status();
     std::set<std::string> blocked;
     for (const LearningRule& r : rules.value()) {
       if (r.kind == "block") blocked.insert(r.article);

@@ -1405,6 +1405,18 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
             s.options.limits.max_body_bytes) {
       current_route = "/v1/sites/{site}/signals";
       s.metrics.CountRejectedBatch("body_too_large");
+      // A browser reads the refusal only with the site's CORS headers (unread, the widget would
+      // take it for an outage and send the batch again and again).
+      static const std::regex kSignalsPath("/v1/sites/([^/]+)/signals");
+      std::smatch m;
+      if (req.has_header("Origin") && std::regex_match(path, m, kSignalsPath)) {
+        Response scratch;
+        if (auto site = s.LoadSite(m[1].str(), scratch); site && s.CheckOrigin(req, scratch, *site)) {
+          for (const char* name : {"Access-Control-Allow-Origin", "Vary"}) {
+            res.set_header(name, scratch.get_header_value(name));
+          }
+        }
+      }
       RefuseUnread(res, 413, "body_too_large",
                    "A signal batch is at most " +
                        std::to_string(s.options.limits.max_body_bytes / 1024) + " KB.");

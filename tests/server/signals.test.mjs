@@ -80,6 +80,15 @@ test("wrong key and wrong origin are refused", async () => {
   r = await request(url, signalsRequest(site.key, { batch_id: batchId(), events: [event()] }, { Origin: "https://app.example.com" }));
   assert.equal(r.status, 202);
   assert.equal(r.headers.get("access-control-allow-origin"), "https://app.example.com");
+  // A batch refused before it is read still carries the site's CORS headers, so a browser can
+  // read why (and drop it rather than send it again); other origins get none.
+  const big = { batch_id: batchId(), events: [event(0, { pad: "y".repeat(300 * 1024) })] };
+  r = await request(url, signalsRequest(site.key, big, { Origin: "https://app.example.com" }));
+  assert.deepEqual([r.status, r.body.error.code], [413, "body_too_large"]);
+  assert.equal(r.headers.get("access-control-allow-origin"), "https://app.example.com");
+  r = await request(url, signalsRequest(site.key, big, { Origin: "https://evil.example" }));
+  assert.equal(r.status, 413);
+  assert.equal(r.headers.get("access-control-allow-origin"), null);
 });
 
 const bad = [

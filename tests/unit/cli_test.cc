@@ -40,6 +40,16 @@ TEST_CASE("WriteFileAtomic replaces files, writes pipes in place, and refuses fo
   ::close(reader);
   CHECK(fs::is_fifo(pipe));
 
+  // A symbolic link (say, to the newest of dated reports) stays a link to a rewritten file.
+  const std::string link = (dir / "latest.json").string();
+  fs::create_symlink("out.json", link);
+  CHECK(cli::WriteFileAtomic(link, "three").ok());
+  CHECK(fs::is_symlink(link));
+  std::ifstream again(file);
+  std::stringstream text3;
+  text3 << again.rdbuf();
+  CHECK(text3.str() == "three");
+
   const Status folder = cli::WriteFileAtomic(dir.string(), "x");
   CHECK_FALSE(folder.ok());
   CHECK(folder.message() == dir.string() + ": is a folder, not a file");

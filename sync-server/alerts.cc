@@ -141,8 +141,8 @@ json AlertPayload(const std::string& site, const Incident& incident, const std::
     std::string examples;
     for (const std::string& e : incident.examples) examples += "\n\u2022 " + e;
     json blocks = json::array();
-    blocks.push_back(
-        {{"type", "header"}, {"text", {{"type", "plain_text"}, {"text", Utf8Prefix(summary, 150)}}}});
+    blocks.push_back({{"type", "header"},
+                      {"text", {{"type", "plain_text"}, {"text", Utf8Prefix(summary, 150)}}}});
     blocks.push_back(
         {{"type", "section"},
          {"fields",

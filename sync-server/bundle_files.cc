@@ -110,8 +110,8 @@ Result<std::string> BundleFiles::Put(const std::vector<uint8_t>& bundle) {
   // Files already there are kept when they hold these very bytes (touched, so that Prune's age
   // check counts from this publish) and rewritten when damaged: publishing again repairs them.
   // The plain file first: a bundle counts as stored once its .gz (written last) exists.
-  for (const auto& [file, want] : {std::pair<std::string, const std::string*>{path, &bytes},
-                                   {path + ".gz", &gz.value()}}) {
+  for (const auto& [file, want] :
+       {std::pair<std::string, const std::string*>{path, &bytes}, {path + ".gz", &gz.value()}}) {
     std::error_code ec;
     if (ReadAll(file) == *want) {
       fs::last_write_time(file, fs::file_time_type::clock::now(), ec);

@@ -89,9 +89,10 @@ int ImportCommand(int argc, char** argv) {
   if (Status s = store.AddHistory(site.value(), rows); !s.ok()) return cli::Fail(s.message());
   std::printf("imported %zu history tickets into \"%s\"\n", rows.size(), site.value().c_str());
   if (again) {
-    std::printf("note: %zu of them were already stored with the same text and article (imported "
-                "before?); each import adds its tickets again\n",
-                again);
+    std::printf(
+        "note: %zu of them were already stored with the same text and article (imported "
+        "before?); each import adds its tickets again\n",
+        again);
   }
   return 0;
 }

@@ -1009,8 +1009,9 @@ Status ParseMarkdownArticle(const std::string& name, std::string_view text, Arti
   if (a.id.empty()) {
     a.id = fs::path(name).stem().string();
     if (a.id == kRequestBody) {
-      return Status::Error(name + ": a Markdown article sent over HTTP needs \"id: ...\" in its "
-                                  "front matter");
+      return Status::Error(name +
+                           ": a Markdown article sent over HTTP needs \"id: ...\" in its "
+                           "front matter");
     }
   }
   if (Trim(a.title).empty()) a.title = FirstHeading(a.body);

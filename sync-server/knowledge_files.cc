@@ -76,32 +76,34 @@ Result<std::vector<LabeledQuery>> ReadQueriesJsonl(
     const std::string& path, const std::unordered_map<std::string, uint32_t>& index,
     bool allow_null) {
   std::vector<LabeledQuery> queries;
-  Status s = ForEachJsonLine(path, allow_null, [&](const json& j, const std::string& where,
-                                                   size_t line) {
-    LabeledQuery q;
-    q.line = line;
-    Status st = GetString(j, "text", true, where, &q.text);
-    if (!st.ok()) return st;
-    auto it = j.find("article");
-    if (it == j.end()) {
-      return Status::Error(where + (allow_null ? "\"article\" is missing (null marks a question "
-                                                 "no article answers)"
-                                               : "\"article\" is missing (history must name it)"));
-    } else if (it->is_null()) {
-      if (!allow_null) return Status::Error(where + "\"article\" is null (history must name it)");
-    } else if (!it->is_string()) {
-      return Status::Error(where + "\"article\" must be a string or null (got " + TypeName(*it) +
-                           ")");
-    } else {
-      q.article = it->get<std::string>();
-      if (!index.count(*q.article)) {
-        return Status::Error(where + "unknown article \"" + *q.article +
-                             "\" (not in the knowledge base)");
-      }
-    }
-    queries.push_back(std::move(q));
-    return Status::Ok();
-  });
+  Status s =
+      ForEachJsonLine(path, allow_null, [&](const json& j, const std::string& where, size_t line) {
+        LabeledQuery q;
+        q.line = line;
+        Status st = GetString(j, "text", true, where, &q.text);
+        if (!st.ok()) return st;
+        auto it = j.find("article");
+        if (it == j.end()) {
+          return Status::Error(where + (allow_null
+                                            ? "\"article\" is missing (null marks a question "
+                                              "no article answers)"
+                                            : "\"article\" is missing (history must name it)"));
+        } else if (it->is_null()) {
+          if (!allow_null)
+            return Status::Error(where + "\"article\" is null (history must name it)");
+        } else if (!it->is_string()) {
+          return Status::Error(where + "\"article\" must be a string or null (got " +
+                               TypeName(*it) + ")");
+        } else {
+          q.article = it->get<std::string>();
+          if (!index.count(*q.article)) {
+            return Status::Error(where + "unknown article \"" + *q.article +
+                                 "\" (not in the knowledge base)");
+          }
+        }
+        queries.push_back(std::move(q));
+        return Status::Ok();
+      });
   if (!s.ok()) return s;
   if (allow_null && queries.empty()) return Status::Error(path + ": no questions");
   return queries;

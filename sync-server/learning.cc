@@ -379,8 +379,8 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
           if (back.ok()) {
             report.rolled_back_to = back.value();
             report.rollback_note = note;
-            auto marked = MarkChangesFor(site, back.value(), now_ms,
-                                         std::string("rolled back: ") + note);
+            auto marked =
+                MarkChangesFor(site, back.value(), now_ms, std::string("rolled back: ") + note);
             if (!marked.ok()) return marked.status();
             LogWarning("learned version rolled back",
                        {{"site", site}, {"from", cur}, {"to", previous.version}});
@@ -641,9 +641,9 @@ Result<Version> Learner::RollbackLocked(const std::string& site, std::optional<i
   std::lock_guard<std::mutex> lock(mu_);
   auto v = publisher_->Rollback(site, version);
   if (!v.ok()) return v.status();
-  auto marked = MarkChangesFor(
-      site, v.value(), now_ms,
-      "rolled back by the operator to version " + std::to_string(v.value().version));
+  auto marked =
+      MarkChangesFor(site, v.value(), now_ms,
+                     "rolled back by the operator to version " + std::to_string(v.value().version));
   if (!marked.ok()) return marked.status();
   return v;
 }

@@ -28,12 +28,9 @@ struct Command {
 };
 
 constexpr Command kCommands[] = {
-    {"eval", loopwise::EvalCommand},
-    {"serve", loopwise::ServeCommand},
-    {"site", loopwise::SiteCommand},
-    {"import", loopwise::ImportCommand},
-    {"publish", loopwise::PublishCommand},
-    {"train", loopwise::TrainCommand},
+    {"eval", loopwise::EvalCommand},         {"serve", loopwise::ServeCommand},
+    {"site", loopwise::SiteCommand},         {"import", loopwise::ImportCommand},
+    {"publish", loopwise::PublishCommand},   {"train", loopwise::TrainCommand},
     {"simulate", loopwise::SimulateCommand},
 };
 

@@ -629,26 +629,27 @@ Status PostgresStore::SaveLearning(const std::string& site, const LearningCursor
                                    const std::vector<LearnedChange>& changes,
                                    std::vector<int64_t>* change_ids) {
   std::vector<int64_t> ids;
-  Status saved = Check(Run<bool>("storing learning outcomes", [&](pqxx::connection& c) -> Result<bool> {
-    ids.clear();  // a retried attempt starts over
-    pqxx::work w(c);
-    for (const LearnedChange& ch : changes) ids.push_back(InsertChange(w, site, ch));
-    for (const LearningOutcome& o : outcomes) {
-      w.exec_params(
-          "INSERT INTO learning_outcomes (site, query_id, session, ts, status, data) "
-          "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (site, query_id) DO UPDATE SET "
-          "session = EXCLUDED.session, ts = EXCLUDED.ts, status = EXCLUDED.status, "
-          "data = EXCLUDED.data",
-          site, o.query_id, o.session, o.ts, o.status, o.data_json);
-    }
-    w.exec_params(
-        "INSERT INTO learning_cursors (site, signals, resolutions, updated_at) "
-        "VALUES ($1, $2, $3, $4) ON CONFLICT (site) DO UPDATE SET signals = EXCLUDED.signals, "
-        "resolutions = EXCLUDED.resolutions, updated_at = EXCLUDED.updated_at",
-        site, cursor.signals, cursor.resolutions, NowMs());
-    w.commit();
-    return true;
-  }));
+  Status saved =
+      Check(Run<bool>("storing learning outcomes", [&](pqxx::connection& c) -> Result<bool> {
+        ids.clear();  // a retried attempt starts over
+        pqxx::work w(c);
+        for (const LearnedChange& ch : changes) ids.push_back(InsertChange(w, site, ch));
+        for (const LearningOutcome& o : outcomes) {
+          w.exec_params(
+              "INSERT INTO learning_outcomes (site, query_id, session, ts, status, data) "
+              "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (site, query_id) DO UPDATE SET "
+              "session = EXCLUDED.session, ts = EXCLUDED.ts, status = EXCLUDED.status, "
+              "data = EXCLUDED.data",
+              site, o.query_id, o.session, o.ts, o.status, o.data_json);
+        }
+        w.exec_params(
+            "INSERT INTO learning_cursors (site, signals, resolutions, updated_at) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (site) DO UPDATE SET signals = EXCLUDED.signals, "
+            "resolutions = EXCLUDED.resolutions, updated_at = EXCLUDED.updated_at",
+            site, cursor.signals, cursor.resolutions, NowMs());
+        w.commit();
+        return true;
+      }));
   if (saved.ok() && change_ids) change_ids->insert(change_ids->end(), ids.begin(), ids.end());
   return saved;
 }

@@ -174,7 +174,7 @@ Result<Publication> Publisher::PublishBuilt(const std::string& site, const Built
 }
 
 Result<std::optional<std::set<int64_t>>> Publisher::Contents(const std::string& site,
-                                                            int64_t version) {
+                                                             int64_t version) {
   auto doc = store_->Document(site, kVersionContentsDocument);
   if (!doc.ok()) return doc.status();
   if (!doc.value()) return std::optional<std::set<int64_t>>();

@@ -287,8 +287,7 @@ void Server::Impl::Install() {
   Route("GET", "/v1/sites/{site}", site, &Impl::GetSite);
   Route("POST", "/v1/sites/{site}/articles", site + "/articles", &Impl::PostArticles);
   Route("GET", "/v1/sites/{site}/articles", site + "/articles", &Impl::GetArticles);
-  Route("DELETE", "/v1/sites/{site}/articles/{id}", site + "/articles/(.+)",
-        &Impl::DeleteArticle);
+  Route("DELETE", "/v1/sites/{site}/articles/{id}", site + "/articles/(.+)", &Impl::DeleteArticle);
   Route("POST", "/v1/sites/{site}/history", site + "/history", &Impl::PostHistory);
   Route("POST", "/v1/sites/{site}/resolutions", site + "/resolutions", &Impl::PostResolutions);
   Route("POST", "/v1/sites/{site}/publish", site + "/publish", &Impl::Publish);
@@ -935,7 +934,8 @@ void Server::Impl::PostResolutions(const Request& req, Response& res) {
     }
     if (article->is_string()) {
       q.article = article->get<std::string>();
-      if (q.article->empty() || q.article->size() > 256 || q.article->find('\0') != std::string::npos) {
+      if (q.article->empty() || q.article->size() > 256 ||
+          q.article->find('\0') != std::string::npos) {
         SendError(res, 400, "invalid_resolutions", where + ".article is not an article id");
         return;
       }
@@ -1411,7 +1411,8 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
       std::smatch m;
       if (req.has_header("Origin") && std::regex_match(path, m, kSignalsPath)) {
         Response scratch;
-        if (auto site = s.LoadSite(m[1].str(), scratch); site && s.CheckOrigin(req, scratch, *site)) {
+        if (auto site = s.LoadSite(m[1].str(), scratch);
+            site && s.CheckOrigin(req, scratch, *site)) {
           for (const char* name : {"Access-Control-Allow-Origin", "Vary"}) {
             res.set_header(name, scratch.get_header_value(name));
           }
@@ -1425,7 +1426,7 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
     return httplib::Server::HandlerResponse::Unhandled;
   });
   s.http.set_error_handler(httplib::Server::HandlerWithResponse([&s](const Request& req,
-                                                                    Response& res) {
+                                                                     Response& res) {
     if (res.status == 404 && !current_route) {
       std::string allow;
       for (const auto& [method, pattern] : s.routes) {
@@ -1440,8 +1441,8 @@ Server::Server(Store* store, BundleFiles* bundles, Publisher* publisher, ServerO
         return httplib::Server::HandlerResponse::Handled;
       }
     }
-    if (res.status == 413 && req.get_header_value("Content-Type")
-                                 .rfind("application/x-www-form-urlencoded", 0) == 0) {
+    if (res.status == 413 &&
+        req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0) {
       // curl's --data-binary sends this type unless told otherwise; the HTTP library caps it.
       SendError(res, 413, "body_too_large",
                 "A form-encoded body is at most 8 KB: send the file with its own Content-Type "

@@ -82,8 +82,8 @@ TEST_CASE("building reports its progress from start to end, and the same bundle"
   BundleOptions options;
   std::vector<double> shares;
   options.progress = [&](double share) { shares.push_back(share); };
-  auto bundle = Bundle::Build(testing::ToyArticles(), testing::ToyHistory(), testing::ToyVectors(),
-                              options);
+  auto bundle =
+      Bundle::Build(testing::ToyArticles(), testing::ToyHistory(), testing::ToyVectors(), options);
   REQUIRE(bundle.ok());
   CHECK(bundle.value() == ToyBundle());
   REQUIRE(shares.size() > 10);  // every pass of every training (calibration folds and final)
@@ -173,7 +173,8 @@ TEST_CASE("article bodies are learned from as passages of whole lines") {
 TEST_CASE("a question matching one passage of a long body finds its article") {
   auto articles = testing::ToyArticles();
   std::string body;
-  for (int i = 0; i < 30; ++i) body += "Invite a team member to the project from its settings page.\n";
+  for (int i = 0; i < 30; ++i)
+    body += "Invite a team member to the project from its settings page.\n";
   body += "To download an invoice as a file open billing and choose export.\n";
   articles.push_back({"team", "Work with your team", body, {}, {}});
   auto bundle = Bundle::Build(articles, {}, testing::ToyVectors(), {});

@@ -15,7 +15,8 @@ using namespace loopwise;
 namespace fs = std::filesystem;
 
 TEST_CASE("WriteFileAtomic replaces files, writes pipes in place, and refuses folders") {
-  const fs::path dir = fs::temp_directory_path() / ("loopwise-cli-test-" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("loopwise-cli-test-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
 

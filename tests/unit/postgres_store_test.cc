@@ -174,9 +174,10 @@ json Exercise(Store& s) {
   learned.status = "pending";
   learned.article = "reset-2fa";
   std::vector<int64_t> ids;
-  out.push_back(ShowStatus(s.SaveLearning(
-      "acme", {6, 2}, {{"q-1", "s-1", 5, "accepted", R"({"x":1})"}, {"q-2", "s-2", 3, "open", "{}"}},
-      {learned, learned}, &ids)));
+  out.push_back(ShowStatus(
+      s.SaveLearning("acme", {6, 2},
+                     {{"q-1", "s-1", 5, "accepted", R"({"x":1})"}, {"q-2", "s-2", 3, "open", "{}"}},
+                     {learned, learned}, &ids)));
   out.push_back(json{ids.size(), ids.size() == 2 && ids[1] == ids[0] + 1});
   out.push_back(Read<LearningCursor>(s.GetLearningCursor("acme"), [](const LearningCursor& c) {
     return json{c.signals, c.resolutions};

@@ -302,19 +302,25 @@ TEST_CASE("scrub survives random bytes") {
 
 TEST_CASE("scrub reads full-width forms as the ASCII they stand for") {
   // U+FF10.. digits, U+FF20 at sign, U+FF0E full stop, U+3000 ideographic space.
-  CheckScrub("\uFF14\uFF11\uFF11\uFF11\u3000\uFF11\uFF11\uFF11\uFF11\u3000\uFF11\uFF11\uFF11\uFF11"
-             "\u3000\uFF11\uFF11\uFF11\uFF11",
-             "[card]");
-  CheckScrub("\uFF4A\uFF4F\uFF48\uFF4E\uFF20\uFF45\uFF58\uFF41\uFF4D\uFF50\uFF4C\uFF45\uFF0E\uFF43\uFF4F"
-             "\uFF4D \u306b\u9023\u7d61",
-             "[email] \u306b\u9023\u7d61");
-  CheckScrub("\uFF21\uFF22\uFF23 \u3053\u3093\u306b\u3061\u306f", "ABC \u3053\u3093\u306b\u3061\u306f");
+  CheckScrub(
+      "\uFF14\uFF11\uFF11\uFF11\u3000\uFF11\uFF11\uFF11\uFF11\u3000\uFF11\uFF11\uFF11\uFF11"
+      "\u3000\uFF11\uFF11\uFF11\uFF11",
+      "[card]");
+  CheckScrub(
+      "\uFF4A\uFF4F\uFF48\uFF4E\uFF20\uFF45\uFF58\uFF41\uFF4D\uFF50\uFF4C\uFF45\uFF0E\uFF43\uFF4F"
+      "\uFF4D \u306b\u9023\u7d61",
+      "[email] \u306b\u9023\u7d61");
+  CheckScrub("\uFF21\uFF22\uFF23 \u3053\u3093\u306b\u3061\u306f",
+             "ABC \u3053\u3093\u306b\u3061\u306f");
   CheckKept("\uFFE5100 \uFF5F\u00e9");  // other forms as they are
   // Other scripts' digits, the dash an input method types between digits, grouping spaces.
-  CheckScrub("\uFF10\uFF19\uFF10\u30FC\uFF11\uFF12\uFF13\uFF14\u30FC\uFF15\uFF16\uFF17\uFF18", "[phone]");
+  CheckScrub("\uFF10\uFF19\uFF10\u30FC\uFF11\uFF12\uFF13\uFF14\u30FC\uFF15\uFF16\uFF17\uFF18",
+             "[phone]");
   CheckScrub("4111\u00A01111\u202F1111\u20071111", "[card]");
-  CheckScrub("\u0664\u0661\u0661\u0661 \u0661\u0661\u0661\u0661 \u0661\u0661\u0661\u0661 \u0661\u0661\u0661\u0661",
-             "[card]");
+  CheckScrub(
+      "\u0664\u0661\u0661\u0661 \u0661\u0661\u0661\u0661 \u0661\u0661\u0661\u0661 "
+      "\u0661\u0661\u0661\u0661",
+      "[card]");
   CheckScrub("\u06F1\u06F2\u06F3\u06F4\u06F5\u06F6\u06F7\u06F8", "[number]");
   // Outside digits, dashes and the prolonged-sound mark stay as written.
   CheckScrub("\u30B3\u30FC\u30D2\u30FC \u2014 caf\u00e9 2\u20143",

@@ -794,7 +794,12 @@ char AsciiFor(unsigned cp) {
     if (cp >= zero && cp <= zero + 9) return static_cast<char>('0' + (cp - zero));
   }
   switch (cp) {
-    case 0x3000: case 0x00A0: case 0x2007: case 0x2009: case 0x200A: case 0x202F:
+    case 0x3000:
+    case 0x00A0:
+    case 0x2007:
+    case 0x2009:
+    case 0x200A:
+    case 0x202F:
       return ' ';
     default:
       return 0;

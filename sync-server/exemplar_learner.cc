@@ -140,11 +140,18 @@ Selection SelectExemplars(std::vector<Observation>* observations,
       ++accepted_per_article[obs[i].article];
     }
   }
-  // A session's say in agreement: 1, or burst/n for a session with n > burst labelled questions.
+  // A burst: a session that labelled more questions than a customer with a problem does.
+  auto bursty = [&](size_t i) {
+    return !labels[i].trusted && labelled_per_session[obs[i].session] > options.burst_questions;
+  };
+  // A session's say in agreement: 1, or 1/n for a burst of n labelled questions (all its questions
+  // together have one session's say, wherever they are).
   auto vote = [&](size_t i) -> double {
-    if (labels[i].trusted) return 1.0;
-    const int k = labelled_per_session[obs[i].session];
-    return k > options.burst_questions ? static_cast<double>(options.burst_questions) / k : 1.0;
+    return bursty(i) ? 1.0 / labelled_per_session[obs[i].session] : 1.0;
+  };
+  // Who a label speaks for: its session, or the agent's resolution of one question.
+  auto voter = [&](size_t i) {
+    return labels[i].trusted ? "agent:" + obs[i].query_id : obs[i].session;
   };
 
   Selection out;
@@ -211,17 +218,19 @@ Selection SelectExemplars(std::vector<Observation>* observations,
         const float sim = Dot(vectors[c], vectors[j]);
         if (sim >= options.near_cosine) near.emplace_back(sim, j);
       }
-      const size_t k = std::min(near.size(), options.neighbours);
-      std::partial_sort(near.begin(), near.begin() + k, near.end(),
-                        [](const auto& a, const auto& b) {
-                          return a.first != b.first ? a.first > b.first : a.second < b.second;
-                        });
+      // The nearest `neighbours` voters: a session with many questions around this one fills
+      // one place, not many.
+      std::sort(near.begin(), near.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first > b.first : a.second < b.second;
+      });
       std::map<std::string, double> agree, disagree;
       agree[obs[c].session] = vote(c);
-      for (size_t r = 0; r < k; ++r) {
-        const size_t j = near[r].second;
+      std::set<std::string> voters;
+      for (const auto& [sim, j] : near) {
+        const std::string who = voter(j);
+        if (!voters.count(who) && voters.size() == options.neighbours) break;
+        voters.insert(who);
         const std::string& other = labels[j].article;
-        const std::string who = labels[j].trusted ? "agent:" + obs[j].query_id : obs[j].session;
         if (other == label.article) {
           double& slot = agree[who];
           slot = std::max(slot, vote(j));
@@ -240,7 +249,9 @@ Selection SelectExemplars(std::vector<Observation>* observations,
                       " sessions around it");
         continue;
       }
-      if (!confirms && !(yes >= options.min_sessions && yes > no)) {
+      // Confirming the first answer needs no agreement, unless a burst does it: the engine's own
+      // mistakes are what an attacker confirms most easily.
+      if ((!confirms || bursty(c)) && !(yes >= options.min_sessions && yes > no)) {
         obs[c].note = "waiting for " + std::to_string(options.min_sessions) +
                       " sessions to agree (" + std::to_string(static_cast<int>(yes)) + " so far)";
         out.waiting.push_back(c);

@@ -11,15 +11,16 @@
 // - a customer can only resolve with an article the widget showed; any other label is refused,
 //   and a session that sent one is no evidence at all (no widget sends that: it is forged);
 // - a customer's label that confirms the answer shown first is accepted unless the neighbourhood
-//   (the nearest labelled questions) strongly contradicts it;
+//   (the labelled questions of the nearest `neighbours` distinct sessions) strongly contradicts it;
 // - a customer's label that makes a new association (an article the engine did not rank first)
 //   applies only once at least `min_sessions` distinct sessions in the neighbourhood agree and
 //   they outnumber the sessions that resolved those questions otherwise or found the article not
 //   helpful; until then it waits, and it is rejected once strongly contradicted;
 // - each session's weight is capped: a session with n labelled questions gives each exemplar 1/n
-//   weight, at most `max_exemplars_per_session` of its questions become exemplars, and a session
-//   with more than `burst_questions` labelled questions counts as only burst_questions/n of a
-//   session when agreement is counted, so bursts from few sessions are discounted;
+//   weight and at most `max_exemplars_per_session` of its questions become exemplars; a burst (a
+//   session with more than `burst_questions` labelled questions) has one session's say in all,
+//   1/n wherever agreement is counted, and confirming the first answer needs agreement too, so
+//   bursts from few sessions are discounted;
 // - a question all but identical (cosine >= `duplicate_cosine`) to an accepted exemplar of the same
 //   article is merged into it (the kept one gains its weight, up to `max_weight`), and each
 //   article keeps at most `max_exemplars_per_article` learned exemplars.

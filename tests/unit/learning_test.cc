@@ -197,26 +197,82 @@ TEST_CASE("each session's weight is capped: 1/n per question and at most k exemp
   GuardrailOptions options;
   options.duplicate_cosine = 2.0f;
   std::vector<Observation> obs;
-  for (int i = 0; i < 6; ++i) {
-    // Confirmations of the first answer, all from one busy session.
-    obs.push_back(Resolved("q" + std::to_string(i), "busy", "refund", {"refund", "billing"}));
-  }
   std::vector<std::vector<float>> vectors;
   for (int i = 0; i < 6; ++i) {
     std::vector<float> v(6, 0.0f);
-    v[i] = 1.0f;  // six unrelated questions
+    v[i] = 1.0f;  // six unrelated questions, each resolved by one busy session and three others
+    obs.push_back(Resolved("q" + std::to_string(i), "busy", "refund", {"refund", "billing"}));
     vectors.push_back(v);
+    for (int k = 0; k < 3; ++k) {
+      const std::string id = std::to_string(i) + "-" + std::to_string(k);
+      obs.push_back(Resolved("o" + id, "s" + id, "refund", {"refund", "billing"}));
+      vectors.push_back(v);
+    }
   }
   const Selection s = SelectExemplars(&obs, vectors, {}, {}, options);
-  REQUIRE(Accepted(s) == static_cast<size_t>(options.max_exemplars_per_session));
-  for (const auto& d : s.accepted) CHECK(d.weight == doctest::Approx(1.0 / 6));
+  size_t busy = 0;
+  for (const auto& d : s.accepted) {
+    if (obs[d.observation].session != "busy") continue;
+    ++busy;
+    CHECK(d.weight == doctest::Approx(1.0 / 6));
+  }
+  CHECK(busy == static_cast<size_t>(options.max_exemplars_per_session));
   CHECK(s.rejected.size() == 3);
+}
+
+TEST_CASE("a burst's confirmations of the first answer wait for agreement like new associations") {
+  GuardrailOptions options;
+  options.duplicate_cosine = 2.0f;
+  // One session confirms the first answer for six questions; a customer who asked one of them
+  // found the second article right.
+  std::vector<Observation> obs;
+  for (int i = 0; i < 6; ++i) {
+    obs.push_back(Resolved("q" + std::to_string(i), "busy", "refund", {"refund", "billing"}));
+  }
+  obs.push_back(Resolved("c", "customer", "billing", {"refund", "billing"}));
+  Selection s = SelectExemplars(&obs, SameSpot(obs.size()), {}, {}, options);
+  CHECK(Accepted(s) == 0);
+  CHECK(s.waiting.size() == obs.size());
+
+  // The same six questions from six customers are six confirmations, accepted as they come.
+  obs.clear();
+  for (int i = 0; i < 6; ++i) {
+    obs.push_back(Resolved("q" + std::to_string(i), "s" + std::to_string(i), "refund",
+                           {"refund", "billing"}));
+  }
+  s = SelectExemplars(&obs, SameSpot(obs.size()), {}, {}, options);
+  CHECK(Accepted(s) == 6);
+}
+
+TEST_CASE("a session with many questions nearby fills one place among the nearest voters") {
+  GuardrailOptions options;
+  options.duplicate_cosine = 2.0f;
+  options.neighbours = 3;
+  // Closest to the question: twenty of one busy session's "refund"s; a little further, three
+  // customers who resolved it with "billing", which the question's customer chose too.
+  std::vector<Observation> obs;
+  std::vector<std::vector<float>> vectors;
+  for (int i = 0; i < 20; ++i) {
+    obs.push_back(Resolved("b" + std::to_string(i), "busy", "refund", {"refund", "billing"}));
+    vectors.push_back({1.0f, 0.0f});
+  }
+  for (int i = 0; i < 3; ++i) {
+    obs.push_back(Resolved("o" + std::to_string(i), "s" + std::to_string(i), "billing",
+                           {"refund", "billing"}));
+    vectors.push_back({0.9f, 0.43589f});
+  }
+  obs.push_back(Resolved("x", "x", "billing", {"refund", "billing"}));
+  vectors.push_back({1.0f, 0.0f});
+  const Selection s = SelectExemplars(&obs, vectors, {}, {}, options);
+  CHECK(obs.back().status == "accepted");
+  CHECK(obs.back().note == "sessions agree");
+  CHECK(Accepted(s) == 4);
 }
 
 TEST_CASE("bursts from few sessions are discounted when agreement is counted") {
   GuardrailOptions options;
   options.duplicate_cosine = 2.0f;
-  // Three sessions, each with six labelled questions: 3 x (3/6) = 1.5 sessions' say.
+  // Three sessions, each with six labelled questions: 3 x 1/6 = half a session's say.
   std::vector<Observation> burst;
   for (int s = 0; s < 3; ++s) {
     for (int i = 0; i < 6; ++i) {

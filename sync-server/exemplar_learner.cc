@@ -116,6 +116,19 @@ std::set<std::string> ForgedSessions(const std::vector<Observation>& observation
   return forged;
 }
 
+std::set<std::string> BurstSessions(const std::vector<Observation>& observations,
+                                    const std::vector<LearningRule>& rules, int burst_questions) {
+  std::unordered_map<std::string, int> labelled;
+  std::set<std::string> bursts;
+  for (const Observation& o : observations) {
+    const Label label = LabelOf(o, rules);
+    if (!label.article.empty() && !label.trusted && ++labelled[o.session] > burst_questions) {
+      bursts.insert(o.session);
+    }
+  }
+  return bursts;
+}
+
 Selection SelectExemplars(std::vector<Observation>* observations,
                           const std::vector<std::vector<float>>& vectors,
                           const std::vector<uint8_t>& held_out,

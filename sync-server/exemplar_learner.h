@@ -91,6 +91,11 @@ Label LabelOf(const Observation& o, const std::vector<LearningRule>& rules);
 std::set<std::string> ForgedSessions(const std::vector<Observation>& observations,
                                      const std::vector<LearningRule>& rules);
 
+// Sessions whose customers' labels cover more than `burst_questions` questions: bursts, whose
+// labels have one session's say in all (and none as replay questions).
+std::set<std::string> BurstSessions(const std::vector<Observation>& observations,
+                                    const std::vector<LearningRule>& rules, int burst_questions);
+
 // What became of the open observations this time.
 struct ExemplarDecision {
   size_t observation = 0;  // index into the observations

@@ -325,12 +325,15 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
     for (const LearningRule& r : rules.value()) {
       if (r.kind == "block") blocked.insert(r.article);
     }
+    // The replay's questions: labelled ones, but none of a forged session's or a burst's.
     std::vector<size_t> labelled;
     const std::set<std::string> forged = ForgedSessions(obs, rules.value());
+    const std::set<std::string> bursts =
+        BurstSessions(obs, rules.value(), options_.guardrails.burst_questions);
     for (size_t i = 0; i < obs.size(); ++i) {
       const Label l = LabelOf(obs[i], rules.value());
       if (!l.article.empty() && !blocked.count(l.article) && !obs[i].text.empty() &&
-          (l.trusted || !forged.count(obs[i].session)))
+          (l.trusted || (!forged.count(obs[i].session) && !bursts.count(obs[i].session))))
         labelled.push_back(i);
     }
     std::stable_sort(labelled.begin(), labelled.end(), [&](size_t a, size_t b) {

@@ -267,6 +267,11 @@ Selection SelectExemplars(std::vector<Observation>* observations,
       if ((!confirms || bursty(c)) && !(yes >= options.min_sessions && yes > no)) {
         obs[c].note = "waiting for " + std::to_string(options.min_sessions) +
                       " sessions to agree (" + std::to_string(static_cast<int>(yes)) + " so far)";
+        if (bursty(c)) {
+          obs[c].note += "; its session labelled " +
+                         std::to_string(labelled_per_session[obs[c].session]) +
+                         " questions, which count as one session";
+        }
         out.waiting.push_back(c);
         continue;
       }

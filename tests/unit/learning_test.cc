@@ -233,6 +233,10 @@ TEST_CASE("a burst's confirmations of the first answer wait for agreement like n
   Selection s = SelectExemplars(&obs, SameSpot(obs.size()), {}, {}, options);
   CHECK(Accepted(s) == 0);
   CHECK(s.waiting.size() == obs.size());
+  CHECK(obs[0].note ==
+        "waiting for 3 sessions to agree (0 so far); its session labelled 6 questions, which "
+        "count as one session");
+  CHECK(obs.back().note == "waiting for 3 sessions to agree (1 so far)");
 
   // The same six questions from six customers are six confirmations, accepted as they come.
   obs.clear();

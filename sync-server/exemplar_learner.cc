@@ -241,6 +241,7 @@ Selection SelectExemplars(std::vector<Observation>* observations,
       std::set<std::string> voters;
       for (const auto& [sim, j] : near) {
         const std::string who = voter(j);
+        if (who == obs[c].session) continue;  // its own say is counted once, above
         if (!voters.count(who) && voters.size() == options.neighbours) break;
         voters.insert(who);
         const std::string& other = labels[j].article;

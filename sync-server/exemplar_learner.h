@@ -11,7 +11,7 @@
 // - a customer can only resolve with an article the widget showed; any other label is refused,
 //   and a session that sent one is no evidence at all (no widget sends that: it is forged);
 // - a customer's label that confirms the answer shown first is accepted unless the neighbourhood
-//   (the labelled questions of the nearest `neighbours` distinct sessions) strongly contradicts it;
+//   (the labelled questions of the nearest `neighbours` other sessions) strongly contradicts it;
 // - a customer's label that makes a new association (an article the engine did not rank first)
 //   applies only once at least `min_sessions` distinct sessions in the neighbourhood agree and
 //   they outnumber the sessions that resolved those questions otherwise or found the article not

@@ -109,6 +109,19 @@ Engine EngineWithPriors(const std::vector<uint8_t>& bundle, const ResolutionPrio
   return engine.take();
 }
 
+// One learning run (no gaps or incidents) at a fixed time; the site's observations after it.
+std::vector<Observation> LearnOnce(Store* store, BundleFiles* files, Publisher* publisher,
+                                   LearningOptions options = {}) {
+  options.operations = false;
+  Learner learner(store, files, publisher, options);
+  REQUIRE(learner.Run("acme", 5000000).ok());
+  auto outcomes = store->LearningOutcomes("acme");
+  REQUIRE(outcomes.ok());
+  std::vector<Observation> out;
+  for (const LearningOutcome& row : outcomes.value()) out.push_back(ObservationOf(row));
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("a new association applies only once three distinct sessions agree") {
@@ -493,15 +506,8 @@ TEST_CASE("a resolution with an article the answering bundle does not rank is re
     batch.events.push_back(e);
   }
   REQUIRE(store->AppendSignals(batch).ok());
-  LearningOptions run_options;
-  run_options.operations = false;
-  Learner learner(store, &files, &publisher, run_options);
-  REQUIRE(learner.Run("acme", 5000000).ok());
-  auto outcomes = store->LearningOutcomes("acme");
-  REQUIRE(outcomes.ok());
   size_t checked = 0;
-  for (const LearningOutcome& row : outcomes.value()) {
-    const Observation o = ObservationOf(row);
+  for (const Observation& o : LearnOnce(store, &files, &publisher)) {
     if (o.query_id.rfind("q", 0) != 0) continue;
     ++checked;
     const bool forged = o.query_id < "q3";
@@ -544,15 +550,9 @@ TEST_CASE("a burst's questions are never replay questions") {
   REQUIRE(store->AppendSignals(batch).ok());
 
   LearningOptions run_options;
-  run_options.operations = false;
   run_options.replay_every = 1;  // every question a replay question, if it may be one
-  Learner learner(store, &files, &publisher, run_options);
-  REQUIRE(learner.Run("acme", 5000000).ok());
-  auto outcomes = store->LearningOutcomes("acme");
-  REQUIRE(outcomes.ok());
   size_t checked = 0;
-  for (const LearningOutcome& row : outcomes.value()) {
-    const Observation o = ObservationOf(row);
+  for (const Observation& o : LearnOnce(store, &files, &publisher, run_options)) {
     ++checked;
     if (o.session == "busy") {
       // Decided (waiting for agreement), not held out.

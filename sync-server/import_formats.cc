@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "engine/tokenizer.h"
+#include "utf8.h"
 
 namespace loopwise {
 namespace {
@@ -64,10 +65,7 @@ size_t LineAt(std::string_view text, size_t offset) {
 // A line quoted in a message, cut short on a character boundary.
 std::string Excerpt(std::string_view s) {
   constexpr size_t kMax = 40;
-  if (s.size() <= kMax) return std::string(s);
-  size_t end = kMax;
-  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
-  return std::string(s.substr(0, end)) + "...";
+  return s.size() <= kMax ? std::string(s) : Utf8Prefix(s, kMax) + "...";
 }
 
 struct Line {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "engine/tokenizer.h"
 #include "logger.h"
 #include "query_clusters.h"
 #include "state_document.h"
@@ -24,7 +25,9 @@ constexpr int kSpan = 12;  // windows of counts kept: the longest test looks bac
 constexpr int kTestSpans[] = {1, 2, 3, 6, 12};
 constexpr size_t kMaxClusterKeys = 200;
 constexpr size_t kMaxRouteKeys = 200;
+constexpr size_t kMaxWordKeys = 1500;
 constexpr size_t kRecentPerKey = 12;  // recent questions per key, for examples and pages
+constexpr size_t kMaxRecent = 2000;   // the site's questions of the last hour, at most
 constexpr size_t kClustersPerQuestion = 3;
 constexpr size_t kMaxIncidents = 200;
 constexpr size_t kReadBatch = 20000;
@@ -44,6 +47,12 @@ constexpr const char* kAllKey = "t:";
 constexpr double kMinCount = 7;
 constexpr double kMinRatio = 2.5;
 constexpr double kMaxTail = 1e-5;
+// Word keys are many more, so their test is stricter (kWordMaxTail), but a word never seen before
+// has a far lower floor than a cluster (which 3 in 10 questions start): a new word a window is
+// rare.
+constexpr double kWordMinCount = 5;
+constexpr double kWordMaxTail = 1e-6;
+constexpr double kWordFloor = 0.02;
 constexpr double kFloor = 0.1;
 constexpr double kPriorCount = 10;
 constexpr double kMaxShape = 100;
@@ -91,13 +100,13 @@ struct KeyState {
     double mean;
     double shape;
   };
-  Baseline Expected(int64_t window, double profile) const {
+  Baseline Expected(int64_t window, double profile, double floor = kFloor) const {
     const int hour = static_cast<int>((window % kWindowsPerDay) / 12);
-    const double prior = std::max(level * profile, kFloor);
+    const double prior = std::max(level * profile, floor);
     const double n = std::min<double>(static_cast<double>(slot_n[hour]), kSlotMemory);
     const double a = kPriorCount + slot[hour] * n;
     const double b = kPriorCount / prior + n;
-    return {std::max(a / b, kFloor), std::min(a, kMaxShape)};
+    return {std::max(a / b, floor), std::min(a, kMaxShape)};
   }
   int64_t Count(int64_t window) const {
     auto it = counts.find(window);
@@ -114,6 +123,9 @@ struct DetectorState {
   std::map<std::string, KeyState> keys;  // "c:<cluster>", "a:<article>", "r:<route>", "t:"
   std::vector<Incident> incidents;       // oldest first
   int64_t next_incident = 1;
+  // Every question of the last hour: word keys, being many, keep none of their own and find
+  // their examples, pages and sessions here.
+  std::deque<Recent> recent;
 
   // The site's rate of questions in `window`'s hour of day over its all-day rate (1 until known).
   double Profile(int64_t window) const {
@@ -158,35 +170,55 @@ Incident IncidentFromJson(const json& j) {
   return i;
 }
 
+bool IsWord(const std::string& key) {
+  return key.compare(0, 2, "w:") == 0;
+}
+
+json RecentJson(const std::deque<Recent>& list) {
+  json recent = json::array();
+  for (const Recent& r : list) recent.push_back({r.window, r.route, r.text, r.session});
+  return recent;
+}
+
+std::deque<Recent> RecentFromJson(const json& j) {
+  std::deque<Recent> list;
+  for (const json& r : j) {
+    list.push_back({r.at(0).get<int64_t>(), r.at(1).get<std::string>(), r.at(2).get<std::string>(),
+                    r.at(3).get<std::string>()});
+  }
+  return list;
+}
+
 json KeyJson(const KeyState& k) {
   json counts = json::array();
   for (const auto& [w, c] : k.counts) counts.push_back({w, c});
-  json recent = json::array();
-  for (const Recent& r : k.recent) recent.push_back({r.window, r.route, r.text, r.session});
-  json slot = json::array(), slot_n = json::array();
-  for (int h = 0; h < 24; ++h) {
-    slot.push_back(std::round(k.slot[h] * 1e4) / 1e4);
-    slot_n.push_back(k.slot_n[h]);
+  const json recent = RecentJson(k.recent);
+  json out = {{"born", k.born},       {"counts", counts},       {"level", k.level},
+              {"level_n", k.level_n}, {"incident", k.incident}, {"recent", recent}};
+  if (std::any_of(std::begin(k.slot_n), std::end(k.slot_n), [](int64_t n) { return n > 0; })) {
+    json slot = json::array(), slot_n = json::array();
+    for (int h = 0; h < 24; ++h) {
+      slot.push_back(std::round(k.slot[h] * 1e4) / 1e4);
+      slot_n.push_back(k.slot_n[h]);
+    }
+    out["slot"] = slot;
+    out["slot_n"] = slot_n;
   }
-  return {{"born", k.born},   {"counts", counts},     {"slot", slot},           {"slot_n", slot_n},
-          {"level", k.level}, {"level_n", k.level_n}, {"incident", k.incident}, {"recent", recent}};
+  return out;
 }
 
 KeyState KeyFromJson(const json& j) {
   KeyState k;
   k.born = j.at("born").get<int64_t>();
   for (const json& c : j.at("counts")) k.counts[c.at(0).get<int64_t>()] = c.at(1).get<int64_t>();
-  for (int h = 0; h < 24; ++h) {
+  for (int h = 0; j.contains("slot") && h < 24; ++h) {  // none for a key without them
     k.slot[h] = j.at("slot").at(h).get<double>();
     k.slot_n[h] = j.at("slot_n").at(h).get<int64_t>();
   }
   k.level = j.at("level").get<double>();
   k.level_n = j.at("level_n").get<int64_t>();
   k.incident = j.at("incident").get<int64_t>();
-  for (const json& r : j.at("recent")) {
-    k.recent.push_back({r.at(0).get<int64_t>(), r.at(1).get<std::string>(),
-                        r.at(2).get<std::string>(), r.at(3).get<std::string>()});
-  }
+  k.recent = RecentFromJson(j.at("recent"));
   return k;
 }
 
@@ -203,7 +235,8 @@ json ToJson(const DetectorState& s) {
           {"next_window", s.next_window},
           {"keys", keys},
           {"incidents", incidents},
-          {"next_incident", s.next_incident}};
+          {"next_incident", s.next_incident},
+          {"recent", RecentJson(s.recent)}};
 }
 
 Result<DetectorState> Load(Store* store, const std::string& site) {
@@ -220,6 +253,7 @@ Result<DetectorState> Load(Store* store, const std::string& site) {
         for (const auto& [name, k] : j.at("keys").items()) s.keys[name] = KeyFromJson(k);
         for (const json& i : j.at("incidents")) s.incidents.push_back(IncidentFromJson(i));
         s.next_incident = j.at("next_incident").get<int64_t>();
+        if (j.contains("recent")) s.recent = RecentFromJson(j.at("recent"));
         return Status::Ok();
       });
 }
@@ -241,15 +275,16 @@ Incident* FindIncident(DetectorState* s, int64_t id) {
 }
 
 // Drops the key with the smallest baseline and no open incident among keys starting with
-// `prefix`, when there are `limit` of them already.
-void MakeRoom(DetectorState* s, const std::string& prefix, size_t limit) {
+// `prefix`, when there are `limit` of them already. Keys born within the last hour are kept: their
+// baseline is still being learned, and a new kind of question is what the detector is for.
+void MakeRoom(DetectorState* s, const std::string& prefix, size_t limit, int64_t window) {
   size_t n = 0;
   std::string victim;
   double lowest = 0;
   for (const auto& [name, k] : s->keys) {
     if (name.compare(0, prefix.size(), prefix) != 0) continue;
     ++n;
-    if (k.incident) continue;
+    if (k.incident || k.born > window - kSpan) continue;
     if (victim.empty() || k.level < lowest) {
       victim = name;
       lowest = k.level;
@@ -276,6 +311,17 @@ void Count(DetectorState* s, const std::string& name, int64_t window, const Sign
   if (k.recent.size() > kRecentPerKey) k.recent.pop_front();
 }
 
+// The words a question counts towards: distinct, at least 3 bytes, not numbers.
+std::set<std::string> Words(const std::string& text) {
+  std::set<std::string> words;
+  for (std::string& w : Tokenize(text)) {
+    if (w.size() >= 3 && w.find_first_not_of("0123456789") != std::string::npos) {
+      words.insert(std::move(w));
+    }
+  }
+  return words;
+}
+
 // `now_ms` bounds the signal's time: a browser's clock set in the future must not move the
 // detector's windows past the present (where nothing would ever be judged again).
 void Observe(DetectorState* s, const SignalEvent& e, const Engine& engine, int64_t now_ms) {
@@ -295,7 +341,7 @@ void Observe(DetectorState* s, const SignalEvent& e, const Engine& engine, int64
       // A kind of question often spans a few neighbouring clusters; the question counts towards
       // each of the closest ones, so a burst is not diluted across them.
       std::vector<int64_t> near = s->clusters.Within(v, IncidentClusterOptions().join);
-      if (near.empty()) MakeRoom(s, "c:", kMaxClusterKeys);
+      if (near.empty()) MakeRoom(s, "c:", kMaxClusterKeys, window);
       const int64_t id = s->clusters.Add(near.empty() ? 0 : near[0], v);
       Count(s, "c:" + std::to_string(id), window, e, route);
       for (size_t i = 1; i < near.size() && i < kClustersPerQuestion; ++i) {
@@ -311,9 +357,37 @@ void Observe(DetectorState* s, const SignalEvent& e, const Engine& engine, int64
         answer.gap || answer.ranked.empty() ? "" : engine.articles()[answer.ranked[0].article].id;
     Count(s, "a:" + article, window, e, route);
   }
+  // Its words: a new kind of question brings its own words ("ticket", "podcast", an error code)
+  // before its phrasings settle into a cluster. A word first seen now is taken to have been
+  // absent until now, so its baseline starts near zero rather than at its first window's count.
+  // A session counts once per word and window, as for every key.
+  std::set<std::string> counted;
+  if (!e.session.empty()) {
+    for (const Recent& r : s->recent) {
+      if (r.window != window || r.session != e.session) continue;
+      for (std::string& w : Tokenize(r.text)) counted.insert(std::move(w));
+    }
+  }
+  for (const std::string& word : Words(e.query)) {
+    if (counted.count(word)) continue;
+    const std::string name = "w:" + word;
+    auto it = s->keys.find(name);
+    if (it == s->keys.end()) {
+      MakeRoom(s, "w:", kMaxWordKeys, window);
+      it = s->keys.emplace(name, KeyState{}).first;
+      it->second.born = window;
+      it->second.level_n = std::clamp<int64_t>(window - s->first_window, 0, kWindowsPerDay);
+    }
+    ++it->second.counts[window];
+  }
+  s->recent.push_back({window, route, e.query, e.session});
+  while (!s->recent.empty() &&
+         (s->recent.size() > kMaxRecent || s->recent.front().window <= window - kSpan)) {
+    s->recent.pop_front();
+  }
   Count(s, kAllKey, window, e, route);
   if (!route.empty()) {
-    if (!s->keys.count("r:" + route)) MakeRoom(s, "r:", kMaxRouteKeys);
+    if (!s->keys.count("r:" + route)) MakeRoom(s, "r:", kMaxRouteKeys, window);
     Count(s, "r:" + route, window, e, route);
   }
 }
@@ -340,10 +414,10 @@ void MergeKeys(DetectorState* s, int64_t from, int64_t into) {
 }
 
 // Examples (distinct texts, newest first) and pages of a key's questions since `from_window`.
-void Describe(const KeyState& k, int64_t from_window, Incident* incident) {
+void Describe(const std::deque<Recent>& recent, int64_t from_window, Incident* incident) {
   std::map<std::string, int64_t> pages;
   std::vector<std::string> examples;
-  for (auto it = k.recent.rbegin(); it != k.recent.rend(); ++it) {
+  for (auto it = recent.rbegin(); it != recent.rend(); ++it) {
     if (it->window < from_window) break;
     if (!it->route.empty()) ++pages[it->route];
     if (!it->text.empty() && examples.size() < 5 &&
@@ -402,32 +476,44 @@ void Test(DetectorState* s, const std::string& name, KeyState* k, int64_t window
   if (k->born < s->first_window + kWindowsPerDay && window < s->first_window + kWindowsPerDay) {
     return;
   }
+  const bool word_key = IsWord(name);
   int64_t observed = 0;
   double expected = 0, shape = kMaxShape;
   for (int span = 1, t = 0; span <= kSpan; ++span) {
-    const KeyState::Baseline b = k->Expected(window - span + 1, s->Profile(window - span + 1));
+    const KeyState::Baseline b = k->Expected(window - span + 1, s->Profile(window - span + 1),
+                                             word_key ? kWordFloor : kFloor);
     observed += k->Count(window - span + 1);
     expected += b.mean;
     shape = std::min(shape, b.shape);
     if (span != kTestSpans[t]) continue;
     ++t;
-    if (observed < kMinCount || observed < kMinRatio * expected) continue;
-    if (NegativeBinomialUpperTail(observed, expected, shape) > kMaxTail) continue;
+    if (observed < (word_key ? kWordMinCount : kMinCount) || observed < kMinRatio * expected) {
+      continue;
+    }
+    const double tail = NegativeBinomialUpperTail(observed, expected, shape);
+    if (tail > (word_key ? kWordMaxTail : kMaxTail)) continue;
     const bool route_key = name.compare(0, 2, "r:") == 0;
+    std::deque<Recent> with_word;
+    if (word_key) {
+      for (const Recent& r : s->recent) {
+        if (Words(r.text).count(name.substr(2))) with_word.push_back(r);
+      }
+    }
+    const std::deque<Recent>& recent = word_key ? with_word : k->recent;
     Incident incident;
     incident.status = "open";
     incident.count = observed;
     incident.baseline = std::round(expected * 100) / 100;
     const int64_t from = window - span + 1;
     incident.first_seen_ms = from * kWindowMs;
-    for (const Recent& r : k->recent) {
+    for (const Recent& r : recent) {
       if (r.window >= from) {
         incident.first_seen_ms = std::max(incident.first_seen_ms, r.window * kWindowMs);
         break;
       }
     }
     incident.last_seen_ms = (window + 1) * kWindowMs;
-    Describe(*k, from, &incident);
+    Describe(recent, from, &incident);
     if (route_key) {
       incident.route = name.substr(2);
     } else {
@@ -462,7 +548,7 @@ void Test(DetectorState* s, const std::string& name, KeyState* k, int64_t window
 }
 
 // While open: follow the incident's size; resolve once the last half hour is near baseline.
-void Follow(DetectorState* s, KeyState* k, int64_t window) {
+void Follow(DetectorState* s, const std::string& name, KeyState* k, int64_t window) {
   Incident* incident = FindIncident(s, k->incident);
   if (!incident || incident->status != "open") {
     k->incident = 0;
@@ -472,7 +558,9 @@ void Follow(DetectorState* s, KeyState* k, int64_t window) {
   double expected = 0;
   for (int span = 1; span <= 6; ++span) {
     observed += k->Count(window - span + 1);
-    expected += k->Expected(window - span + 1, s->Profile(window - span + 1)).mean;
+    expected += k->Expected(window - span + 1, s->Profile(window - span + 1),
+                            IsWord(name) ? kWordFloor : kFloor)
+                    .mean;
   }
   if (k->Count(window) > 0) incident->last_seen_ms = (window + 1) * kWindowMs;
   int64_t hour = 0;
@@ -485,14 +573,18 @@ void Follow(DetectorState* s, KeyState* k, int64_t window) {
   }
 }
 
-void Learn(KeyState* k, int64_t window) {
+// A word key learns its all-day level only: words are many and mostly rare, and the site's daily
+// rhythm shapes that level well enough (see KeyState::Expected).
+void Learn(KeyState* k, int64_t window, bool by_hour) {
   const double c = static_cast<double>(k->Count(window));
   const double rate = k->incident ? kOpenLearning : 1.0;
-  const int hour = static_cast<int>((window % kWindowsPerDay) / 12);
-  int64_t& n = k->slot_n[hour];
-  const double slot_alpha = n < 1.0 / kSlotAlpha ? 1.0 / static_cast<double>(n + 1) : kSlotAlpha;
-  k->slot[hour] += rate * slot_alpha * (c - k->slot[hour]);
-  ++n;
+  if (by_hour) {
+    const int hour = static_cast<int>((window % kWindowsPerDay) / 12);
+    int64_t& n = k->slot_n[hour];
+    const double slot_alpha = n < 1.0 / kSlotAlpha ? 1.0 / static_cast<double>(n + 1) : kSlotAlpha;
+    k->slot[hour] += rate * slot_alpha * (c - k->slot[hour]);
+    ++n;
+  }
   const double level_alpha =
       k->level_n < kWindowsPerDay ? 1.0 / static_cast<double>(k->level_n + 1) : kLevelAlpha;
   k->level += rate * level_alpha * (c - k->level);
@@ -502,11 +594,11 @@ void Learn(KeyState* k, int64_t window) {
 void CloseWindow(DetectorState* s, int64_t window, const Encoder& encoder,
                  std::vector<Incident>* opened) {
   // Cluster keys first, so a spike in one kind of question is named by its cluster, not its page.
-  for (const char* prefix : {"c:", "a:", "r:"}) {
+  for (const char* prefix : {"c:", "w:", "a:", "r:"}) {
     for (auto& [name, k] : s->keys) {
       if (name.compare(0, 2, prefix) != 0 || k.born > window) continue;
       if (k.incident) {
-        Follow(s, &k, window);
+        Follow(s, name, &k, window);
       } else {
         Test(s, name, &k, window, encoder, opened);
       }
@@ -514,7 +606,7 @@ void CloseWindow(DetectorState* s, int64_t window, const Encoder& encoder,
   }
   for (auto& [name, k] : s->keys) {
     if (k.born > window) continue;
-    Learn(&k, window);
+    Learn(&k, window, !IsWord(name));
     k.counts.erase(k.counts.begin(), k.counts.lower_bound(window - kSpan + 1));
   }
 }

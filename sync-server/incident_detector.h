@@ -3,14 +3,16 @@
 // often a bug or an outage showing up in the help panel.
 //
 // Every question (the "query" event of a query_id) is counted, in 5-minute windows of its
-// timestamp, under three kinds of key: its query clusters (clustered online in the site's embedding
+// timestamp, under four kinds of key: its query clusters (clustered online in the site's embedding
 // space, like gaps but over all questions; a question counts towards its few nearest clusters, as
-// one kind of question often spans neighbours), the article the site's engine answers it with (a
-// cluster the knowledge base defines; declined questions share one key) and its route. A session
-// counts once per key and window, so one customer rephrasing a question is not a spike. Each key
-// keeps a baseline per hour of the day (an EWMA of its 5-minute counts; a rare key leans on its
-// all-day level shaped by the whole site's daily rhythm), so the daily rhythm of traffic is
-// expected, not alarming. When a window closes, the last 5 to 60 minutes are tested against their
+// one kind of question often spans neighbours), its words (a new kind of question brings its own,
+// "ticket" or an error code, before its phrasings settle into a cluster), the article the site's
+// engine answers it with (a cluster the knowledge base defines; declined questions share one key)
+// and its route. A session counts once per key and window, so one customer rephrasing a question is
+// not a spike. Each key keeps a baseline per hour of the day (an EWMA of its 5-minute counts; a
+// rare key leans on its all-day level shaped by the whole site's daily rhythm; a word, of which
+// there are many, keeps its all-day level only), so the daily rhythm of traffic is expected, not
+// alarming. When a window closes, the last 5 to 60 minutes are tested against their
 // baseline with a negative-binomial upper tail (the baseline's own uncertainty allowed for), a
 // minimum count and a minimum ratio; a key that passes opens an incident unless one is already
 // open for the same page (one spike seen by its cluster, its article and its page is one

@@ -135,6 +135,53 @@ TEST_CASE("a new kind of question bursting raises an incident; a trickle does no
   CHECK(detected_at - (kDay0 + 2 * kDay + 10 * kHour) <= 15 * kMinute);
 }
 
+TEST_CASE(
+    "a new word bursting across every kind and page raises an incident; one session does not") {
+  // "checkout" questions phrased like every existing kind, on every page: no cluster, article or
+  // page sees much more than usual, only the word does.
+  const Engine engine = ToyEngine();
+  SignalLog log;
+  Traffic traffic(12);
+  const int64_t repeat_at = kDay0 + 2 * kDay + 8 * kHour;
+  const int64_t burst_start = kDay0 + 2 * kDay + 10 * kHour;
+  std::mt19937 rng(3);
+  int64_t next = 0, detected_at = 0;
+  std::vector<Incident> opened_all;
+  for (int64_t t = kDay0; t < burst_start + kHour; t += 5 * kMinute) {
+    traffic.Window(&log, t, [](size_t, int64_t) { return 1.0; });
+    if (t == repeat_at) {  // one customer asking ten times
+      for (int i = 0; i < 10; ++i) {
+        log.Add("query", t + i * 20000, "r" + std::to_string(i), "checkout fails again", "/billing",
+                "[]", "", "one-session");
+      }
+    }
+    if (t >= burst_start) {  // 36 an hour
+      for (int n = 0; n < 3; ++n) {
+        const Kind& kind = kKinds[rng() % kKinds.size()];
+        const std::string text =
+            kind.questions[rng() % kind.questions.size()] + " since the checkout update";
+        log.Add("query", t + static_cast<int64_t>(rng() % (5 * kMinute)),
+                "c" + std::to_string(next++), text, kind.route);
+      }
+    }
+    log.Flush();
+    auto opened = UpdateIncidents(log.store(), "acme", engine, t + 5 * kMinute);
+    REQUIRE(opened.ok());
+    for (const Incident& i : opened.value()) {
+      CHECK(t + 5 * kMinute > burst_start);
+      opened_all.push_back(i);
+      if (!detected_at) detected_at = t + 5 * kMinute;
+    }
+  }
+  REQUIRE(!opened_all.empty());
+  CHECK(detected_at - burst_start <= 15 * kMinute);
+  const Incident& i = opened_all[0];
+  CHECK(i.label.find("checkout") != std::string::npos);
+  REQUIRE(!i.examples.empty());
+  for (const std::string& e : i.examples) CHECK(e.find("checkout") != std::string::npos);
+  CHECK(i.first_seen_ms >= burst_start);
+}
+
 TEST_CASE("a signal from a clock in the far future does not stop the detector") {
   const Engine engine = ToyEngine();
   SignalLog log;

@@ -174,6 +174,10 @@ bool IsWord(const std::string& key) {
   return key.compare(0, 2, "w:") == 0;
 }
 
+double FloorOf(const std::string& key) {
+  return IsWord(key) ? kWordFloor : kFloor;
+}
+
 json RecentJson(const std::deque<Recent>& list) {
   json recent = json::array();
   for (const Recent& r : list) recent.push_back({r.window, r.route, r.text, r.session});
@@ -365,7 +369,7 @@ void Observe(DetectorState* s, const SignalEvent& e, const Engine& engine, int64
   if (!e.session.empty()) {
     for (const Recent& r : s->recent) {
       if (r.window != window || r.session != e.session) continue;
-      for (std::string& w : Tokenize(r.text)) counted.insert(std::move(w));
+      counted.merge(Words(r.text));
     }
   }
   for (const std::string& word : Words(e.query)) {
@@ -480,8 +484,8 @@ void Test(DetectorState* s, const std::string& name, KeyState* k, int64_t window
   int64_t observed = 0;
   double expected = 0, shape = kMaxShape;
   for (int span = 1, t = 0; span <= kSpan; ++span) {
-    const KeyState::Baseline b = k->Expected(window - span + 1, s->Profile(window - span + 1),
-                                             word_key ? kWordFloor : kFloor);
+    const KeyState::Baseline b =
+        k->Expected(window - span + 1, s->Profile(window - span + 1), FloorOf(name));
     observed += k->Count(window - span + 1);
     expected += b.mean;
     shape = std::min(shape, b.shape);
@@ -495,8 +499,9 @@ void Test(DetectorState* s, const std::string& name, KeyState* k, int64_t window
     const bool route_key = name.compare(0, 2, "r:") == 0;
     std::deque<Recent> with_word;
     if (word_key) {
+      const std::string word = name.substr(2);
       for (const Recent& r : s->recent) {
-        if (Words(r.text).count(name.substr(2))) with_word.push_back(r);
+        if (Words(r.text).count(word)) with_word.push_back(r);
       }
     }
     const std::deque<Recent>& recent = word_key ? with_word : k->recent;
@@ -558,9 +563,7 @@ void Follow(DetectorState* s, const std::string& name, KeyState* k, int64_t wind
   double expected = 0;
   for (int span = 1; span <= 6; ++span) {
     observed += k->Count(window - span + 1);
-    expected += k->Expected(window - span + 1, s->Profile(window - span + 1),
-                            IsWord(name) ? kWordFloor : kFloor)
-                    .mean;
+    expected += k->Expected(window - span + 1, s->Profile(window - span + 1), FloorOf(name)).mean;
   }
   if (k->Count(window) > 0) incident->last_seen_ms = (window + 1) * kWindowMs;
   int64_t hour = 0;

@@ -142,25 +142,16 @@ Selection SelectExemplars(std::vector<Observation>* observations,
 
   std::vector<Label> labels(n);
   std::unordered_map<std::string, int> labelled_per_session;  // customers' labels only
-  std::unordered_map<std::string, int> accepted_per_session;
   std::unordered_map<std::string, size_t> accepted_per_article;
   const std::set<std::string> forged = ForgedSessions(obs, rules);
   for (size_t i = 0; i < n; ++i) {
     labels[i] = LabelOf(obs[i], rules);
     if (!labels[i].article.empty() && !labels[i].trusted) ++labelled_per_session[obs[i].session];
-    if (obs[i].status == "accepted") {
-      ++accepted_per_session[obs[i].session];
-      ++accepted_per_article[obs[i].article];
-    }
+    if (obs[i].status == "accepted") ++accepted_per_article[obs[i].article];
   }
   // A burst: a session that labelled more questions than a customer with a problem does.
   auto bursty = [&](size_t i) {
     return !labels[i].trusted && labelled_per_session[obs[i].session] > options.burst_questions;
-  };
-  // A session's say in agreement: 1, or 1/n for a burst of n labelled questions (all its questions
-  // together have one session's say, wherever they are).
-  auto vote = [&](size_t i) -> double {
-    return bursty(i) ? 1.0 / labelled_per_session[obs[i].session] : 1.0;
   };
   // Who a label speaks for: its session, or the agent's resolution of one question.
   auto voter = [&](size_t i) {
@@ -220,6 +211,12 @@ Selection SelectExemplars(std::vector<Observation>* observations,
       reject(c, "its session resolved another question with an article it was not shown");
       continue;
     }
+    if (bursty(c)) {
+      reject(c,
+             "its session labelled " + std::to_string(labelled_per_session[obs[c].session]) +
+                 " questions, more than a customer with a problem does: a burst teaches nothing");
+      continue;
+    }
     if (!label.trusted) {
       // Distinct sessions among the question's nearest labelled neighbours that agree, and
       // that disagree (another article, or this one found not helpful).
@@ -227,7 +224,9 @@ Selection SelectExemplars(std::vector<Observation>* observations,
       for (size_t j = 0; j < n; ++j) {
         if (j == c) continue;
         const bool informative = !labels[j].article.empty() || !obs[j].not_helpful.empty();
-        if (!informative || (!labels[j].trusted && forged.count(obs[j].session))) continue;
+        if (!informative || bursty(j) || (!labels[j].trusted && forged.count(obs[j].session))) {
+          continue;
+        }
         const float sim = Dot(vectors[c], vectors[j]);
         if (sim >= options.near_cosine) near.emplace_back(sim, j);
       }
@@ -236,8 +235,7 @@ Selection SelectExemplars(std::vector<Observation>* observations,
       std::sort(near.begin(), near.end(), [](const auto& a, const auto& b) {
         return a.first != b.first ? a.first > b.first : a.second < b.second;
       });
-      std::map<std::string, double> agree, disagree;
-      agree[obs[c].session] = vote(c);
+      std::set<std::string> agree{obs[c].session}, disagree;
       std::set<std::string> voters;
       for (const auto& [sim, j] : near) {
         const std::string who = voter(j);
@@ -246,39 +244,21 @@ Selection SelectExemplars(std::vector<Observation>* observations,
         voters.insert(who);
         const std::string& other = labels[j].article;
         if (other == label.article) {
-          double& slot = agree[who];
-          slot = std::max(slot, vote(j));
+          agree.insert(who);
         } else if (!other.empty() || std::find(obs[j].not_helpful.begin(), obs[j].not_helpful.end(),
                                                label.article) != obs[j].not_helpful.end()) {
-          double& slot = disagree[who];
-          slot = std::max(slot, vote(j));
+          disagree.insert(who);
         }
       }
-      double yes = 0, no = 0;
-      for (const auto& [who, v] : agree) yes += v;
-      for (const auto& [who, v] : disagree) no += v;
-      const bool contradicted = no >= std::max<double>(options.min_sessions, 2 * yes);
-      if (contradicted) {
-        reject(c, "contradicted by " + std::to_string(static_cast<int>(no + 0.5)) +
-                      " sessions around it");
+      const size_t yes = agree.size(), no = disagree.size();
+      if (no >= std::max<size_t>(options.min_sessions, 2 * yes)) {
+        reject(c, "contradicted by " + std::to_string(no) + " sessions around it");
         continue;
       }
-      // Confirming the first answer needs no agreement, unless a burst does it: the engine's own
-      // mistakes are what an attacker confirms most easily.
-      if ((!confirms || bursty(c)) && !(yes >= options.min_sessions && yes > no)) {
+      if (!confirms && !(yes >= static_cast<size_t>(options.min_sessions) && yes > no)) {
         obs[c].note = "waiting for " + std::to_string(options.min_sessions) +
-                      " sessions to agree (" + std::to_string(static_cast<int>(yes)) + " so far)";
-        if (bursty(c)) {
-          obs[c].note += "; its session labelled " +
-                         std::to_string(labelled_per_session[obs[c].session]) +
-                         " questions, which count as one session";
-        }
+                      " sessions to agree (" + std::to_string(yes) + " so far)";
         out.waiting.push_back(c);
-        continue;
-      }
-      if (accepted_per_session[obs[c].session] >= options.max_exemplars_per_session) {
-        reject(c, "its session already gave " + std::to_string(options.max_exemplars_per_session) +
-                      " exemplars");
         continue;
       }
     }
@@ -316,7 +296,6 @@ Selection SelectExemplars(std::vector<Observation>* observations,
     obs[c].article = label.article;
     obs[c].note = label.trusted ? "labelled by the operator's side"
                                 : (confirms ? "confirms the first answer" : "sessions agree");
-    ++accepted_per_session[obs[c].session];
     ++accepted_per_article[label.article];
     same.push_back(c);
     decision_of[c] = out.accepted.size();

@@ -17,10 +17,9 @@
 //   they outnumber the sessions that resolved those questions otherwise or found the article not
 //   helpful; until then it waits, and it is rejected once strongly contradicted;
 // - each session's weight is capped: a session with n labelled questions gives each exemplar 1/n
-//   weight and at most `max_exemplars_per_session` of its questions become exemplars; a burst (a
-//   session with more than `burst_questions` labelled questions) has one session's say in all,
-//   1/n wherever agreement is counted, and confirming the first answer needs agreement too, so
-//   bursts from few sessions are discounted;
+//   weight; a burst (a session with more than `burst_questions` labelled questions, more than a
+//   customer with a problem labels) teaches nothing and takes no part in agreement, so a few
+//   sessions cannot talk the site into anything however much they send;
 // - a question all but identical (cosine >= `duplicate_cosine`) to an accepted exemplar of the same
 //   article is merged into it (the kept one gains its weight, up to `max_weight`), and each
 //   article keeps at most `max_exemplars_per_article` learned exemplars.
@@ -41,7 +40,6 @@ struct GuardrailOptions {
   // `near_cosine` similarity.
   float near_cosine = 0.7f;
   size_t neighbours = 10;
-  int max_exemplars_per_session = 3;
   int burst_questions = 3;
   float duplicate_cosine = 0.99f;
   float max_weight = 3.0f;
@@ -92,7 +90,7 @@ std::set<std::string> ForgedSessions(const std::vector<Observation>& observation
                                      const std::vector<LearningRule>& rules);
 
 // Sessions whose customers' labels cover more than `burst_questions` questions: bursts, whose
-// labels have one session's say in all (and none as replay questions).
+// labels teach nothing (and are no replay questions).
 std::set<std::string> BurstSessions(const std::vector<Observation>& observations,
                                     const std::vector<LearningRule>& rules, int burst_questions);
 

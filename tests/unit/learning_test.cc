@@ -1,6 +1,7 @@
-// The learning pipeline's guardrails: agreement of distinct sessions, the per-session cap, the
-// burst discount, operators' pins and blocks, replay refusing a worse candidate, and the automatic
-// rollback after a live drop in resolution rate; resolution priors; the escalation model; pins.
+// The learning pipeline's guardrails: agreement of distinct sessions, the per-session weight,
+// bursts teaching nothing, operators' pins and blocks, replay refusing a worse candidate, and the
+// automatic rollback after a live drop in resolution rate; resolution priors; the escalation model;
+// pins.
 
 #include "learning.h"
 
@@ -206,14 +207,14 @@ TEST_CASE("a session that sent a resolution no widget can send is no evidence at
   }
 }
 
-TEST_CASE("each session's weight is capped: 1/n per question and at most k exemplars") {
+TEST_CASE("each session's weight is capped: 1/n per question") {
   GuardrailOptions options;
   options.duplicate_cosine = 2.0f;
   std::vector<Observation> obs;
   std::vector<std::vector<float>> vectors;
-  for (int i = 0; i < 6; ++i) {
-    std::vector<float> v(6, 0.0f);
-    v[i] = 1.0f;  // six unrelated questions, each resolved by one busy session and three others
+  for (int i = 0; i < 3; ++i) {
+    std::vector<float> v(3, 0.0f);
+    v[i] = 1.0f;  // three unrelated questions, each resolved by one busy session and three others
     obs.push_back(Resolved("q" + std::to_string(i), "busy", "refund", {"refund", "billing"}));
     vectors.push_back(v);
     for (int k = 0; k < 3; ++k) {
@@ -227,29 +228,32 @@ TEST_CASE("each session's weight is capped: 1/n per question and at most k exemp
   for (const auto& d : s.accepted) {
     if (obs[d.observation].session != "busy") continue;
     ++busy;
-    CHECK(d.weight == doctest::Approx(1.0 / 6));
+    CHECK(d.weight == doctest::Approx(1.0 / 3));
   }
-  CHECK(busy == static_cast<size_t>(options.max_exemplars_per_session));
-  CHECK(s.rejected.size() == 3);
+  CHECK(busy == 3);
+  CHECK(Accepted(s) == obs.size());
 }
 
-TEST_CASE("a burst's confirmations of the first answer wait for agreement like new associations") {
+TEST_CASE("a burst's labels teach nothing, confirmations of the first answer included") {
   GuardrailOptions options;
   options.duplicate_cosine = 2.0f;
-  // One session confirms the first answer for six questions; a customer who asked one of them
+  // One session confirms the first answer for six questions; two customers who asked one of them
   // found the second article right.
   std::vector<Observation> obs;
   for (int i = 0; i < 6; ++i) {
     obs.push_back(Resolved("q" + std::to_string(i), "busy", "refund", {"refund", "billing"}));
   }
-  obs.push_back(Resolved("c", "customer", "billing", {"refund", "billing"}));
+  obs.push_back(Resolved("c1", "customer1", "billing", {"refund", "billing"}));
+  obs.push_back(Resolved("c2", "customer2", "billing", {"refund", "billing"}));
   Selection s = SelectExemplars(&obs, SameSpot(obs.size()), {}, {}, options);
   CHECK(Accepted(s) == 0);
-  CHECK(s.waiting.size() == obs.size());
+  CHECK(s.rejected.size() == 6);
   CHECK(obs[0].note ==
-        "waiting for 3 sessions to agree (0 so far); its session labelled 6 questions, which "
-        "count as one session");
-  CHECK(obs.back().note == "waiting for 3 sessions to agree (1 so far)");
+        "its session labelled 6 questions, more than a customer with a problem does: a burst "
+        "teaches nothing");
+  // Nor does the burst contradict the customers (or agree with them): 2 of the 3 needed.
+  CHECK(s.waiting.size() == 2);
+  CHECK(obs.back().note == "waiting for 3 sessions to agree (2 so far)");
 
   // The same six questions from six customers are six confirmations, accepted as they come.
   obs.clear();
@@ -261,15 +265,15 @@ TEST_CASE("a burst's confirmations of the first answer wait for agreement like n
   CHECK(Accepted(s) == 6);
 }
 
-TEST_CASE("a session with many questions nearby fills one place among the nearest voters") {
+TEST_CASE("a session with several questions nearby fills one place among the nearest voters") {
   GuardrailOptions options;
   options.duplicate_cosine = 2.0f;
   options.neighbours = 3;
-  // Closest to the question: twenty of one busy session's "refund"s; a little further, three
+  // Closest to the question: three of one session's "refund"s; a little further, three
   // customers who resolved it with "billing", which the question's customer chose too.
   std::vector<Observation> obs;
   std::vector<std::vector<float>> vectors;
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < 3; ++i) {
     obs.push_back(Resolved("b" + std::to_string(i), "busy", "refund", {"refund", "billing"}));
     vectors.push_back({1.0f, 0.0f});
   }
@@ -286,22 +290,26 @@ TEST_CASE("a session with many questions nearby fills one place among the neares
   CHECK(Accepted(s) == 4);
 }
 
-TEST_CASE("bursts from few sessions are discounted when agreement is counted") {
+TEST_CASE("bursts take no part in agreement, however many there are") {
   GuardrailOptions options;
   options.duplicate_cosine = 2.0f;
-  // Three sessions, each with six labelled questions: 3 x 1/6 = half a session's say.
+  // Thirty sessions, each with six labelled questions, and one customer making the same new
+  // association: it still waits for 3 sessions.
   std::vector<Observation> burst;
-  for (int s = 0; s < 3; ++s) {
+  for (int s = 0; s < 30; ++s) {
     for (int i = 0; i < 6; ++i) {
       burst.push_back(Resolved("b" + std::to_string(s) + "-" + std::to_string(i),
                                "attacker" + std::to_string(s), "refund", {"billing", "refund"}));
     }
   }
+  burst.push_back(Resolved("c", "customer", "refund", {"billing", "refund"}));
   Selection s = SelectExemplars(&burst, SameSpot(burst.size()), {}, {}, options);
   CHECK(Accepted(s) == 0);
-  CHECK(s.waiting.size() == burst.size());
-  CHECK(BurstSessions(burst, {}, options.burst_questions) ==
-        std::set<std::string>{"attacker0", "attacker1", "attacker2"});
+  CHECK(s.rejected.size() == burst.size() - 1);
+  CHECK(burst.back().note == "waiting for 3 sessions to agree (1 so far)");
+  const std::set<std::string> bursts = BurstSessions(burst, {}, options.burst_questions);
+  CHECK(bursts.size() == 30);
+  CHECK(!bursts.count("customer"));
 
   // Three ordinary sessions with one question each agree in full.
   std::vector<Observation> ordinary;
@@ -555,8 +563,9 @@ TEST_CASE("a burst's questions are never replay questions") {
   for (const Observation& o : LearnOnce(store, &files, &publisher, run_options)) {
     ++checked;
     if (o.session == "busy") {
-      // Decided (waiting for agreement), not held out.
-      CHECK(o.note.find("waiting") != std::string::npos);
+      // Decided (a burst teaches nothing), not held out.
+      CHECK(o.status == "rejected");
+      CHECK(o.note.find("a burst teaches nothing") != std::string::npos);
     } else {
       CHECK(o.status == "open");  // held out for the replay, decided on a later run
       CHECK(o.note.empty());

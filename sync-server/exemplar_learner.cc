@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -153,6 +155,11 @@ Selection SelectExemplars(std::vector<Observation>* observations,
   auto bursty = [&](size_t i) {
     return !labels[i].trusted && labelled_per_session[obs[i].session] > options.burst_questions;
   };
+  // A session's say: one in all, shared among the questions it labelled.
+  auto say = [&](size_t i) {
+    const int labelled = labels[i].trusted ? 0 : labelled_per_session[obs[i].session];
+    return 1.0 / std::max(1, labelled);
+  };
   // Who a label speaks for: its session, or the agent's resolution of one question.
   auto voter = [&](size_t i) {
     return labels[i].trusted ? "agent:" + obs[i].query_id : obs[i].session;
@@ -235,7 +242,7 @@ Selection SelectExemplars(std::vector<Observation>* observations,
       std::sort(near.begin(), near.end(), [](const auto& a, const auto& b) {
         return a.first != b.first ? a.first > b.first : a.second < b.second;
       });
-      std::set<std::string> agree{obs[c].session}, disagree;
+      std::map<std::string, double> agree{{obs[c].session, say(c)}}, disagree;
       std::set<std::string> voters;
       for (const auto& [sim, j] : near) {
         const std::string who = voter(j);
@@ -244,20 +251,28 @@ Selection SelectExemplars(std::vector<Observation>* observations,
         voters.insert(who);
         const std::string& other = labels[j].article;
         if (other == label.article) {
-          agree.insert(who);
+          agree[who] = std::max(agree[who], say(j));
         } else if (!other.empty() || std::find(obs[j].not_helpful.begin(), obs[j].not_helpful.end(),
                                                label.article) != obs[j].not_helpful.end()) {
-          disagree.insert(who);
+          disagree[who] = std::max(disagree[who], say(j));
         }
       }
-      const size_t yes = agree.size(), no = disagree.size();
-      if (no >= std::max<size_t>(options.min_sessions, 2 * yes)) {
-        reject(c, "contradicted by " + std::to_string(no) + " sessions around it");
+      double yes = 0, no = 0;
+      for (const auto& [who, v] : agree) yes += v;
+      for (const auto& [who, v] : disagree) no += v;
+      if (no >= std::max<double>(options.min_sessions, 2 * yes)) {
+        reject(c, "contradicted by " + std::to_string(std::lround(no)) + " sessions around it");
         continue;
       }
-      if (!confirms && !(yes >= static_cast<size_t>(options.min_sessions) && yes > no)) {
-        obs[c].note = "waiting for " + std::to_string(options.min_sessions) +
-                      " sessions to agree (" + std::to_string(yes) + " so far)";
+      // A confirmation takes one session's full say, a new association `min_sessions`' and
+      // more than disagree.
+      const double needed = confirms ? 1.0 : options.min_sessions;
+      if (yes < needed - 1e-9 || (!confirms && yes <= no)) {
+        char so_far[32];
+        std::snprintf(so_far, sizeof so_far, "%.*f", yes == std::floor(yes) ? 0 : 1, yes);
+        obs[c].note = "waiting for " + std::to_string(static_cast<int>(needed)) +
+                      (needed == 1 ? " session" : " sessions") + " to agree (" + so_far +
+                      " so far)";
         out.waiting.push_back(c);
         continue;
       }

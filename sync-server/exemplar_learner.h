@@ -10,16 +10,19 @@
 // - blocked articles never receive learned exemplars, whatever the label says;
 // - a customer can only resolve with an article the widget showed; any other label is refused,
 //   and a session that sent one is no evidence at all (no widget sends that: it is forged);
-// - a customer's label that confirms the answer shown first is accepted unless the neighbourhood
-//   (the labelled questions of the nearest `neighbours` other sessions) strongly contradicts it;
+// - a session's say is one in all: with n labelled questions, each has 1/n of a say wherever
+//   agreement is counted and 1/n weight as an exemplar;
+// - a customer's label that confirms the answer shown first is accepted once a full session's say
+//   backs it (a customer who labelled nothing else, or the neighbourhood making up the rest: the
+//   labelled questions of the nearest `neighbours` other sessions) unless the neighbourhood
+//   strongly contradicts it;
 // - a customer's label that makes a new association (an article the engine did not rank first)
-//   applies only once at least `min_sessions` distinct sessions in the neighbourhood agree and
-//   they outnumber the sessions that resolved those questions otherwise or found the article not
+//   applies only once at least `min_sessions` sessions' say in the neighbourhood agrees and
+//   outweighs the sessions that resolved those questions otherwise or found the article not
 //   helpful; until then it waits, and it is rejected once strongly contradicted;
-// - each session's weight is capped: a session with n labelled questions gives each exemplar 1/n
-//   weight; a burst (a session with more than `burst_questions` labelled questions, more than a
-//   customer with a problem labels) teaches nothing and takes no part in agreement, so a few
-//   sessions cannot talk the site into anything however much they send;
+// - a burst (a session with more than `burst_questions` labelled questions, more than a customer
+//   with a problem labels) teaches nothing and takes no part in agreement, so a few sessions
+//   cannot talk the site into anything however much they send;
 // - a question all but identical (cosine >= `duplicate_cosine`) to an accepted exemplar of the same
 //   article is merged into it (the kept one gains its weight, up to `max_weight`), and each
 //   article keeps at most `max_exemplars_per_article` learned exemplars.

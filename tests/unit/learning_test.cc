@@ -137,14 +137,18 @@ TEST_CASE("a new association applies only once three distinct sessions agree") {
   CHECK(s.waiting.size() == 2);
   CHECK(obs[0].status == "open");
 
-  // The same session again does not count twice.
+  // The same session again does not count twice: its say is one in all, half for each question.
   obs.push_back(Resolved("c", "s2", "refund", {"billing", "refund"}));
   s = SelectExemplars(&obs, SameSpot(obs.size()), {}, {}, options);
   CHECK(Accepted(s) == 0);
-
   obs.push_back(Resolved("d", "s3", "refund", {"billing", "refund"}));
   s = SelectExemplars(&obs, SameSpot(obs.size()), {}, {}, options);
-  CHECK(Accepted(s) == 4);
+  CHECK(Accepted(s) == 0);
+  CHECK(obs[0].note == "waiting for 3 sessions to agree (2.5 so far)");
+
+  obs.push_back(Resolved("e", "s4", "refund", {"billing", "refund"}));
+  s = SelectExemplars(&obs, SameSpot(obs.size()), {}, {}, options);
+  CHECK(Accepted(s) == 5);
   for (const auto& d : s.accepted) CHECK(d.article == "refund");
 
   // A configurable threshold.
@@ -263,6 +267,27 @@ TEST_CASE("a burst's labels teach nothing, confirmations of the first answer inc
   }
   s = SelectExemplars(&obs, SameSpot(obs.size()), {}, {}, options);
   CHECK(Accepted(s) == 6);
+}
+
+TEST_CASE("a session's say is one in all: confirming alone takes a session of one question") {
+  GuardrailOptions options;
+  options.duplicate_cosine = 2.0f;
+  // One session confirms the first answer for two unrelated questions: half a say for each.
+  std::vector<Observation> obs = {Resolved("a", "two", "refund", {"refund", "billing"}),
+                                  Resolved("b", "two", "billing", {"billing", "refund"})};
+  std::vector<std::vector<float>> vectors = {{1.0f, 0.0f}, {0.0f, 1.0f}};
+  Selection s = SelectExemplars(&obs, vectors, {}, {}, options);
+  CHECK(Accepted(s) == 0);
+  CHECK(obs[0].note == "waiting for 1 session to agree (0.5 so far)");
+
+  // A customer who asked the first question alone confirms it too: both are kept.
+  obs.push_back(Resolved("c", "one", "refund", {"refund", "billing"}));
+  vectors.push_back({1.0f, 0.0f});
+  s = SelectExemplars(&obs, vectors, {}, {}, options);
+  CHECK(Accepted(s) == 2);
+  CHECK(obs[0].status == "accepted");
+  CHECK(obs[1].status == "open");
+  CHECK(obs[2].status == "accepted");
 }
 
 TEST_CASE("a session with several questions nearby fills one place among the nearest voters") {

@@ -4,7 +4,7 @@
 // Each question the widget answered becomes an example: the engine's confidence (0 when the engine
 // declined), how many questions its session asked before it and how many of those were marked not
 // helpful, and whether it ended in an escalation. Questions with no session order (helpdesk-only
-// resolutions) are left out.
+// resolutions) are left out, and so are forged sessions and bursts (by the publisher).
 
 #include <cstdint>
 #include <vector>

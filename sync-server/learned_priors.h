@@ -5,8 +5,8 @@
 // context keys the operator lets signals carry, e.g. "plan=pro"). The article the customer
 // resolved with gains a resolution there; the article shown first gains a miss when the customer
 // found it not helpful, escalated, or resolved with another one. Each session counts at most once
-// per key and article, and questions the guardrails rejected count nothing, so a burst from a few
-// sessions cannot move the priors much.
+// per key and article, and questions the guardrails rejected count nothing (the publisher leaves
+// out forged sessions and bursts altogether), so a few sessions cannot move the priors much.
 
 #include <cstdint>
 #include <vector>

@@ -1,5 +1,6 @@
 #include "publisher.h"
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -95,16 +96,25 @@ Result<BuiltBundle> Publisher::Build(const std::string& site,
   // so far.
   auto outcomes = store_->LearningOutcomes(site);
   if (!outcomes.ok()) return outcomes.status();
+  auto rules = store_->LearningRules(site);
+  if (!rules.ok()) return rules.status();
   std::vector<Observation> observations;
   for (const LearningOutcome& row : outcomes.value()) observations.push_back(ObservationOf(row));
+  // Sessions the guardrails learn nothing from (forged ones, bursts) teach these nothing either.
+  std::set<std::string> ignored = ForgedSessions(observations, rules.value());
+  for (const std::string& s :
+       BurstSessions(observations, rules.value(), GuardrailOptions{}.burst_questions)) {
+    ignored.insert(s);
+  }
+  observations.erase(std::remove_if(observations.begin(), observations.end(),
+                                    [&](const Observation& o) { return ignored.count(o.session); }),
+                     observations.end());
   const ResolutionPriors priors = CountPriors(observations, articles.value());
   if (!priors.empty()) {
     bundle = WithPriors(bundle.value(), priors);
     if (!bundle.ok()) return Status::Error("cannot add priors: " + bundle.status().message());
   }
   // Operators' pins, which win over the ranking in every widget.
-  auto rules = store_->LearningRules(site);
-  if (!rules.ok()) return rules.status();
   PinnedAnswers pins;
   for (const LearningRule& r : rules.value()) {
     auto it = r.kind == "pin" ? index.find(r.article) : index.end();

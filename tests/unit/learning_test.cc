@@ -799,6 +799,77 @@ TEST_CASE("segments: named alike by search and learning, counted like pages, ran
   CHECK(prior_of({"plan=team"}, refund) == 0.0f);  // a segment without priors changes nothing
 }
 
+TEST_CASE("bursts teach the priors and the escalation model nothing either") {
+  const std::vector<Article> articles = testing::ToyArticles();
+  // Customers on /billing: half get a confident first answer and resolve, half a doubtful one
+  // they find not helpful, then escalate.
+  std::vector<Observation> customers;
+  for (int s = 0; s < 40; ++s) {
+    const std::string session = "s" + std::to_string(s);
+    Observation first = Resolved(session + "-a", session, "refund", {"refund", "reset-password"});
+    first.ts = 1;
+    first.bundle = "1";
+    first.route = "/billing";
+    first.confidence = s % 2 ? 0.9 : 0.2;
+    if (s % 2 == 0) {
+      first.resolved.clear();
+      first.not_helpful = {"refund"};
+    }
+    Observation second = first;
+    second.query_id = session + "-b";
+    second.ts = 2;
+    second.not_helpful.clear();
+    second.escalated = s % 2 == 0;
+    second.resolved = s % 2 ? "refund" : "";
+    customers.push_back(first);
+    customers.push_back(second);
+  }
+  // Five sessions of eight doubtful questions each, all "resolved" with the second article.
+  std::vector<Observation> bursts = customers;
+  for (int s = 0; s < 5; ++s) {
+    for (int i = 0; i < 8; ++i) {
+      const std::string session = "burst" + std::to_string(s);
+      Observation o = Resolved(session + "-" + std::to_string(i), session, "reset-password",
+                               {"refund", "reset-password"});
+      o.ts = 3 + i;
+      o.bundle = "1";
+      o.route = "/billing";
+      o.confidence = 0.2;
+      bursts.push_back(o);
+    }
+  }
+  auto engine_of = [&](AutonomousSite& site, const std::vector<Observation>& obs) {
+    std::vector<LearningOutcome> rows;
+    for (const Observation& o : obs) rows.push_back(OutcomeOf(o));
+    REQUIRE(site.store()->SaveLearning("acme", LearningCursor{}, rows, {}, nullptr).ok());
+    Publisher publisher(site.store(), site.files());
+    auto built = publisher.Build("acme", {}, {});
+    REQUIRE(built.ok());
+    auto engine = Engine::Load(built.value().bytes.data(), built.value().bytes.size());
+    REQUIRE(engine.ok());
+    return engine.take();
+  };
+  AutonomousSite plain(articles), attacked(articles);
+  const Engine a = engine_of(plain, customers);
+  const Engine b = engine_of(attacked, bursts);
+  REQUIRE_FALSE(a.parts().escalation.empty());
+  for (const EscalationFeatures& f :
+       {EscalationFeatures{0.2f, false, 0, 0}, EscalationFeatures{0.2f, false, 3, 1},
+        EscalationFeatures{0.9f, false, 1, 0}}) {
+    CHECK(b.parts().escalation.Probability(f) ==
+          doctest::Approx(a.parts().escalation.Probability(f)));
+  }
+  SearchContext billing;
+  billing.route = "/billing";
+  const SearchResult ra = a.Search("refund the charge on my card", billing, 5);
+  const SearchResult rb = b.Search("refund the charge on my card", billing, 5);
+  REQUIRE(ra.ranked.size() == rb.ranked.size());
+  for (size_t i = 0; i < ra.ranked.size(); ++i) {
+    CHECK(rb.ranked[i].article == ra.ranked[i].article);
+    CHECK(rb.ranked[i].signal[kPrior] == doctest::Approx(ra.ranked[i].signal[kPrior]));
+  }
+}
+
 TEST_CASE(
     "the escalation model learns when conversations end with a human, and ships in a bundle") {
   std::vector<Observation> obs;

@@ -155,7 +155,7 @@ Selection SelectExemplars(std::vector<Observation>* observations,
   auto bursty = [&](size_t i) {
     return !labels[i].trusted && labelled_per_session[obs[i].session] > options.burst_questions;
   };
-  // A session's say: one in all, shared among the questions it labelled.
+  // A session's say: one in all, shared among the questions it labelled (an agent's label: one).
   auto say = [&](size_t i) {
     const int labelled = labels[i].trusted ? 0 : labelled_per_session[obs[i].session];
     return 1.0 / std::max(1, labelled);
@@ -289,8 +289,7 @@ Selection SelectExemplars(std::vector<Observation>* observations,
         twin = j;
       }
     }
-    const float weight =
-        label.trusted ? 1.0f : 1.0f / std::max(1, labelled_per_session[obs[c].session]);
+    const float weight = static_cast<float>(say(c));  // its session's say, as an exemplar
     if (twin < n) {
       obs[c].status = "merged";
       obs[c].article = label.article;

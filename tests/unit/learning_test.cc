@@ -41,6 +41,34 @@ Observation Resolved(const std::string& id, const std::string& session, const st
   return o;
 }
 
+// `n` sessions of two questions on `route`: half get a confident first answer and resolve with
+// "refund", half a doubtful one they find not helpful, then escalate on their second question.
+std::vector<Observation> TwoQuestionSessions(int n, const std::vector<std::string>& shown,
+                                             const std::string& route = "") {
+  std::vector<Observation> obs;
+  for (int s = 0; s < n; ++s) {
+    const std::string session = "s" + std::to_string(s);
+    Observation first = Resolved(session + "-a", session, "refund", shown);
+    first.ts = 1;
+    first.bundle = "1";
+    first.route = route;
+    first.confidence = s % 2 ? 0.9 : 0.2;
+    if (s % 2 == 0) {
+      first.resolved.clear();
+      first.not_helpful = {"refund"};
+    }
+    Observation second = first;
+    second.query_id = session + "-b";
+    second.ts = 2;
+    second.not_helpful.clear();
+    second.escalated = s % 2 == 0;
+    second.resolved = s % 2 ? "refund" : "";
+    obs.push_back(first);
+    obs.push_back(second);
+  }
+  return obs;
+}
+
 // Every question in the same spot of the embedding space: one neighbourhood.
 std::vector<std::vector<float>> SameSpot(size_t n) {
   return std::vector<std::vector<float>>(n, std::vector<float>{1.0f, 0.0f, 0.0f});
@@ -801,29 +829,8 @@ TEST_CASE("segments: named alike by search and learning, counted like pages, ran
 
 TEST_CASE("bursts teach the priors and the escalation model nothing either") {
   const std::vector<Article> articles = testing::ToyArticles();
-  // Customers on /billing: half get a confident first answer and resolve, half a doubtful one
-  // they find not helpful, then escalate.
-  std::vector<Observation> customers;
-  for (int s = 0; s < 40; ++s) {
-    const std::string session = "s" + std::to_string(s);
-    Observation first = Resolved(session + "-a", session, "refund", {"refund", "reset-password"});
-    first.ts = 1;
-    first.bundle = "1";
-    first.route = "/billing";
-    first.confidence = s % 2 ? 0.9 : 0.2;
-    if (s % 2 == 0) {
-      first.resolved.clear();
-      first.not_helpful = {"refund"};
-    }
-    Observation second = first;
-    second.query_id = session + "-b";
-    second.ts = 2;
-    second.not_helpful.clear();
-    second.escalated = s % 2 == 0;
-    second.resolved = s % 2 ? "refund" : "";
-    customers.push_back(first);
-    customers.push_back(second);
-  }
+  const std::vector<Observation> customers =
+      TwoQuestionSessions(40, {"refund", "reset-password"}, "/billing");
   // Five sessions of eight doubtful questions each, all "resolved" with the second article.
   std::vector<Observation> bursts = customers;
   for (int s = 0; s < 5; ++s) {
@@ -872,28 +879,9 @@ TEST_CASE("bursts teach the priors and the escalation model nothing either") {
 
 TEST_CASE(
     "the escalation model learns when conversations end with a human, and ships in a bundle") {
-  std::vector<Observation> obs;
-  // Sessions whose first answer was confident resolve; sessions that found two answers not
-  // helpful, or got a low-confidence answer, escalate on their next question.
-  for (int s = 0; s < 60; ++s) {
-    const std::string session = "s" + std::to_string(s);
-    Observation first = Resolved(session + "-a", session, "refund", {"refund"});
-    first.ts = 1;
-    first.bundle = "1";
-    first.confidence = s % 2 ? 0.9 : 0.2;
-    if (s % 2 == 0) {
-      first.resolved.clear();
-      first.not_helpful = {"refund"};
-    }
-    obs.push_back(first);
-    Observation second = first;
-    second.query_id = session + "-b";
-    second.ts = 2;
-    second.not_helpful.clear();
-    second.escalated = s % 2 == 0;
-    second.resolved = s % 2 ? "refund" : "";
-    obs.push_back(second);
-  }
+  // Sessions whose first answer was confident resolve; sessions that found it not helpful, after
+  // a low-confidence answer, escalate on their next question.
+  const std::vector<Observation> obs = TwoQuestionSessions(60, {"refund"});
   const EscalationModel model = FitEscalation(obs);
   REQUIRE_FALSE(model.empty());
   EscalationFeatures calm{0.9f, false, 0, 0}, struggling{0.2f, false, 1, 1};

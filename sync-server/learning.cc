@@ -187,6 +187,9 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
   if (!found.ok()) return found.status();
   if (!found.value()) return Status::Error("there is no site \"" + site + "\"");
   const bool autonomous = found.value()->mode == "autonomous";
+  auto finished = FinishPublication(site);
+  if (!finished.ok()) return finished.status();
+  report.published = finished.value();
   auto current = store_->CurrentVersion(site);
   if (!current.ok()) return current.status();
   if (!current.value()) {
@@ -426,8 +429,9 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
     for (size_t i : selection.rejected) dirty.insert(i);
     for (size_t i : selection.waiting) dirty.insert(i);
 
-    // 5. Candidate, replay, publish or stage. The changes are recorded with the outcomes below.
+    // 5. Candidate, replay, and changes to publish or stage, recorded with the outcomes below.
     std::vector<LearnedChange> changes;
+    std::optional<BuiltBundle> to_publish;  // published once the changes are kept, in 7
     if (!selection.accepted.empty()) {
       std::vector<ResolvedQuery> extra;
       std::vector<float> weights;
@@ -451,13 +455,7 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
       if (report.rolled_back_to) rolled = LoadKept(files_, report.rolled_back_to->sha256);
       report.replay = Replay(rolled ? *rolled : engine, candidate.value(), replay_questions,
                              options_.replay_tolerance, options_.replay_min_questions);
-      std::optional<Publication> publication;
-      if (report.replay.pass && autonomous) {
-        auto p = publisher_->PublishBuilt(site, built.value());
-        if (!p.ok()) return p.status();
-        publication = p.value();
-        report.published = p.value().version;
-      }
+      if (report.replay.pass && autonomous) to_publish = built.take();
       report.outcome = !report.replay.pass ? "refused" : (autonomous ? "published" : "staged");
 
       // One change per article, explained.
@@ -512,10 +510,9 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
         if (!report.replay.pass) {
           c.status = "rejected";
           c.decided_at_ms = now_ms;
-        } else if (publication) {
-          c.status = "published";
+        } else if (to_publish) {
+          c.status = "published";  // its version once published, in 7
           c.decided_at_ms = now_ms;
-          c.version = publication->version.version;
         } else {
           c.status = "pending";
         }
@@ -537,9 +534,22 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
     }
     if (Status s = store_->SaveLearning(site, next, save, changes, &report.changes); !s.ok())
       return s;
+
+    // 7. Publish, then name the version in the changes (FinishPublication completes this after a
+    // crash).
+    if (to_publish) {
+      auto p = publisher_->PublishBuilt(site, *to_publish);
+      if (!p.ok()) return p.status();
+      report.published = p.value().version;
+      for (size_t k = 0; k < changes.size() && k < report.changes.size(); ++k) {
+        changes[k].id = report.changes[k];
+        changes[k].version = p.value().version.version;
+        if (Status s = store_->UpdateChange(site, changes[k]); !s.ok()) return s;
+      }
+    }
   }
 
-  // 7. Gaps and incidents, with the bundle now current.
+  // 8. Gaps and incidents, with the bundle now current.
   if (options_.operations) {
     stage("gaps and incidents", 0);
     std::optional<Engine> now_engine;
@@ -637,6 +647,40 @@ Result<std::vector<LearnedChange>> Learner::MarkChangesFor(const std::string& si
     if (Status s = store_->UpdateChange(site, c); !s.ok()) return s;
   }
   return marked;
+}
+
+Result<std::optional<Version>> Learner::FinishPublication(const std::string& site) {
+  auto changes = store_->Changes(site);
+  if (!changes.ok()) return changes.status();
+  std::vector<LearnedChange> unnamed;
+  for (const LearnedChange& c : changes.value()) {
+    if (c.status == "published" && c.version == 0) unnamed.push_back(c);
+  }
+  if (unnamed.empty()) return std::optional<Version>();
+  auto current = store_->CurrentVersion(site);
+  if (!current.ok()) return current.status();
+  bool held = current.value().has_value();
+  if (held) {
+    auto contents = publisher_->Contents(site, current.value()->version);
+    if (!contents.ok()) return contents.status();
+    for (const LearnedChange& c : unnamed) {
+      held = held && contents.value() && contents.value()->count(c.id);
+    }
+  }
+  std::optional<Version> published;
+  if (!held) {
+    auto p = publisher_->Publish(site);
+    if (!p.ok()) return p.status();
+    published = p.value().version;
+    LogWarning("finished an interrupted publication",
+               {{"site", site}, {"version", published->version}, {"changes", unnamed.size()}});
+  }
+  const int64_t version = published ? published->version : current.value()->version;
+  for (LearnedChange& c : unnamed) {
+    c.version = version;
+    if (Status s = store_->UpdateChange(site, c); !s.ok()) return s;
+  }
+  return published;
 }
 
 Result<Version> Learner::RollbackLocked(const std::string& site, std::optional<int64_t> version,

@@ -117,6 +117,11 @@ class Learner {
   // changes rolled back.
   Result<std::vector<LearnedChange>> MarkChangesFor(const std::string& site, const Version& current,
                                                     int64_t now_ms, const std::string& note);
+  // Finishes a publication a crash cut short. A run or an approval records its changes as
+  // published before it publishes them, so a crash in between leaves published changes that no
+  // version names: the current version holds them when it was published after they were
+  // recorded, otherwise they are published now. Returns the version published, if one was.
+  Result<std::optional<Version>> FinishPublication(const std::string& site);
 
   Store* store_;
   BundleFiles* files_;

@@ -520,6 +520,66 @@ TEST_CASE("a live drop in resolution rate rolls a learned version back") {
   CHECK(kept.segments == std::vector<std::string>{"plan=pro"});
 }
 
+TEST_CASE("a publication a crash cut short is finished by the next run") {
+  AutonomousSite acme(testing::ToyArticles());
+  Store* store = acme.store();
+  Publisher publisher(store, acme.files());
+  REQUIRE(publisher.Publish("acme").ok());  // version 1
+  LearningOptions options;
+  options.operations = false;
+  Learner learner(store, acme.files(), &publisher, options);
+  // A run (or an approval) records its changes as published, then publishes them.
+  LearnedChange change;
+  change.kind = "exemplars";
+  change.status = "published";
+  change.article = "refund";
+  change.exemplars_json = R"([{"text":"charged twice","article":"refund","weight":1}])";
+  auto change_of = [&](int64_t id) {
+    auto changes = store->Changes("acme");
+    REQUIRE(changes.ok());
+    for (const LearnedChange& c : changes.value()) {
+      if (c.id == id) return c;
+    }
+    FAIL("no change " << id);
+    return LearnedChange{};
+  };
+  auto holds = [&](int64_t version, int64_t id) {
+    auto contents = publisher.Contents("acme", version);
+    REQUIRE(contents.ok());
+    return contents.value() && contents.value()->count(id) > 0;
+  };
+
+  SUBCASE("killed before publishing: the next run publishes the change") {
+    auto id = store->AddChange("acme", change);
+    REQUIRE(id.ok());
+    auto report = learner.Run("acme", 5000000);
+    REQUIRE(report.ok());
+    REQUIRE(report.value().published);
+    CHECK(report.value().published->version == 2);
+    CHECK(change_of(id.value()).version == 2);
+    CHECK(holds(2, id.value()));
+    auto current = store->CurrentVersion("acme");
+    REQUIRE(current.ok());
+    CHECK(current.value()->version == 2);
+    // Finished once: the next run has nothing to do.
+    auto again = learner.Run("acme", 5000001);
+    REQUIRE(again.ok());
+    CHECK_FALSE(again.value().published);
+  }
+  SUBCASE("killed after publishing: the change is named with the version that holds it") {
+    auto id = store->AddChange("acme", change);
+    REQUIRE(id.ok());
+    REQUIRE(publisher.Publish("acme").ok());  // version 2 holds it, but the change has no version
+    auto report = learner.Run("acme", 5000000);
+    REQUIRE(report.ok());
+    CHECK_FALSE(report.value().published);
+    CHECK(change_of(id.value()).version == 2);
+    auto current = store->CurrentVersion("acme");
+    REQUIRE(current.ok());
+    CHECK(current.value()->version == 2);
+  }
+}
+
 TEST_CASE("a resolution with an article the answering bundle does not rank is refused") {
   // The toy articles and a dozen more on other things: more than the widget's ten candidates.
   std::vector<Article> articles = testing::ToyArticles();

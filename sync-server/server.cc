@@ -310,7 +310,8 @@ void Server::Impl::Install() {
   Route("GET", "/healthz", "/healthz", &Impl::Healthz);
   Route("GET", "/metrics", "/metrics", &Impl::Prometheus);
   // Last, so every route above wins; only with --demo-dir.
-  if (!options.demo_dir.empty()) Route("GET", "/{page}", "/(.*)", &Impl::DemoPage);
+  // Pages anywhere but under /v1/, so a wrong API path is a 404, never "use GET".
+  if (!options.demo_dir.empty()) Route("GET", "/{page}", "/(?!v1(?:/|$))(.*)", &Impl::DemoPage);
 }
 
 std::optional<Site> Server::Impl::LoadSite(const std::string& name, Response& res) {

@@ -57,6 +57,15 @@ test("the API and the widget routes still win over pages", async () => {
   const missing = await fetch(`${server.url}/v1/sites/nope/manifest`);
   assert.equal(missing.status, 404);
   assert.equal((await missing.json()).error.code, "site_not_found");
+  // A page's other methods are refused as such; a wrong API path is no page.
+  const post = await fetch(`${server.url}/dashboard`, { method: "POST" });
+  assert.equal(post.status, 405);
+  assert.equal(post.headers.get("allow"), "GET, HEAD");
+  for (const p of ["/v1/nope", "/v1/sites/acme/nothing", "/v1"]) {
+    const typo = await fetch(`${server.url}${p}`, { method: "POST" });
+    assert.equal(typo.status, 404, p);
+    assert.equal((await typo.json()).error.code, "not_found", p);
+  }
 });
 
 test("nothing outside the folder, no dotfiles, no other types", async () => {

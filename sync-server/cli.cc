@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -243,6 +244,19 @@ std::optional<int> Start(const std::string& command, const char* usage, int argc
 int Fail(const std::string& message) {
   std::fprintf(stderr, "loopwise: %s\n", message.c_str());
   return 2;
+}
+
+double CalibrationError(const std::vector<std::pair<double, bool>>& pairs) {
+  constexpr int kBins = 10;
+  double confidence[kBins] = {}, right[kBins] = {};
+  for (const auto& [c, ok] : pairs) {
+    const int b = std::clamp(static_cast<int>(c * kBins), 0, kBins - 1);
+    confidence[b] += c;
+    right[b] += ok;
+  }
+  double error = 0;
+  for (int b = 0; b < kBins; ++b) error += std::fabs(confidence[b] - right[b]);
+  return pairs.empty() ? 0 : error / static_cast<double>(pairs.size());
 }
 
 }  // namespace loopwise::cli

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/status.h"
@@ -82,5 +83,10 @@ Result<WordVectors> LoadWordVectors();
 
 // Prints "loopwise: <message>" to stderr and returns the exit code for bad input.
 int Fail(const std::string& message);
+
+// Expected calibration error of (confidence, right) pairs: over ten equal bins of confidence,
+// the share of the pairs in each times how far its mean confidence is from its share right.
+// 0 for confidences that are the chance of being right; 0 for no pairs.
+double CalibrationError(const std::vector<std::pair<double, bool>>& pairs);
 
 }  // namespace loopwise::cli

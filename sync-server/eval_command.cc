@@ -107,6 +107,7 @@ int EvalCommand(int argc, char** argv) {
   std::vector<double> latency_us;
   size_t in_scope = 0, top1 = 0, at3 = 0, answered_right = 0, oos = 0, oos_declined = 0;
   double mrr = 0;
+  std::vector<std::pair<double, bool>> calibration;  // confidence, first answer right
   cli::Progress progress("answering", test.value().size());
   for (size_t i = 0; i < test.value().size(); ++i) {
     const LabeledQuery& q = test.value()[i];
@@ -123,6 +124,8 @@ int EvalCommand(int argc, char** argv) {
     line["confidence"] = r.confidence;
     line["gap"] = r.gap;
     predictions += line.dump() + "\n";
+    calibration.emplace_back(r.confidence, q.article && !r.ranked.empty() &&
+                                               r.ranked[0].article == index.at(*q.article));
 
     if (q.article) {
       ++in_scope;
@@ -172,6 +175,10 @@ int EvalCommand(int argc, char** argv) {
   }
   if (oos) {
     std::printf("  out-of-scope recall %.4f  (declined)\n", metrics["oos_recall"].get<double>());
+  }
+  if (!calibration.empty()) {
+    std::printf("  calibration error   %.4f  (confidence against the share of first answers right)\n",
+                cli::CalibrationError(calibration));
   }
   std::printf("  latency p50 %.1f us, p99 %.1f us; build %.0f ms; bundle %zu bytes\n",
               Percentile(latency_us, 0.5), Percentile(latency_us, 0.99), build_ms,

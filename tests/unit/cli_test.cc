@@ -56,3 +56,16 @@ TEST_CASE("WriteFileAtomic replaces files, writes pipes in place, and refuses fo
   CHECK(folder.message() == dir.string() + ": is a folder, not a file");
   fs::remove_all(dir);
 }
+
+TEST_CASE("the calibration error weighs each bin's gap between confidence and share right") {
+  CHECK(cli::CalibrationError({}) == 0);
+  // Confidence 0.9, right 9 times in 10: calibrated.
+  std::vector<std::pair<double, bool>> pairs;
+  for (int i = 0; i < 10; ++i) pairs.push_back({0.9, i < 9});
+  CHECK(cli::CalibrationError(pairs) == doctest::Approx(0.0));
+  // Ten more at 0.25 (one bin lower), all wrong: that half is off by 0.25.
+  for (int i = 0; i < 10; ++i) pairs.push_back({0.25, false});
+  CHECK(cli::CalibrationError(pairs) == doctest::Approx(0.125));
+  // Confidence 1 falls in the top bin, 0 in the bottom one.
+  CHECK(cli::CalibrationError({{1.0, false}, {0.0, true}}) == doctest::Approx(1.0));
+}

@@ -115,6 +115,29 @@ test("the same question ranks as the articles' pages say on billing and on secur
   }
 });
 
+test("the offer of a person stays in view below the answers, declined or after No", async () => {
+  const s = await openPage("/settings/security", { viewport: { width: 1280, height: 800 } });
+  const human = s.dialog.getByRole("button", { name: "Talk to a human" });
+  // In view: inside the visible part of the answers, which scroll.
+  const inView = async () => {
+    const answers = await s.dialog.locator(".answers").boundingBox();
+    const box = await human.boundingBox();
+    return box.y >= answers.y && box.y + box.height <= answers.y + answers.height;
+  };
+  const overflowing = () => s.dialog.locator(".answers").evaluate((el) => el.scrollHeight > el.clientHeight);
+  await ask(s, "what's the weather like in paris tomorrow");
+  await s.dialog.locator(".answers > .status", { hasText: "We're not sure" }).waitFor();
+  assert.equal(await s.dialog.locator(".card").count(), 3);
+  assert.ok(await overflowing(), "the three answers fill the panel");
+  assert.ok(await inView(), "declined: Talk to a human is in view");
+  await ask(s, "i lost my phone with the authenticator app");
+  await s.dialog.getByRole("button", { name: "No", exact: true }).click();
+  await human.waitFor();
+  assert.ok(await overflowing(), "the other answers fill the panel");
+  assert.ok(await inView(), "after No: Talk to a human is in view");
+  await s.context.close();
+});
+
 test("an article and a question carrying HTML render inert", async () => {
   const s = await openPage("/projects/42");
   const dialogs = [];

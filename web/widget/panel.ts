@@ -66,6 +66,9 @@ mark { background: #fff0a0; color: inherit; padding: 0 1px; border-radius: 2px; 
 .human, .ask { background: var(--accent); border: 1px solid var(--accent); color: var(--on-accent);
   border-radius: 6px; padding: 4px 12px; margin-top: 8px; }
 .ask { margin-top: 0; padding: 6px 14px; border-radius: 8px; }
+/* The offer of a person stays in view however many answers come before it. */
+.human-bar { position: sticky; bottom: -16px; margin: 8px -16px -16px; padding: 0 16px 12px;
+  background: #fff; border-top: 1px solid #e3e6ea; }
 .article h3 { font-size: 17px; margin: 12px 0 8px; outline: none; }
 .article h4, .article h5, .article h6 { font-size: 15px; margin: 14px 0 6px; }
 .article p, .article ul, .article ol, .article pre, .article blockquote { margin: 0 0 10px; }
@@ -234,8 +237,12 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
 
   const status = (text: string): HTMLParagraphElement => el("p", { class: "status" }, text);
 
-  const offerHuman = (q: Asked, line: TranscriptLine): HTMLButtonElement => {
+  // The offer of a person, after `lead` when given.
+  const offerHuman = (q: Asked, line: TranscriptLine, lead?: string): HTMLElement => {
     const button = el("button", { type: "button", class: "human" }, t("human"));
+    const bar = el("div", { class: "human-bar" });
+    if (lead) bar.append(status(lead));
+    bar.append(button);
     button.addEventListener("click", () => {
       signal("escalated", q);
       line.outcome = "escalated";
@@ -252,7 +259,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
       announce(text);
       input.focus();
     });
-    return button;
+    return bar;
   };
 
   // Every "Did this solve it?" drawn and not yet answered, by question (the list's and the open
@@ -341,7 +348,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
       nodes.push(feedback(q, line, hits[0] && hits[0].article, () => showList(q, a, result, line, SHOWN)));
       // The bundle's escalation model may judge that this conversation ends with a person anyway.
       if (a.offerHuman(result, q.earlier || 0, readTrail().notHelpful)) {
-        nodes.push(status(t("humanEarly")), offerHuman(q, line));
+        nodes.push(offerHuman(q, line, t("humanEarly")));
       }
     } else {
       for (const hit of hits) if (!q.shown.includes(hit.article)) q.shown.push(hit.article);

@@ -177,8 +177,9 @@ int EvalCommand(int argc, char** argv) {
     std::printf("  out-of-scope recall %.4f  (declined)\n", metrics["oos_recall"].get<double>());
   }
   if (!calibration.empty()) {
-    std::printf("  calibration error   %.4f  (confidence against the share of first answers right)\n",
-                cli::CalibrationError(calibration));
+    std::printf(
+        "  calibration error   %.4f  (confidence against the share of first answers right)\n",
+        cli::CalibrationError(calibration));
   }
   std::printf("  latency p50 %.1f us, p99 %.1f us; build %.0f ms; bundle %zu bytes\n",
               Percentile(latency_us, 0.5), Percentile(latency_us, 0.99), build_ms,

@@ -120,6 +120,7 @@ json LearningReport::ToJson() const {
                  {"note", replay.note}};
   j["version"] = published ? json(published->version) : json(nullptr);
   j["rolled_back_to"] = rolled_back_to ? json(rolled_back_to->version) : json(nullptr);
+  if (finished) j["finished"] = finished->version;
   if (!rollback_note.empty()) j["rollback_note"] = rollback_note;
   return j;
 }
@@ -189,7 +190,7 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
   const bool autonomous = found.value()->mode == "autonomous";
   auto finished = FinishPublication(site);
   if (!finished.ok()) return finished.status();
-  report.published = finished.value();
+  report.finished = finished.value();
   auto current = store_->CurrentVersion(site);
   if (!current.ok()) return current.status();
   if (!current.value()) {

@@ -69,6 +69,8 @@ struct LearningReport {
   // "published", "staged" (review mode), "refused" (replay), "nothing_new"
   std::string outcome = "nothing_new";
   std::optional<Version> published;
+  // The version that published what an interrupted run or approval had left (FinishPublication).
+  std::optional<Version> finished;
   ReplayVerdict replay;
   std::optional<Version> rolled_back_to;
   std::string rollback_note;

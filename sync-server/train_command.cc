@@ -65,6 +65,10 @@ int TrainCommand(int argc, char** argv) {
     std::printf("  rolled back to version %lld: %s\n",
                 static_cast<long long>(r.rolled_back_to->version), r.rollback_note.c_str());
   }
+  if (r.finished) {
+    std::printf("  published version %lld with the changes an interrupted run left\n",
+                static_cast<long long>(r.finished->version));
+  }
   if (r.published) {
     std::printf("  published version %lld with %zu changes\n",
                 static_cast<long long>(r.published->version), r.changes.size());
@@ -72,7 +76,7 @@ int TrainCommand(int argc, char** argv) {
     std::printf("  %zu changes staged for review\n", r.changes.size());
   } else if (r.outcome == "refused") {
     std::printf("  the candidate was refused; nothing published\n");
-  } else {
+  } else if (!r.finished) {
     std::printf("  nothing new to learn\n");
   }
   return 0;

@@ -554,8 +554,8 @@ TEST_CASE("a publication a crash cut short is finished by the next run") {
     REQUIRE(id.ok());
     auto report = learner.Run("acme", 5000000);
     REQUIRE(report.ok());
-    REQUIRE(report.value().published);
-    CHECK(report.value().published->version == 2);
+    REQUIRE(report.value().finished);
+    CHECK(report.value().finished->version == 2);
     CHECK(change_of(id.value()).version == 2);
     CHECK(holds(2, id.value()));
     auto current = store->CurrentVersion("acme");
@@ -564,7 +564,7 @@ TEST_CASE("a publication a crash cut short is finished by the next run") {
     // Finished once: the next run has nothing to do.
     auto again = learner.Run("acme", 5000001);
     REQUIRE(again.ok());
-    CHECK_FALSE(again.value().published);
+    CHECK_FALSE(again.value().finished);
   }
   SUBCASE("killed after publishing: the change is named with the version that holds it") {
     auto id = store->AddChange("acme", change);
@@ -572,7 +572,7 @@ TEST_CASE("a publication a crash cut short is finished by the next run") {
     REQUIRE(publisher.Publish("acme").ok());  // version 2 holds it, but the change has no version
     auto report = learner.Run("acme", 5000000);
     REQUIRE(report.ok());
-    CHECK_FALSE(report.value().published);
+    CHECK_FALSE(report.value().finished);
     CHECK(change_of(id.value()).version == 2);
     auto current = store->CurrentVersion("acme");
     REQUIRE(current.ok());

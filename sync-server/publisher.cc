@@ -137,22 +137,9 @@ Result<BuiltBundle> Publisher::Build(const std::string& site,
   return b;
 }
 
-Result<Publication> Publisher::PublishBuilt(const std::string& site, const BuiltBundle& built) {
-  std::lock_guard<std::mutex> lock(mu_);
-  Publication p;
-  p.articles = built.articles;
-  p.exemplars = built.exemplars;
-  p.skipped_history = built.skipped_history;
-  p.build_ms = built.build_ms;
-  auto sha = files_->Put(built.bytes);
-  if (!sha.ok()) return sha.status();
-  auto version = store_->AddVersion(site, sha.value(), static_cast<int64_t>(built.bytes.size()),
-                                    options_.keep_versions);
-  if (!version.ok()) return version.status();
-  p.version = version.value();
-
-  // What the new version holds of the learned changes, for rollbacks to tell (Contents), kept
-  // for the kept versions only.
+// Records the ids of the published learned changes as what `version` holds, for rollbacks to
+// tell (Contents), keeping the entries of the kept versions only.
+Status Publisher::RecordContents(const std::string& site, int64_t version) {
   auto changes = store_->Changes(site);
   auto versions = store_->Versions(site);
   auto doc = store_->Document(site, kVersionContentsDocument);
@@ -170,9 +157,33 @@ Result<Publication> Publisher::PublishBuilt(const std::string& site, const Built
   for (const LearnedChange& c : changes.value()) {
     if (c.status == "published") ids.push_back(c.id);
   }
-  contents[std::to_string(p.version.version)] = ids;
-  if (Status s = store_->PutDocument(site, kVersionContentsDocument, contents.dump()); !s.ok())
-    return s;
+  contents[std::to_string(version)] = ids;
+  return store_->PutDocument(site, kVersionContentsDocument, contents.dump());
+}
+
+Result<Publication> Publisher::PublishBuilt(const std::string& site, const BuiltBundle& built) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Publication p;
+  p.articles = built.articles;
+  p.exemplars = built.exemplars;
+  p.skipped_history = built.skipped_history;
+  p.build_ms = built.build_ms;
+  auto sha = files_->Put(built.bytes);
+  if (!sha.ok()) return sha.status();
+  // What the new version holds is recorded before the version, under the number it is about to
+  // get, so a kill in between never leaves a version without it (an entry for a version that never
+  // came is replaced by the next publication).
+  auto versions = store_->Versions(site);
+  if (!versions.ok()) return versions.status();
+  const int64_t next = versions.value().empty() ? 1 : versions.value().front().version + 1;
+  if (Status s = RecordContents(site, next); !s.ok()) return s;
+  auto version = store_->AddVersion(site, sha.value(), static_cast<int64_t>(built.bytes.size()),
+                                    options_.keep_versions);
+  if (!version.ok()) return version.status();
+  p.version = version.value();
+  if (p.version.version != next) {  // another process published in between
+    if (Status s = RecordContents(site, p.version.version); !s.ok()) return s;
+  }
 
   // Forget bundles no kept version names; an hour's grace covers a publish by another process
   // between its Put and its AddVersion.

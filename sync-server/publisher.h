@@ -72,6 +72,7 @@ class Publisher {
 
  private:
   Result<const WordVectors*> Vectors();
+  Status RecordContents(const std::string& site, int64_t version);
 
   Store* store_;
   BundleFiles* files_;

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "bundle_files.h"
 #include "engine/bundle.h"
@@ -137,6 +138,143 @@ Engine EngineWithPriors(const std::vector<uint8_t>& bundle, const ResolutionPrio
   REQUIRE(engine.ok());
   return engine.take();
 }
+
+// The store of a process killed after its first `writes` writes: it forwards everything until
+// then and fails everything after, so nothing more reaches the real store.
+class KilledAfter : public Store {
+ public:
+  KilledAfter(Store* inner, int writes) : inner_(inner), writes_left_(writes) {}
+
+  Status InsertSite(const Site& site) override {
+    return Write([&] { return inner_->InsertSite(site); });
+  }
+  Status UpdateSite(const Site& site) override {
+    return Write([&] { return inner_->UpdateSite(site); });
+  }
+  Result<std::optional<Site>> FindSite(const std::string& name) override {
+    return Read([&] { return inner_->FindSite(name); });
+  }
+  Result<std::vector<Site>> ListSites() override {
+    return Read([&] { return inner_->ListSites(); });
+  }
+  Status PutArticles(const std::string& site, const std::vector<Article>& articles) override {
+    return Write([&] { return inner_->PutArticles(site, articles); });
+  }
+  Result<std::vector<Article>> Articles(const std::string& site) override {
+    return Read([&] { return inner_->Articles(site); });
+  }
+  Result<bool> DeleteArticle(const std::string& site, const std::string& id) override {
+    return Write([&] { return inner_->DeleteArticle(site, id); });
+  }
+  Status AddHistory(const std::string& site, const std::vector<ResolvedQuery>& tickets) override {
+    return Write([&] { return inner_->AddHistory(site, tickets); });
+  }
+  Result<std::vector<ResolvedQuery>> History(const std::string& site) override {
+    return Read([&] { return inner_->History(site); });
+  }
+  Status AddResolutions(const std::string& site,
+                        const std::vector<ResolvedQuery>& resolutions) override {
+    return Write([&] { return inner_->AddResolutions(site, resolutions); });
+  }
+  Result<BatchReceipt> AppendSignals(SignalBatch batch) override {
+    return Write([&] { return inner_->AppendSignals(std::move(batch)); });
+  }
+  Result<int64_t> CountSignals(const std::string& site) override {
+    return Read([&] { return inner_->CountSignals(site); });
+  }
+  Result<std::vector<SignalCounts>> SignalCountsByDay(const std::string& site) override {
+    return Read([&] { return inner_->SignalCountsByDay(site); });
+  }
+  Result<std::vector<StoredSignal>> SignalsAfter(const std::string& site, int64_t after_id,
+                                                 size_t limit) override {
+    return Read([&] { return inner_->SignalsAfter(site, after_id, limit); });
+  }
+  Result<std::vector<QueryOutcome>> QueryOutcomes(const std::string& site) override {
+    return Read([&] { return inner_->QueryOutcomes(site); });
+  }
+  Result<std::optional<std::string>> Document(const std::string& site,
+                                              const std::string& name) override {
+    return Read([&] { return inner_->Document(site, name); });
+  }
+  Status PutDocument(const std::string& site, const std::string& name,
+                     const std::string& body) override {
+    return Write([&] { return inner_->PutDocument(site, name, body); });
+  }
+  Result<std::vector<StoredResolution>> ResolutionsAfter(const std::string& site, int64_t after_id,
+                                                         size_t limit) override {
+    return Read([&] { return inner_->ResolutionsAfter(site, after_id, limit); });
+  }
+  Result<LearningCursor> GetLearningCursor(const std::string& site) override {
+    return Read([&] { return inner_->GetLearningCursor(site); });
+  }
+  Status SaveLearning(const std::string& site, const LearningCursor& cursor,
+                      const std::vector<LearningOutcome>& outcomes,
+                      const std::vector<LearnedChange>& changes,
+                      std::vector<int64_t>* change_ids) override {
+    return Write([&] { return inner_->SaveLearning(site, cursor, outcomes, changes, change_ids); });
+  }
+  Result<std::vector<LearningOutcome>> LearningOutcomes(const std::string& site) override {
+    return Read([&] { return inner_->LearningOutcomes(site); });
+  }
+  Result<int64_t> AddChange(const std::string& site, const LearnedChange& change) override {
+    return Write([&] { return inner_->AddChange(site, change); });
+  }
+  Result<std::vector<LearnedChange>> Changes(const std::string& site) override {
+    return Read([&] { return inner_->Changes(site); });
+  }
+  Status UpdateChange(const std::string& site, const LearnedChange& change) override {
+    return Write([&] { return inner_->UpdateChange(site, change); });
+  }
+  Result<std::vector<LearningRule>> LearningRules(const std::string& site) override {
+    return Read([&] { return inner_->LearningRules(site); });
+  }
+  Result<int64_t> AddLearningRule(const std::string& site, const LearningRule& rule) override {
+    return Write([&] { return inner_->AddLearningRule(site, rule); });
+  }
+  Result<bool> DeleteLearningRule(const std::string& site, int64_t id) override {
+    return Write([&] { return inner_->DeleteLearningRule(site, id); });
+  }
+  Result<Version> AddVersion(const std::string& site, const std::string& sha256, int64_t bytes,
+                             int keep) override {
+    return Write([&] { return inner_->AddVersion(site, sha256, bytes, keep); });
+  }
+  Status SetCurrent(const std::string& site, int64_t version) override {
+    return Write([&] { return inner_->SetCurrent(site, version); });
+  }
+  Result<std::optional<Version>> CurrentVersion(const std::string& site) override {
+    return Read([&] { return inner_->CurrentVersion(site); });
+  }
+  Result<std::vector<Version>> Versions(const std::string& site) override {
+    return Read([&] { return inner_->Versions(site); });
+  }
+  Result<std::vector<std::string>> ReferencedBundles() override {
+    return Read([&] { return inner_->ReferencedBundles(); });
+  }
+  Result<int64_t> SizeBytes() override {
+    return Read([&] { return inner_->SizeBytes(); });
+  }
+  Result<bool> Exclusively(const std::string& site, const std::string& name, bool wait,
+                           const std::function<void()>& body) override {
+    return inner_->Exclusively(site, name, wait, body);
+  }
+
+  bool killed() const { return writes_left_ < 0; }
+
+ private:
+  template <typename F>
+  auto Read(F f) -> decltype(f()) {
+    if (killed()) return Status::Error("killed");
+    return f();
+  }
+  template <typename F>
+  auto Write(F f) -> decltype(f()) {
+    if (--writes_left_ < 0) return Status::Error("killed");
+    return f();
+  }
+
+  Store* inner_;
+  int writes_left_;
+};
 
 // One learning run (no gaps or incidents) at a fixed time; the site's observations after it.
 std::vector<Observation> LearnOnce(Store* store, BundleFiles* files, Publisher* publisher,
@@ -578,6 +716,79 @@ TEST_CASE("a publication a crash cut short is finished by the next run") {
     REQUIRE(current.ok());
     CHECK(current.value()->version == 2);
   }
+}
+
+TEST_CASE("a learning run killed at any write is finished by the next run") {
+  // Three customers each confirm the first answer with a new phrasing: a change to publish.
+  auto site_with_signals = [](AutonomousSite* acme) {
+    SignalBatch batch{"acme", "b1", {}};
+    const char* questions[] = {"money back for the order", "cancel and refund my plan",
+                               "I was charged twice"};
+    for (int i = 0; i < 3; ++i) {
+      SignalEvent e;
+      e.ts = 1000 * i;
+      e.session = "c" + std::to_string(i);
+      e.query_id = "q" + std::to_string(i);
+      e.query = questions[i];
+      e.bundle = "1";
+      e.type = "shown";
+      e.shown_json = R"(["refund","reset-password"])";
+      batch.events.push_back(e);
+      e.type = "resolved";
+      e.article = "refund";
+      batch.events.push_back(e);
+    }
+    REQUIRE(acme->store()->AppendSignals(batch).ok());
+  };
+  LearningOptions options;
+  options.operations = false;
+  options.replay_every = 0;
+  int writes = 0;  // of a run that is not killed
+  for (int kill = 0;; ++kill) {
+    CAPTURE(kill);
+    AutonomousSite acme(testing::ToyArticles());
+    Store* store = acme.store();
+    {
+      Publisher publisher(store, acme.files());
+      REQUIRE(publisher.Publish("acme").ok());  // version 1
+    }
+    site_with_signals(&acme);
+    KilledAfter dying(store, kill);
+    {
+      Publisher publisher(&dying, acme.files());
+      Learner learner(&dying, acme.files(), &publisher, options);
+      auto report = learner.Run("acme", 5000000);
+      if (!dying.killed()) {
+        REQUIRE(report.ok());
+        REQUIRE(report.value().published);  // the run does publish
+        writes = kill;
+        break;
+      }
+    }
+    // The next process: its run finishes what the killed one left.
+    Publisher publisher(store, acme.files());
+    Learner learner(store, acme.files(), &publisher, options);
+    REQUIRE(learner.Run("acme", 6000000).ok());
+    auto changes = store->Changes("acme");
+    auto versions = store->Versions("acme");
+    REQUIRE(changes.ok());
+    REQUIRE(versions.ok());
+    std::set<int64_t> published;
+    for (const LearnedChange& c : changes.value()) {
+      if (c.status != "published") continue;
+      published.insert(c.id);
+      CHECK(c.version > 0);  // named with the version that holds it
+    }
+    CHECK(!published.empty());
+    for (const Version& v : versions.value()) {
+      CAPTURE(v.version);
+      auto contents = publisher.Contents("acme", v.version);
+      REQUIRE(contents.ok());
+      REQUIRE(contents.value());  // every kept version knows what it holds
+      if (v.current) CHECK(*contents.value() == published);
+    }
+  }
+  CHECK(writes > 3);
 }
 
 TEST_CASE("a resolution with an article the answering bundle does not rank is refused") {

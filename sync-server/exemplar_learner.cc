@@ -119,12 +119,12 @@ std::set<std::string> ForgedSessions(const std::vector<Observation>& observation
 }
 
 std::set<std::string> BurstSessions(const std::vector<Observation>& observations,
-                                    const std::vector<LearningRule>& rules, int burst_questions) {
+                                    const std::vector<LearningRule>& rules) {
   std::unordered_map<std::string, int> labelled;
   std::set<std::string> bursts;
   for (const Observation& o : observations) {
     const Label label = LabelOf(o, rules);
-    if (!label.article.empty() && !label.trusted && ++labelled[o.session] > burst_questions) {
+    if (!label.article.empty() && !label.trusted && ++labelled[o.session] > kBurstQuestions) {
       bursts.insert(o.session);
     }
   }
@@ -153,7 +153,7 @@ Selection SelectExemplars(std::vector<Observation>* observations,
   }
   // A burst: a session that labelled more questions than a customer with a problem does.
   auto bursty = [&](size_t i) {
-    return !labels[i].trusted && labelled_per_session[obs[i].session] > options.burst_questions;
+    return !labels[i].trusted && labelled_per_session[obs[i].session] > kBurstQuestions;
   };
   // A session's say: one in all, shared among the questions it labelled (an agent's label: one).
   auto say = [&](size_t i) {

@@ -20,7 +20,7 @@
 //   applies only once at least `min_sessions` sessions' say in the neighbourhood agrees and
 //   outweighs the sessions that resolved those questions otherwise or found the article not
 //   helpful; until then it waits, and it is rejected once strongly contradicted;
-// - a burst (a session with more than `burst_questions` labelled questions, more than a customer
+// - a burst (a session with more than `kBurstQuestions` labelled questions, more than a customer
 //   with a problem labels) teaches nothing and takes no part in agreement, so a few sessions
 //   cannot talk the site into anything however much they send;
 // - a question all but identical (cosine >= `duplicate_cosine`) to an accepted exemplar of the same
@@ -37,13 +37,15 @@
 
 namespace loopwise {
 
+// More labelled questions than a customer with a problem asks in one session.
+inline constexpr int kBurstQuestions = 3;
+
 struct GuardrailOptions {
   int min_sessions = 3;
   // The neighbourhood of a question: its `neighbours` nearest labelled questions with at least
   // `near_cosine` similarity.
   float near_cosine = 0.7f;
   size_t neighbours = 10;
-  int burst_questions = 3;
   float duplicate_cosine = 0.99f;
   float max_weight = 3.0f;
   size_t max_exemplars_per_article = 2000;
@@ -92,10 +94,10 @@ Label LabelOf(const Observation& o, const std::vector<LearningRule>& rules);
 std::set<std::string> ForgedSessions(const std::vector<Observation>& observations,
                                      const std::vector<LearningRule>& rules);
 
-// Sessions whose customers' labels cover more than `burst_questions` questions: bursts, whose
+// Sessions whose customers' labels cover more than kBurstQuestions questions: bursts, whose
 // labels teach nothing (and are no replay questions).
 std::set<std::string> BurstSessions(const std::vector<Observation>& observations,
-                                    const std::vector<LearningRule>& rules, int burst_questions);
+                                    const std::vector<LearningRule>& rules);
 
 // What became of the open observations this time.
 struct ExemplarDecision {

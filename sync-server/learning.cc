@@ -332,8 +332,7 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
     // The replay's questions: labelled ones, but none of a forged session's or a burst's.
     std::vector<size_t> labelled;
     const std::set<std::string> forged = ForgedSessions(obs, rules.value());
-    const std::set<std::string> bursts =
-        BurstSessions(obs, rules.value(), options_.guardrails.burst_questions);
+    const std::set<std::string> bursts = BurstSessions(obs, rules.value());
     for (size_t i = 0; i < obs.size(); ++i) {
       const Label l = LabelOf(obs[i], rules.value());
       if (!l.article.empty() && !blocked.count(l.article) && !obs[i].text.empty() &&

@@ -102,7 +102,7 @@ Result<BuiltBundle> Publisher::Build(const std::string& site,
   for (const LearningOutcome& row : outcomes.value()) observations.push_back(ObservationOf(row));
   // Sessions the guardrails learn nothing from (forged ones, bursts) teach these nothing either.
   std::set<std::string> ignored = ForgedSessions(observations, rules.value());
-  ignored.merge(BurstSessions(observations, rules.value(), GuardrailOptions{}.burst_questions));
+  ignored.merge(BurstSessions(observations, rules.value()));
   observations.erase(std::remove_if(observations.begin(), observations.end(),
                                     [&](const Observation& o) { return ignored.count(o.session); }),
                      observations.end());

@@ -498,7 +498,7 @@ TEST_CASE("bursts take no part in agreement, however many there are") {
   CHECK(Accepted(s) == 0);
   CHECK(s.rejected.size() == burst.size() - 1);
   CHECK(burst.back().note == "waiting for 3 sessions to agree (1 so far)");
-  const std::set<std::string> bursts = BurstSessions(burst, {}, options.burst_questions);
+  const std::set<std::string> bursts = BurstSessions(burst, {});
   CHECK(bursts.size() == 30);
   CHECK(!bursts.count("customer"));
 
@@ -510,7 +510,7 @@ TEST_CASE("bursts take no part in agreement, however many there are") {
   }
   s = SelectExemplars(&ordinary, SameSpot(3), {}, {}, options);
   CHECK(Accepted(s) == 3);
-  CHECK(BurstSessions(ordinary, {}, options.burst_questions).empty());
+  CHECK(BurstSessions(ordinary, {}).empty());
 }
 
 TEST_CASE("operators' pins and blocks win over customers and agents") {

@@ -139,6 +139,23 @@ Engine EngineWithPriors(const std::vector<uint8_t>& bundle, const ResolutionPrio
   return engine.take();
 }
 
+// A customer's question, shown "refund" first, resolved with it: the first answer confirmed.
+void ConfirmRefund(SignalBatch* batch, const std::string& session, const std::string& id,
+                   const std::string& question) {
+  SignalEvent e;
+  e.ts = 1000 * static_cast<int64_t>(batch->events.size());
+  e.session = session;
+  e.query_id = id;
+  e.query = question;
+  e.bundle = "1";
+  e.type = "shown";
+  e.shown_json = R"(["refund","reset-password"])";
+  batch->events.push_back(e);
+  e.type = "resolved";
+  e.article = "refund";
+  batch->events.push_back(e);
+}
+
 // The store of a process killed after its first `writes` writes: it forwards everything until
 // then and fails everything after, so nothing more reaches the real store.
 class KilledAfter : public Store {
@@ -725,18 +742,7 @@ TEST_CASE("a learning run killed at any write is finished by the next run") {
     const char* questions[] = {"money back for the order", "cancel and refund my plan",
                                "I was charged twice"};
     for (int i = 0; i < 3; ++i) {
-      SignalEvent e;
-      e.ts = 1000 * i;
-      e.session = "c" + std::to_string(i);
-      e.query_id = "q" + std::to_string(i);
-      e.query = questions[i];
-      e.bundle = "1";
-      e.type = "shown";
-      e.shown_json = R"(["refund","reset-password"])";
-      batch.events.push_back(e);
-      e.type = "resolved";
-      e.article = "refund";
-      batch.events.push_back(e);
+      ConfirmRefund(&batch, "c" + std::to_string(i), "q" + std::to_string(i), questions[i]);
     }
     REQUIRE(acme->store()->AppendSignals(batch).ok());
   };
@@ -860,25 +866,12 @@ TEST_CASE("a burst's questions are never replay questions") {
 
   // One session resolves five questions, three customers one each; all confirm the first answer.
   SignalBatch batch{"acme", "b1", {}};
-  auto resolved = [&](const std::string& session, const std::string& id, const char* question) {
-    SignalEvent e;
-    e.ts = 1000 * static_cast<int64_t>(batch.events.size());
-    e.session = session;
-    e.query_id = id;
-    e.query = question;
-    e.bundle = "1";
-    e.type = "shown";
-    e.shown_json = R"(["refund","reset-password"])";
-    batch.events.push_back(e);
-    e.type = "resolved";
-    e.article = "refund";
-    batch.events.push_back(e);
-  };
   const char* questions[] = {"refund my order", "money back for the order", "charged twice",
                              "refund the subscription", "cancel and refund"};
-  for (int i = 0; i < 5; ++i) resolved("busy", "burst" + std::to_string(i), questions[i]);
+  for (int i = 0; i < 5; ++i)
+    ConfirmRefund(&batch, "busy", "burst" + std::to_string(i), questions[i]);
   for (int i = 0; i < 3; ++i)
-    resolved("c" + std::to_string(i), "q" + std::to_string(i), questions[i]);
+    ConfirmRefund(&batch, "c" + std::to_string(i), "q" + std::to_string(i), questions[i]);
   REQUIRE(store->AppendSignals(batch).ok());
 
   LearningOptions run_options;

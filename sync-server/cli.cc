@@ -119,15 +119,23 @@ void Progress::UpdateShare(double share) {
 }
 
 void Progress::Draw(double share, const std::string& counts) {
-  if (!tty_) return;
   const auto now = std::chrono::steady_clock::now();
+  const double frac = std::clamp(share, 0.0, 1.0);
+  if (!tty_) {
+    if (now - last_draw_ < std::chrono::minutes(1)) return;
+    last_draw_ = now;
+    const auto minutes = std::chrono::duration_cast<std::chrono::minutes>(now - start_).count();
+    std::fprintf(stderr, "%s: %d%%%s, %lld min so far\n", label_.c_str(),
+                 static_cast<int>(frac * 100), counts.c_str(), static_cast<long long>(minutes));
+    std::fflush(stderr);
+    return;
+  }
   if (now - start_ < std::chrono::seconds(1) || now - last_draw_ < std::chrono::milliseconds(100)) {
     return;
   }
   last_draw_ = now;
   drawn_ = true;
   constexpr int kWidth = 30;
-  const double frac = std::clamp(share, 0.0, 1.0);
   const int filled = static_cast<int>(frac * kWidth);
   std::fprintf(stderr, "\r%s [%s%s] %3d%%%s", label_.c_str(), std::string(filled, '#').c_str(),
                std::string(kWidth - filled, '.').c_str(), static_cast<int>(frac * 100),

@@ -43,7 +43,8 @@ std::optional<int> Start(const std::string& command, const char* usage, int argc
                          std::vector<std::string> switches, Args* args, bool positional = false);
 
 // A progress bar on stderr, drawn only when stderr is a terminal and the work has taken over a
-// second, so logs and pipes stay clean.
+// second. To a log or a pipe, long work writes a plain line a minute instead ("label: 40%
+// (400/1000), 2 min so far"), so work under a minute leaves no trace there.
 class Progress {
  public:
   // `total` items to do; 0 when the work reports only the share of it done (UpdateShare).

@@ -116,11 +116,20 @@ DayFigures Evaluate(const Engine& engine, const std::vector<LabeledQuery>& test,
   return out;
 }
 
-std::string Svg(const json& days, const std::string& title) {
+double LargestDailyDrop(const json& days) {
+  double worst = 0;
+  for (size_t i = 1; i < days.size(); ++i) {
+    worst = std::max(worst, days[i - 1]["top1"].get<double>() - days[i]["top1"].get<double>());
+  }
+  return worst;
+}
+
+// The learning curve of the days so far, on an axis of all `planned` days (day 0 included).
+std::string Svg(const json& days, size_t planned, const std::string& title) {
   const double w = 720, h = 400, left = 56, right = 150, top = 36, bottom = 48;
   const double pw = w - left - right, ph = h - top - bottom;
-  const size_t n = days.size();
-  auto x = [&](size_t i) { return left + (n > 1 ? pw * i / (n - 1) : 0); };
+  const size_t n = days.size(), axis = std::max(n, planned);
+  auto x = [&](size_t i) { return left + (axis > 1 ? pw * i / (axis - 1) : 0); };
   auto y = [&](double v) { return top + ph * (1 - v); };
   char buf[256];
   std::string svg;
@@ -145,8 +154,8 @@ std::string Svg(const json& days, const std::string& title) {
                   left, y(v), left + pw, y(v), left - 6, y(v) + 4, v);
     svg += buf;
   }
-  const size_t step = std::max<size_t>(1, n / 10);
-  for (size_t i = 0; i < n; i += step) {
+  const size_t step = std::max<size_t>(1, axis / 10);
+  for (size_t i = 0; i < axis; i += step) {
     std::snprintf(buf, sizeof buf,
                   "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%zu</text>\n", x(i),
                   top + ph + 16, i);
@@ -357,7 +366,39 @@ int SimulateCommand(int argc, char** argv) {
     return v.ok() && v.value() ? v.value()->version : 0;
   };
 
+  json config = {{"kb", kb_path},
+                 {"history", history_path},
+                 {"stream", stream_path},
+                 {"test", test_path},
+                 {"days", days.value()},
+                 {"noise", noise.value()},
+                 {"agent_label_rate", label_rate.value()},
+                 {"poison", poison.value()},
+                 {"seed", seed.value()}};
+  if (target) {
+    config["target_article"] = *target;
+    config["poison_article"] = *wrong;
+  }
+  char title[200];
+  std::snprintf(title, sizeof title, "Learning curve: noise %.2f, agent labels %.2f, poison %.2f",
+                noise.value(), label_rate.value(), poison.value());
   json report_days = json::array();
+  // The JSON and the chart are rewritten after every day, so a long run can be followed, and one
+  // stopped early keeps the days it finished ("complete": false).
+  auto write_outputs = [&]() -> Status {
+    const bool complete = report_days.size() == static_cast<size_t>(days.value()) + 1;
+    const json out = {{"config", config},
+                      {"days", report_days},
+                      {"summary",
+                       {{"day0_top1", report_days.front()["top1"]},
+                        {"final_top1", report_days.back()["top1"]},
+                        {"largest_daily_drop", LargestDailyDrop(report_days)},
+                        {"complete", complete},
+                        {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}}}};
+    if (Status st = cli::WriteFileAtomic(json_path, out.dump(2) + "\n"); !st.ok()) return st;
+    return cli::WriteFileAtomic(svg_path,
+                                Svg(report_days, static_cast<size_t>(days.value()) + 1, title));
+  };
   auto record = [&](int day, const Engine& engine, json extra) -> Status {
     DayFigures f = Evaluate(engine, test.value(), target);
     json entry = {{"day", day}};
@@ -369,7 +410,7 @@ int SimulateCommand(int argc, char** argv) {
       const std::string path = *pred_dir + "/day-" + std::to_string(day) + ".jsonl";
       if (Status st = cli::WriteFileAtomic(path, f.predictions); !st.ok()) return st;
     }
-    return Status::Ok();
+    return write_outputs();
   };
   {
     auto engine = current_engine();
@@ -512,39 +553,7 @@ int SimulateCommand(int argc, char** argv) {
     progress.Update(static_cast<size_t>(day) + 1);
   }
   progress.Finish();
-
-  json config = {{"kb", kb_path},
-                 {"history", history_path},
-                 {"stream", stream_path},
-                 {"test", test_path},
-                 {"days", days.value()},
-                 {"noise", noise.value()},
-                 {"agent_label_rate", label_rate.value()},
-                 {"poison", poison.value()},
-                 {"seed", seed.value()}};
-  if (target) {
-    config["target_article"] = *target;
-    config["poison_article"] = *wrong;
-  }
-  double worst_drop = 0;
-  for (size_t i = 1; i < report_days.size(); ++i) {
-    worst_drop = std::max(worst_drop, report_days[i - 1]["top1"].get<double>() -
-                                          report_days[i]["top1"].get<double>());
-  }
-  const json out = {{"config", config},
-                    {"days", report_days},
-                    {"summary",
-                     {{"day0_top1", report_days.front()["top1"]},
-                      {"final_top1", report_days.back()["top1"]},
-                      {"largest_daily_drop", worst_drop},
-                      {"seconds", std::chrono::duration<double>(Clock::now() - start).count()}}}};
-  if (Status st = cli::WriteFileAtomic(json_path, out.dump(2) + "\n"); !st.ok())
-    return cli::Fail(st.message());
-  char title[200];
-  std::snprintf(title, sizeof title, "Learning curve: noise %.2f, agent labels %.2f, poison %.2f",
-                noise.value(), label_rate.value(), poison.value());
-  if (Status st = cli::WriteFileAtomic(svg_path, Svg(report_days, title)); !st.ok())
-    return cli::Fail(st.message());
+  const double worst_drop = LargestDailyDrop(report_days);
   std::printf("day 0 top-1 %.4f -> day %lld top-1 %.4f (largest daily drop %.4f); %s, %s\n",
               report_days.front()["top1"].get<double>(), static_cast<long long>(days.value()),
               report_days.back()["top1"].get<double>(), worst_drop, json_path.c_str(),

@@ -287,6 +287,7 @@ test("loopwise simulate on a tiny fixture writes the contract JSON, a chart and 
       }
       assert.ok(day.top1 >= 0 && day.top1 <= 1);
     }
+    assert.equal(report.summary.complete, true);
     assert.equal(report.days[0].self_service_rate, null, "day 0 has no traffic yet");
     assert.ok(report.days[1].self_service_rate + report.days[1].escalation_rate <= 1);
     assert.ok(report.config.target_article && report.config.poison_article);
@@ -307,6 +308,21 @@ test("loopwise simulate on a tiny fixture writes the contract JSON, a chart and 
     assert.equal(fs.readFileSync(path.join(out, "eval.jsonl"), "utf8"),
       fs.readFileSync(path.join(out, "pred", "day-0.jsonl"), "utf8"));
     assert.match(cliFails("simulate", "--kb", "x").stderr, /--history is required/);
+
+    // A run that stops partway keeps the days it finished: here day 2's predictions cannot be
+    // written (a folder stands in their place).
+    const partial = path.join(out, "partial.json");
+    fs.mkdirSync(path.join(out, "pred2", "day-2.jsonl"), { recursive: true });
+    const failed = cliFails("simulate", "--kb", path.join(learning, "kb.jsonl"),
+      "--history", path.join(learning, "history.jsonl"), "--stream", path.join(learning, "stream.jsonl"),
+      "--test", path.join(learning, "test.jsonl"), "--days", "3", "--json", partial,
+      "--predictions-dir", path.join(out, "pred2"));
+    assert.match(failed.stderr, /day-2\.jsonl/);
+    const kept = JSON.parse(fs.readFileSync(partial, "utf8"));
+    assert.deepEqual(kept.days.map((d) => d.day), [0, 1]);
+    assert.equal(kept.summary.complete, false);
+    assert.equal(kept.summary.final_top1, kept.days[1].top1);
+    assert.match(fs.readFileSync(path.join(out, "partial.svg"), "utf8"), /polyline/);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }

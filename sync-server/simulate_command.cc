@@ -553,11 +553,10 @@ int SimulateCommand(int argc, char** argv) {
     progress.Update(static_cast<size_t>(day) + 1);
   }
   progress.Finish();
-  const double worst_drop = LargestDailyDrop(report_days);
   std::printf("day 0 top-1 %.4f -> day %lld top-1 %.4f (largest daily drop %.4f); %s, %s\n",
               report_days.front()["top1"].get<double>(), static_cast<long long>(days.value()),
-              report_days.back()["top1"].get<double>(), worst_drop, json_path.c_str(),
-              svg_path.c_str());
+              report_days.back()["top1"].get<double>(), LargestDailyDrop(report_days),
+              json_path.c_str(), svg_path.c_str());
   return 0;
 }
 

@@ -38,6 +38,9 @@ Result<std::string> NewSiteKey() {
 Result<std::string> NewAdminToken() {
   return RandomHex("sk_", 32);
 }
+Result<std::string> NewIdentitySecret() {
+  return RandomHex("id_", 32);
+}
 
 std::string HashToken(std::string_view token) {
   return Sha256Hex(token);

@@ -13,6 +13,9 @@ namespace loopwise {
 Result<std::string> NewSiteKey();
 // "sk_" + 64 hex digits from the kernel's random source.
 Result<std::string> NewAdminToken();
+// "id_" + 64 hex digits from the kernel's random source: a site's identity secret, which its own
+// backend signs customer ids with (customer_identity.h).
+Result<std::string> NewIdentitySecret();
 
 // What is stored for a token: its SHA-256, hex.
 std::string HashToken(std::string_view token);

@@ -9,6 +9,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "customer_identity.h"
 #include "engine/tokenizer.h"
 
 namespace loopwise {
@@ -118,6 +119,10 @@ std::set<std::string> ForgedSessions(const std::vector<Observation>& observation
   return forged;
 }
 
+bool Unverified(const Observation& o) {
+  return !o.agent && !IsCustomerSession(o.session);
+}
+
 std::set<std::string> BurstSessions(const std::vector<Observation>& observations,
                                     const std::vector<LearningRule>& rules) {
   std::unordered_map<std::string, int> labelled;
@@ -154,6 +159,10 @@ Selection SelectExemplars(std::vector<Observation>* observations,
   // A burst: a session that labelled more questions than a customer with a problem does.
   auto bursty = [&](size_t i) {
     return !labels[i].trusted && labelled_per_session[obs[i].session] > kBurstQuestions;
+  };
+  // A customer's label or "not helpful" the site does not take, not being a verified customer's.
+  auto unverified = [&](size_t i) {
+    return options.verified_only && !labels[i].trusted && Unverified(obs[i]);
   };
   // A session's say: one in all, shared among the questions it labelled (an agent's label: one).
   auto say = [&](size_t i) {
@@ -218,6 +227,10 @@ Selection SelectExemplars(std::vector<Observation>* observations,
       reject(c, "its session resolved another question with an article it was not shown");
       continue;
     }
+    if (unverified(c)) {
+      reject(c, "not a verified customer's: the site learns only from signed-in customers");
+      continue;
+    }
     if (bursty(c)) {
       reject(c,
              "its session labelled " + std::to_string(labelled_per_session[obs[c].session]) +
@@ -231,7 +244,8 @@ Selection SelectExemplars(std::vector<Observation>* observations,
       for (size_t j = 0; j < n; ++j) {
         if (j == c) continue;
         const bool informative = !labels[j].article.empty() || !obs[j].not_helpful.empty();
-        if (!informative || bursty(j) || (!labels[j].trusted && forged.count(obs[j].session))) {
+        if (!informative || bursty(j) || unverified(j) ||
+            (!labels[j].trusted && forged.count(obs[j].session))) {
           continue;
         }
         const float sim = Dot(vectors[c], vectors[j]);

@@ -23,6 +23,8 @@
 // - a burst (a session with more than `kBurstQuestions` labelled questions, more than a customer
 //   with a problem labels) teaches nothing and takes no part in agreement, so a few sessions
 //   cannot talk the site into anything however much they send;
+// - on a site that requires verified customers, the others' labels teach nothing and take no
+//   part in agreement (customer_identity.h);
 // - a question all but identical (cosine >= `duplicate_cosine`) to an accepted exemplar of the same
 //   article is merged into it (the kept one gains its weight, up to `max_weight`), and each
 //   article keeps at most `max_exemplars_per_article` learned exemplars.
@@ -49,6 +51,9 @@ struct GuardrailOptions {
   float duplicate_cosine = 0.99f;
   float max_weight = 3.0f;
   size_t max_exemplars_per_article = 2000;
+  // The site's identity is "required" (customer_identity.h): a customer's label or "not helpful"
+  // counts only from a verified customer's session.
+  bool verified_only = false;
 };
 
 // One question and its outcome, joined from the signal log and the helpdesk resolutions.
@@ -98,6 +103,11 @@ std::set<std::string> ForgedSessions(const std::vector<Observation>& observation
 // labels teach nothing (and are no replay questions).
 std::set<std::string> BurstSessions(const std::vector<Observation>& observations,
                                     const std::vector<LearningRule>& rules);
+
+// A customer's question from a session the server did not make for a verified customer (an
+// agent's resolution is never that): what a site that requires verified customers learns nothing
+// from.
+bool Unverified(const Observation& o);
 
 // What became of the open observations this time.
 struct ExemplarDecision {

@@ -188,6 +188,8 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
   if (!found.ok()) return found.status();
   if (!found.value()) return Status::Error("there is no site \"" + site + "\"");
   const bool autonomous = found.value()->mode == "autonomous";
+  GuardrailOptions guardrails = options_.guardrails;
+  guardrails.verified_only = found.value()->identity == "required";
   auto finished = FinishPublication(site);
   if (!finished.ok()) return finished.status();
   report.finished = finished.value();
@@ -329,14 +331,16 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
     for (const LearningRule& r : rules.value()) {
       if (r.kind == "block") blocked.insert(r.article);
     }
-    // The replay's questions: labelled ones, but none of a forged session's or a burst's.
+    // The replay's questions: labelled ones, but none of a forged session's or a burst's (nor,
+    // where verified customers are required, an unverified one's).
     std::vector<size_t> labelled;
     const std::set<std::string> forged = ForgedSessions(obs, rules.value());
     const std::set<std::string> bursts = BurstSessions(obs, rules.value());
     for (size_t i = 0; i < obs.size(); ++i) {
       const Label l = LabelOf(obs[i], rules.value());
       if (!l.article.empty() && !blocked.count(l.article) && !obs[i].text.empty() &&
-          (l.trusted || (!forged.count(obs[i].session) && !bursts.count(obs[i].session))))
+          (l.trusted || (!forged.count(obs[i].session) && !bursts.count(obs[i].session) &&
+                         !(guardrails.verified_only && Unverified(obs[i])))))
         labelled.push_back(i);
     }
     std::stable_sort(labelled.begin(), labelled.end(), [&](size_t a, size_t b) {
@@ -417,8 +421,7 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
       vectors.push_back(engine.parts().encoder.Encode(Tokenize(t.text)));
     }
     held_out.resize(obs.size(), 0);
-    const Selection selection =
-        SelectExemplars(&obs, vectors, held_out, rules.value(), options_.guardrails);
+    const Selection selection = SelectExemplars(&obs, vectors, held_out, rules.value(), guardrails);
     obs.resize(observed);
     report.accepted = selection.accepted.size();
     report.merged = selection.merged.size();

@@ -38,6 +38,11 @@ void Metrics::ObserveRequest(const std::string& route, const std::string& method
   l.sum += seconds;
 }
 
+void Metrics::CountUnverifiedCustomers(size_t events) {
+  std::lock_guard<std::mutex> lock(mu_);
+  customers_unverified_ += events;
+}
+
 void Metrics::CountAcceptedEvents(size_t events, bool duplicate) {
   std::lock_guard<std::mutex> lock(mu_);
   if (duplicate) {
@@ -81,6 +86,10 @@ std::string Metrics::Render(const std::vector<std::pair<std::string, int64_t>>& 
   out << "# HELP loopwise_signal_events_accepted_total Signal events stored.\n"
          "# TYPE loopwise_signal_events_accepted_total counter\n"
       << "loopwise_signal_events_accepted_total " << events_accepted_ << "\n";
+  out << "# HELP loopwise_signal_customers_unverified_total Signal events naming a customer "
+         "whose signature did not verify.\n"
+         "# TYPE loopwise_signal_customers_unverified_total counter\n"
+      << "loopwise_signal_customers_unverified_total " << customers_unverified_ << "\n";
   out << "# HELP loopwise_signal_batches_total Signal batches by outcome.\n"
          "# TYPE loopwise_signal_batches_total counter\n"
       << "loopwise_signal_batches_total{outcome=\"accepted\"} " << batches_accepted_ << "\n"

@@ -20,6 +20,8 @@ class Metrics {
                       double seconds);
   void CountAcceptedEvents(size_t events, bool duplicate);
   void CountRejectedBatch(const std::string& reason);
+  // Events that named a customer whose signature did not verify (stored as unverified).
+  void CountUnverifiedCustomers(size_t events);
 
   // Everything so far, plus the gauges read at scrape time.
   std::string Render(const std::vector<std::pair<std::string, int64_t>>& published_versions,
@@ -39,6 +41,7 @@ class Metrics {
   uint64_t events_accepted_ = 0;
   uint64_t batches_accepted_ = 0;
   uint64_t batches_duplicate_ = 0;
+  uint64_t customers_unverified_ = 0;
   std::map<std::string, uint64_t> rejected_;
 };
 

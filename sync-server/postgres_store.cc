@@ -130,6 +130,11 @@ CREATE TABLE learning_rules (
   created_at BIGINT NOT NULL
 );
 )sql",
+    R"sql(
+ALTER TABLE sites ADD COLUMN identity TEXT NOT NULL DEFAULT 'off'
+  CHECK (identity IN ('off', 'optional', 'required'));
+ALTER TABLE sites ADD COLUMN identity_secret TEXT NOT NULL DEFAULT '';
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 // Advisory lock keys: schema migrations, and the signal log's order.
@@ -184,7 +189,8 @@ std::string Text(const pqxx::field& f) {
 }
 
 Site ReadSite(const pqxx::row& r) {
-  return {Text(r[0]), Text(r[1]), Text(r[2]), FromJsonList(Text(r[3])), Text(r[4])};
+  return {Text(r[0]), Text(r[1]), Text(r[2]), FromJsonList(Text(r[3])),
+          Text(r[4]), Text(r[5]), Text(r[6])};
 }
 
 Version ReadVersion(const pqxx::row& r) {
@@ -279,9 +285,10 @@ Status PostgresStore::InsertSite(const Site& site) {
   return Check(Run<bool>("creating the site", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work w(c);
     const pqxx::result r = w.exec_params(
-        "INSERT INTO sites (name, key, token_hash, origins, mode, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
-        site.name, site.key, site.token_hash, ToJson(site.origins), site.mode, NowMs());
+        "INSERT INTO sites (name, key, token_hash, origins, mode, identity, identity_secret, "
+        "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO NOTHING",
+        site.name, site.key, site.token_hash, ToJson(site.origins), site.mode, site.identity,
+        site.identity_secret, NowMs());
     if (r.affected_rows() == 0) return Status::Error("site \"" + site.name + "\" already exists");
     w.commit();
     return true;
@@ -291,8 +298,10 @@ Status PostgresStore::InsertSite(const Site& site) {
 Status PostgresStore::UpdateSite(const Site& site) {
   return Check(Run<bool>("updating the site", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work w(c);
-    const pqxx::result r = w.exec_params("UPDATE sites SET origins = $1, mode = $2 WHERE name = $3",
-                                         ToJson(site.origins), site.mode, site.name);
+    const pqxx::result r = w.exec_params(
+        "UPDATE sites SET origins = $1, mode = $2, identity = $3, identity_secret = $4 "
+        "WHERE name = $5",
+        ToJson(site.origins), site.mode, site.identity, site.identity_secret, site.name);
     if (r.affected_rows() == 0) return Status::Error("site \"" + site.name + "\" does not exist");
     w.commit();
     return true;
@@ -303,7 +312,9 @@ Result<std::optional<Site>> PostgresStore::FindSite(const std::string& name) {
   return Run<std::optional<Site>>("reading the site", [&](pqxx::connection& c) {
     pqxx::read_transaction w(c);
     const pqxx::result r = w.exec_params(
-        "SELECT name, key, token_hash, origins, mode FROM sites WHERE name = $1", name);
+        "SELECT name, key, token_hash, origins, mode, identity, identity_secret FROM sites WHERE "
+        "name = $1",
+        name);
     return r.empty() ? std::optional<Site>() : std::optional<Site>(ReadSite(r[0]));
   });
 }
@@ -312,8 +323,8 @@ Result<std::vector<Site>> PostgresStore::ListSites() {
   return Run<std::vector<Site>>("listing sites", [&](pqxx::connection& c) {
     pqxx::read_transaction w(c);
     std::vector<Site> out;
-    for (const pqxx::row& r :
-         w.exec("SELECT name, key, token_hash, origins, mode FROM sites ORDER BY name")) {
+    for (const pqxx::row& r : w.exec("SELECT name, key, token_hash, origins, mode, identity, "
+                                     "identity_secret FROM sites ORDER BY name")) {
       out.push_back(ReadSite(r));
     }
     return out;

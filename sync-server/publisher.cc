@@ -100,11 +100,18 @@ Result<BuiltBundle> Publisher::Build(const std::string& site,
   if (!rules.ok()) return rules.status();
   std::vector<Observation> observations;
   for (const LearningOutcome& row : outcomes.value()) observations.push_back(ObservationOf(row));
-  // Sessions the guardrails learn nothing from (forged ones, bursts) teach these nothing either.
+  // Sessions the guardrails learn nothing from (forged ones, bursts, and unverified customers
+  // where verified ones are required) teach these nothing either.
+  auto found = store_->FindSite(site);
+  if (!found.ok()) return found.status();
+  const bool verified_only = found.value() && found.value()->identity == "required";
   std::set<std::string> ignored = ForgedSessions(observations, rules.value());
   ignored.merge(BurstSessions(observations, rules.value()));
   observations.erase(std::remove_if(observations.begin(), observations.end(),
-                                    [&](const Observation& o) { return ignored.count(o.session); }),
+                                    [&](const Observation& o) {
+                                      return ignored.count(o.session) ||
+                                             (verified_only && Unverified(o));
+                                    }),
                      observations.end());
   const ResolutionPriors priors = CountPriors(observations, articles.value());
   if (!priors.empty()) {

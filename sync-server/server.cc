@@ -24,6 +24,7 @@
 #include "alerts.h"
 #include "analytics.h"
 #include "credentials.h"
+#include "customer_identity.h"
 #include "engine/scrubber.h"
 #include "gap_finder.h"
 #include "import_formats.h"
@@ -653,6 +654,9 @@ void Server::Impl::Signals(const Request& req, Response& res) {
   // have not come (in analytics, gaps and spike baselines): at most a day ahead is believed.
   const int64_t latest = NowMs() + 24 * 3600 * 1000;
   for (SignalEvent& e : batch.events) e.ts = std::min(e.ts, latest);
+  if (size_t unverified = VerifyCustomers(*site, NowMs(), &batch)) {
+    metrics.CountUnverifiedCustomers(unverified);
+  }
   const double now = Seconds(), cost = static_cast<double>(batch.events.size());
   double wait = 0;
   if (!site_limiter.Take(site->key, cost, now, &wait) ||
@@ -739,7 +743,38 @@ void Server::Impl::PutSite(const Request& req, Response& res) {
     }
     site.mode = it->get<std::string>();
   }
-  json out = {{"site", site.name}, {"origins", site.origins}, {"mode", site.mode}};
+  if (auto it = body.find("identity"); it != body.end()) {
+    Status s = it->is_string()
+                   ? CheckIdentityMode(it->get<std::string>())
+                   : Status::Error("\"identity\" must be \"off\", \"optional\" or \"required\"");
+    if (!s.ok()) {
+      SendError(res, 400, "invalid_site", s.message());
+      return;
+    }
+    site.identity = it->get<std::string>();
+  }
+  // The identity secret is made when identity is first turned on, and again on request.
+  bool rotate = false;
+  if (auto it = body.find("rotate_identity_secret"); it != body.end()) {
+    if (!it->is_boolean()) {
+      SendError(res, 400, "invalid_site", "\"rotate_identity_secret\" must be true or false.");
+      return;
+    }
+    rotate = it->get<bool>();
+  }
+  if ((site.identity != "off" && site.identity_secret.empty()) || rotate) {
+    auto secret = NewIdentitySecret();
+    if (!secret.ok()) {
+      SendError(res, 500, "internal_error", "Cannot make an identity secret; try again.");
+      return;
+    }
+    site.identity_secret = secret.value();
+  }
+  json out = {{"site", site.name},
+              {"origins", site.origins},
+              {"mode", site.mode},
+              {"identity", site.identity},
+              {"identity_secret", site.identity_secret}};
   if (create) {
     auto key = NewSiteKey();
     auto token = NewAdminToken();
@@ -770,10 +805,9 @@ void Server::Impl::GetSite(const Request& req, Response& res) {
   auto site = LoadSite(req.matches[1], res);
   if (!site || !CheckAdmin(req, res, &*site)) return;
   auto current = store->CurrentVersion(site->name);
-  json out = {{"site", site->name},
-              {"key", site->key},
-              {"origins", site->origins},
-              {"mode", site->mode},
+  json out = {{"site", site->name},         {"key", site->key},
+              {"origins", site->origins},   {"mode", site->mode},
+              {"identity", site->identity}, {"identity_secret", site->identity_secret},
               {"version", nullptr}};
   if (current.ok() && current.value()) out["version"] = current.value()->version;
   SendJson(res, 200, out);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "customer_identity.h"
 #include "engine/scrubber.h"
 
 namespace loopwise {
@@ -82,8 +83,15 @@ bool ParseEvent(const json& e, const std::string& where, const SignalLimits& lim
       !GetString(e, "query_id", where, limits, &out->query_id, r) ||
       !GetString(e, "query", where, limits, &out->query, r) ||
       !GetString(e, "bundle", where, limits, &out->bundle, r) ||
-      !GetString(e, "article", where, limits, &out->article, r)) {
+      !GetString(e, "article", where, limits, &out->article, r) ||
+      !GetString(e, "customer", where, limits, &out->customer, r) ||
+      !GetString(e, "customer_signature", where, limits, &out->customer_signature, r)) {
     return false;
+  }
+  if (IsCustomerSession(out->session)) {
+    return Reject(r, 400, "invalid_signal",
+                  where + ".session may not start with \"" + std::string(kCustomerSessionPrefix) +
+                      "\": the server gives those to verified customers");
   }
   out->query = Scrub(out->query).text;
 

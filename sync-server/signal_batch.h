@@ -4,8 +4,9 @@
 //
 // An event: {"type": "query|shown|resolved|not_helpful|escalated|abandoned", "ts": ms,
 // "session": id, "query_id": id, "query": text, "bundle": version, "context": {...},
-// "shown": [article ids], "article": id, "confidence": 0..1}. "type" and "ts" are required;
-// unknown fields are ignored.
+// "shown": [article ids], "article": id, "confidence": 0..1, "customer": id,
+// "customer_signature": hex}. "type" and "ts" are required; unknown fields are ignored. The
+// customer fields are checked by VerifyCustomers (customer_identity.h), never stored.
 
 #include <cstddef>
 #include <string>

@@ -15,6 +15,10 @@ struct Site {
   std::string token_hash;            // SHA-256 of the admin token
   std::vector<std::string> origins;  // normalized, e.g. "https://app.example.com"
   std::string mode = "review";       // "review" or "autonomous"
+  // Verified customers (customer_identity.h): "off", "optional" or "required", and the secret the
+  // site's own backend signs its customers' ids with (empty until identity is first turned on).
+  std::string identity = "off";
+  std::string identity_secret = "";
 };
 
 // Fails with a sentence when `name` is not a usable site name.

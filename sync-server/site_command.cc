@@ -8,20 +8,25 @@
 #include "cli.h"
 #include "commands.h"
 #include "credentials.h"
+#include "customer_identity.h"
 #include "data_directory.h"
 
 namespace loopwise {
 namespace {
 
 constexpr const char* kUsage =
-    R"(usage: loopwise site create NAME --origin URL... [--mode review|autonomous] [--json] [--data DIR] [--db URL]
+    R"(usage: loopwise site create NAME --origin URL... [--mode review|autonomous]
+                           [--identity off|optional|required] [--json] [--data DIR] [--db URL]
 
 Creates a site and prints its public site key (for the script tag) and its admin token. The token is
 shown once and only its SHA-256 is stored: keep it somewhere safe.
 
   --origin URL   an origin the widget runs on, e.g. https://app.example.com (repeat for several)
   --mode M       review (default: learned changes wait for approval) or autonomous
-  --json         print {"site", "key", "token"}
+  --identity I   off (default), optional or required: whether signals may name a signed-in
+                 customer your backend vouches for, and whether only those teach the learning
+                 loop (README, "Verified customers"); when on, the identity secret is printed
+  --json         print {"site", "key", "token"} (and "identity_secret" when identity is on)
   --data DIR     data directory (default $LOOPWISE_DATA_DIR, else ./loopwise-data)
   --db URL       PostgreSQL store, as for serve (default $LOOPWISE_DB, else SQLite in --data)
 )";
@@ -38,7 +43,7 @@ int SiteCommand(int argc, char** argv) {
   }
   cli::Args args;
   if (auto exit = cli::Start("site create", kUsage, argc - 1, argv + 1,
-                             {"origin", "mode", "data", "db"}, {"json"}, &args,
+                             {"origin", "mode", "identity", "data", "db"}, {"json"}, &args,
                              /*positional=*/true)) {
     return *exit;
   }
@@ -58,6 +63,13 @@ int SiteCommand(int argc, char** argv) {
   }
   site.mode = args.get("mode").value_or("review");
   if (Status s = CheckSiteMode(site.mode); !s.ok()) return cli::Fail(s.message());
+  site.identity = args.get("identity").value_or("off");
+  if (Status s = CheckIdentityMode(site.identity); !s.ok()) return cli::Fail(s.message());
+  if (site.identity != "off") {
+    auto secret = NewIdentitySecret();
+    if (!secret.ok()) return cli::Fail(secret.status().message());
+    site.identity_secret = secret.value();
+  }
 
   auto key = NewSiteKey();
   if (!key.ok()) return cli::Fail(key.status().message());
@@ -71,15 +83,18 @@ int SiteCommand(int argc, char** argv) {
   if (Status s = dir.value().store->InsertSite(site); !s.ok()) return cli::Fail(s.message());
 
   if (args.has("json")) {
-    std::printf("%s\n",
-                nlohmann::json{{"site", site.name}, {"key", site.key}, {"token", token.value()}}
-                    .dump()
-                    .c_str());
+    nlohmann::json out{{"site", site.name}, {"key", site.key}, {"token", token.value()}};
+    if (!site.identity_secret.empty()) out["identity_secret"] = site.identity_secret;
+    std::printf("%s\n", out.dump().c_str());
   } else {
     std::printf("site \"%s\" created (%s mode)\n", site.name.c_str(), site.mode.c_str());
     std::printf("  site key     %s   public: put it in the script tag\n", site.key.c_str());
     std::printf("  admin token  %s   secret, shown only now: store it safely\n",
                 token.value().c_str());
+    if (!site.identity_secret.empty()) {
+      std::printf("  identity     %s   secret: your backend signs customer ids with it (%s)\n",
+                  site.identity_secret.c_str(), site.identity.c_str());
+    }
   }
   return 0;
 }

@@ -140,6 +140,11 @@ CREATE TABLE learning_rules (
   created_at INTEGER NOT NULL
 );
 )sql",
+    R"sql(
+ALTER TABLE sites ADD COLUMN identity TEXT NOT NULL DEFAULT 'off'
+  CHECK (identity IN ('off', 'optional', 'required'));
+ALTER TABLE sites ADD COLUMN identity_secret TEXT NOT NULL DEFAULT '';
+)sql",
 };
 constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
@@ -384,17 +389,20 @@ Status SqliteStore::InsertSite(const Site& site) {
     }
   }
   Statement st(db_,
-               "INSERT INTO sites (name, key, token_hash, origins, mode, created_at) "
-               "VALUES (?, ?, ?, ?, ?, ?)");
+               "INSERT INTO sites (name, key, token_hash, origins, mode, identity, "
+               "identity_secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   st.Bind(1, site.name).Bind(2, site.key).Bind(3, site.token_hash).Bind(4, ToJson(site.origins));
-  st.Bind(5, site.mode).Bind(6, NowMs());
+  st.Bind(5, site.mode).Bind(6, site.identity).Bind(7, site.identity_secret).Bind(8, NowMs());
   return Done(st, db_, "creating the site");
 }
 
 Status SqliteStore::UpdateSite(const Site& site) {
   std::lock_guard<std::mutex> lock(mu_);
-  Statement st(db_, "UPDATE sites SET origins = ?, mode = ? WHERE name = ?");
-  st.Bind(1, ToJson(site.origins)).Bind(2, site.mode).Bind(3, site.name);
+  Statement st(db_,
+               "UPDATE sites SET origins = ?, mode = ?, identity = ?, identity_secret = ? "
+               "WHERE name = ?");
+  st.Bind(1, ToJson(site.origins)).Bind(2, site.mode).Bind(3, site.identity);
+  st.Bind(4, site.identity_secret).Bind(5, site.name);
   if (Status s = Done(st, db_, "updating the site"); !s.ok()) return s;
   if (sqlite3_changes(db_) == 0) return Status::Error("site \"" + site.name + "\" does not exist");
   return Status::Ok();
@@ -402,22 +410,28 @@ Status SqliteStore::UpdateSite(const Site& site) {
 
 Result<std::optional<Site>> SqliteStore::FindSite(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
-  Statement st(db_, "SELECT name, key, token_hash, origins, mode FROM sites WHERE name = ?");
+  Statement st(db_,
+               "SELECT name, key, token_hash, origins, mode, identity, identity_secret FROM sites "
+               "WHERE name = ?");
   st.Bind(1, name);
   const int rc = st.Step();
   if (rc == SQLITE_DONE) return std::optional<Site>();
   if (rc != SQLITE_ROW) return Error(db_, "reading the site");
-  Site s{st.Text(0), st.Text(1), st.Text(2), FromJsonList(st.Text(3)), st.Text(4)};
+  Site s{st.Text(0), st.Text(1), st.Text(2), FromJsonList(st.Text(3)),
+         st.Text(4), st.Text(5), st.Text(6)};
   return std::optional<Site>(std::move(s));
 }
 
 Result<std::vector<Site>> SqliteStore::ListSites() {
   std::lock_guard<std::mutex> lock(mu_);
-  Statement st(db_, "SELECT name, key, token_hash, origins, mode FROM sites ORDER BY name");
+  Statement st(db_,
+               "SELECT name, key, token_hash, origins, mode, identity, identity_secret FROM sites "
+               "ORDER BY name");
   std::vector<Site> out;
   int rc;
   while ((rc = st.Step()) == SQLITE_ROW) {
-    out.push_back({st.Text(0), st.Text(1), st.Text(2), FromJsonList(st.Text(3)), st.Text(4)});
+    out.push_back({st.Text(0), st.Text(1), st.Text(2), FromJsonList(st.Text(3)), st.Text(4),
+                   st.Text(5), st.Text(6)});
   }
   if (rc != SQLITE_DONE) return Error(db_, "listing sites");
   return out;

@@ -49,6 +49,10 @@ struct SignalEvent {
   std::string shown_json = "[]";    // array of article ids
   std::string article;
   std::optional<double> confidence;
+  // A signed-in customer's id and its signature, as sent; checked on arrival and never stored
+  // (customer_identity.h).
+  std::string customer;
+  std::string customer_signature;
 };
 
 struct SignalBatch {

@@ -497,6 +497,26 @@ test("Settings: the script tag, review or autonomous, allowed origins, pins and 
     await status("The site is in review mode.");
     assert.equal((await siteNow()).mode, "review");
 
+    // Verified customers: turned on, the secret appears; a new one on request; off again.
+    const identity = panel.getByRole("form", { name: "Verified customers" });
+    assert.equal(await identity.getByLabel("Every session", { exact: true }).isChecked(), true);
+    await identity.getByLabel("Signed-in customers only", { exact: true }).check();
+    await identity.getByRole("button", { name: "Save" }).click();
+    await status("Verified customers are required.");
+    const secret = (await siteNow()).identity_secret;
+    assert.match(secret, /^id_[0-9a-f]{64}$/);
+    assert.equal(await identity.locator(".identity-secret").textContent(), secret);
+    await identity.getByLabel(/^Make a new secret/).check();
+    await identity.getByRole("button", { name: "Save" }).click();
+    await status("Verified customers are required.");
+    const renewed = await siteNow();
+    assert.notEqual(renewed.identity_secret, secret);
+    assert.equal(await identity.locator(".identity-secret").textContent(), renewed.identity_secret);
+    await identity.getByLabel("Every session", { exact: true }).check();
+    await identity.getByRole("button", { name: "Save" }).click();
+    await status("Every session counts as a customer.");
+    assert.equal((await siteNow()).identity, "off");
+
     const origins = panel.getByRole("form", { name: "Allowed origins" });
     const originsBox = origins.getByLabel("Origins, one a line");
     assert.equal(await originsBox.inputValue(), "https://app.example.com");

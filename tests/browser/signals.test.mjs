@@ -4,6 +4,7 @@
 // the server already stored it, nothing is stored twice.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
@@ -14,9 +15,12 @@ import { launchChromium } from "./demo-site.mjs";
 
 let data, server, browser, site, hostUrl, hostServer;
 
-// The host page; ?flush=MS shortens the widget's send interval (data-loopwise-flush-ms).
-function hostPage(serverUrl, key, flush) {
-  const flushAttr = flush ? ` data-loopwise-flush-ms="${Number(flush)}"` : "";
+// The host page; ?flush=MS shortens the widget's send interval (data-loopwise-flush-ms);
+// ?customer=ID&signature=HEX signs a customer in, as the site's backend would.
+function hostPage(serverUrl, key, flush, customer, signature) {
+  const esc = (v) => String(v).replace(/[^A-Za-z0-9_-]/g, "");
+  const flushAttr = (flush ? ` data-loopwise-flush-ms="${Number(flush)}"` : "") +
+    (customer ? ` data-loopwise-customer="${esc(customer)}" data-loopwise-customer-signature="${esc(signature)}"` : "");
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Acme settings</title>
 <script>window.Loopwise = window.Loopwise || { q: [] };
@@ -33,7 +37,8 @@ before(async () => {
   hostServer = http.createServer((req, res) => {
     const params = new URL(req.url, "http://host").searchParams;
     res.writeHead(200, { "Content-Type": "text/html; charset=utf-8" });
-    res.end(hostPage(server.url, params.get("key") || site.key, params.get("flush")));
+    res.end(hostPage(server.url, params.get("key") || site.key, params.get("flush"),
+      params.get("customer"), params.get("signature")));
   });
   await new Promise((resolve) => hostServer.listen(0, "127.0.0.1", resolve));
   hostUrl = `http://127.0.0.1:${hostServer.address().port}`;
@@ -163,6 +168,32 @@ test("Yes, No and Talk to a human arrive as scrubbed signals when the page goes 
   const resolved = rows.find((r) => r.type === "resolved");
   assert.equal(resolved.article, JSON.parse(resolved.shown)[0]);
   await context.close();
+});
+
+test("a signed-in customer's signals arrive under the customer's session, the id left behind", async () => {
+  const siteUrl = `${server.url}/v1/sites/acme`;
+  const put = (body) => request(siteUrl, {
+    method: "PUT", headers: admin(site.token, { "Content-Type": "application/json" }), body: JSON.stringify(body),
+  });
+  const { body } = await put({ identity: "optional" });
+  const customer = "cust-8c1d";
+  const signature = crypto.createHmac("sha256", body.identity_secret).update(customer).digest("hex");
+  const first = sqlite(data, "SELECT COALESCE(MAX(id), 0) AS n FROM signals")[0].n;
+  const context = await browser.newContext();
+  const logs = [];
+  const page = await newPage(context, logs);
+  await page.goto(`${hostUrl}/settings?flush=200&customer=${customer}&signature=${signature}`);
+  const dialog = await ask(page, "how do i reset my password");
+  await dialog.getByRole("button", { name: "Yes", exact: true }).click();
+  const rows = await waitFor(() => {
+    const r = sqlite(data, `SELECT type, session FROM signals WHERE id > ${first}`);
+    return r.some((x) => x.type === "resolved") ? r : null;
+  }, `signals at the server\n${logs.join("\n")}`);
+  assert.equal(new Set(rows.map((r) => r.session)).size, 1);
+  assert.match(rows[0].session, /^customer:[0-9a-f]{32}$/);
+  assert.equal(sqlite(data, `SELECT COUNT(*) AS n FROM signals WHERE session LIKE '%${customer}%'`)[0].n, 0);
+  await context.close();
+  await put({ identity: "off" });
 });
 
 test("Did this solve it? is answered once per question, in the list and in the article alike", async () => {

@@ -2,10 +2,11 @@
 // rate-limited, and every kind of bad input refused with a 4xx error JSON while the server lives on.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import net from "node:net";
 import {
-  batchId, createSite, event, request, signalsRequest, sqlite, startServer, tempDir,
+  admin, batchId, createSite, event, request, signalsRequest, sqlite, startServer, tempDir,
 } from "./server.mjs";
 
 let data, server, site, url;
@@ -69,6 +70,69 @@ test("a signal from a clock far in the future is put at most a day ahead", async
   const [row] = sqlite(data, `SELECT ts FROM signals WHERE batch_id = '${id}'`);
   assert.ok(row.ts <= Date.now() + 24 * 3600 * 1000 + 60000 && row.ts > Date.now(), String(row.ts));
 });
+
+test("verified customers: a signed id becomes one session a day and is never stored; other claims are not believed", async () => {
+  const siteUrl = `${server.url}/v1/sites/acme`;
+  const put = (body) => request(siteUrl, {
+    method: "PUT", headers: admin(site.token, { "Content-Type": "application/json" }), body: JSON.stringify(body),
+  });
+  let r = await put({ identity: "sometimes" });
+  assert.deepEqual([r.status, r.body.error.code], [400, "invalid_site"]);
+  assert.match(r.body.error.message, /identity must be "off", "optional" or "required"/);
+  r = await put({ identity: "optional" });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.identity, "optional");
+  const secret = r.body.identity_secret;
+  assert.match(secret, /^id_[0-9a-f]{64}$/);
+  r = await request(siteUrl, { headers: admin(site.token) });
+  assert.deepEqual([r.body.identity, r.body.identity_secret], ["optional", secret]);
+
+  // What the site's backend computes for its customer, as the README shows.
+  const sign = (key, id) => crypto.createHmac("sha256", key).update(id).digest("hex");
+  const customer = "cust-7f3a9c";
+  const signed = { customer, customer_signature: sign(secret, customer) };
+  const unverifiedBefore = await unverifiedCount();
+  const id = batchId();
+  r = await request(url, signalsRequest(site.key, {
+    batch_id: id,
+    events: [
+      event(1, { session: "tab-a", ...signed }),
+      event(2, { session: "tab-b", ...signed }),  // the same customer in another tab
+      event(3, { session: "tab-c", customer, customer_signature: sign("not the secret", customer) }),
+      event(4, { session: "tab-d" }),
+    ],
+  }));
+  assert.equal(r.status, 202);
+  const sessions = sqlite(data, `SELECT session FROM signals WHERE batch_id = '${id}' ORDER BY ts`).map((x) => x.session);
+  assert.match(sessions[0], /^customer:[0-9a-f]{32}$/);
+  assert.equal(sessions[1], sessions[0], "one customer is one session, whatever the browser says");
+  assert.deepEqual(sessions.slice(2), ["tab-c", "tab-d"], "a signature that does not verify vouches for nothing");
+  assert.equal(sqlite(data, `SELECT COUNT(*) AS n FROM signals WHERE session LIKE '%${customer}%'`)[0].n, 0);
+  assert.equal(await unverifiedCount(), unverifiedBefore + 1);
+
+  // Nobody may claim a verified customer's session outright.
+  r = await request(url, signalsRequest(site.key, { batch_id: batchId(), events: [event(5, { session: sessions[0] })] }));
+  assert.deepEqual([r.status, r.body.error.code], [400, "invalid_signal"]);
+  assert.match(r.body.error.message, /events\[0\]\.session may not start with "customer:"/);
+
+  // A new secret: signatures made with the old one no longer verify.
+  r = await put({ rotate_identity_secret: true });
+  assert.match(r.body.identity_secret, /^id_[0-9a-f]{64}$/);
+  assert.notEqual(r.body.identity_secret, secret);
+  const id2 = batchId();
+  r = await request(url, signalsRequest(site.key, { batch_id: id2, events: [event(6, { session: "tab-e", ...signed })] }));
+  assert.equal(r.status, 202);
+  assert.equal(sqlite(data, `SELECT session FROM signals WHERE batch_id = '${id2}'`)[0].session, "tab-e");
+  r = await put({ identity: "off" });
+  assert.equal(r.body.identity, "off");
+});
+
+async function unverifiedCount() {
+  const r = await fetch(`${server.url}/metrics`);
+  const m = (await r.text()).match(/^loopwise_signal_customers_unverified_total (\d+)$/m);
+  assert.ok(m, "/metrics counts unverified customers");
+  return Number(m[1]);
+}
 
 test("wrong key and wrong origin are refused", async () => {
   let r = await request(url, signalsRequest("pk_nope", { batch_id: batchId(), events: [event()] }));

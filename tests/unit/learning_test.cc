@@ -530,6 +530,45 @@ TEST_CASE("bursts take no part in agreement, however many there are") {
   CHECK(BurstSessions(ordinary, {}).empty());
 }
 
+TEST_CASE("where verified customers are required, only they teach: sessions are no evidence") {
+  GuardrailOptions options;
+  options.duplicate_cosine = 2.0f;  // no merging here
+  options.verified_only = true;
+  // Five made-up sessions, one question each, all for a wrong association.
+  std::vector<Observation> obs;
+  for (int i = 0; i < 5; ++i) {
+    obs.push_back(Resolved("u" + std::to_string(i), "s" + std::to_string(i), "refund",
+                           {"billing", "refund"}));
+  }
+  // Two verified customers the other way: they alone are short of three.
+  for (int i = 0; i < 2; ++i) {
+    obs.push_back(Resolved("v" + std::to_string(i), "customer:c" + std::to_string(i), "billing",
+                           {"refund", "billing"}));
+  }
+  std::vector<Observation> plain = obs;
+  Selection s = SelectExemplars(&obs, SameSpot(obs.size()), {}, {}, options);
+  CHECK(Accepted(s) == 0);
+  CHECK(s.rejected.size() == 5);
+  CHECK(obs[0].note == "not a verified customer's: the site learns only from signed-in customers");
+  CHECK(s.waiting.size() == 2);  // and not contradicted by the five
+  CHECK(obs[5].note == "waiting for 3 sessions to agree (2 so far)");
+  // A third verified customer, and an agent (trusted whatever its session): both apply.
+  obs.push_back(Resolved("v2", "customer:c2", "billing", {"refund", "billing"}));
+  Observation agent = Resolved("a", "helpdesk", "", {});
+  agent.agent = true;
+  agent.agent_article = "billing";
+  obs.push_back(agent);
+  s = SelectExemplars(&obs, SameSpot(obs.size()), {}, {}, options);
+  CHECK(Accepted(s) == 4);
+  for (const auto& d : s.accepted) CHECK(d.article == "billing");
+
+  // Without the setting the five sessions outvote the two customers.
+  options.verified_only = false;
+  s = SelectExemplars(&plain, SameSpot(plain.size()), {}, {}, options);
+  CHECK(Accepted(s) == 5);
+  for (const auto& d : s.accepted) CHECK(d.article == "refund");
+}
+
 TEST_CASE("operators' pins and blocks win over customers and agents") {
   GuardrailOptions options;
   options.duplicate_cosine = 2.0f;
@@ -1139,6 +1178,44 @@ TEST_CASE("bursts teach the priors and the escalation model nothing either") {
     CHECK(rb.ranked[i].article == ra.ranked[i].article);
     CHECK(rb.ranked[i].signal[kPrior] == doctest::Approx(ra.ranked[i].signal[kPrior]));
   }
+}
+
+TEST_CASE(
+    "where verified customers are required, sessions teach the priors and escalation nothing") {
+  const std::vector<Article> articles = testing::ToyArticles();
+  const std::vector<Observation> sessions =
+      TwoQuestionSessions(40, {"refund", "reset-password"}, "/billing");
+  std::vector<Observation> customers = sessions;
+  for (Observation& o : customers) o.session = "customer:" + o.session;
+  auto engine_of = [&](const std::vector<Observation>& obs) {
+    AutonomousSite site(articles);
+    auto found = site.store()->FindSite("acme");
+    REQUIRE(found.ok());
+    Site s = *found.value();
+    s.identity = "required";
+    REQUIRE(site.store()->UpdateSite(s).ok());
+    std::vector<LearningOutcome> rows;
+    for (const Observation& o : obs) rows.push_back(OutcomeOf(o));
+    REQUIRE(site.store()->SaveLearning("acme", LearningCursor{}, rows, {}, nullptr).ok());
+    Publisher publisher(site.store(), site.files());
+    auto built = publisher.Build("acme", {}, {});
+    REQUIRE(built.ok());
+    auto engine = Engine::Load(built.value().bytes.data(), built.value().bytes.size());
+    REQUIRE(engine.ok());
+    return engine.take();
+  };
+  const Engine from_sessions = engine_of(sessions);
+  const Engine from_customers = engine_of(customers);
+  CHECK(from_sessions.parts().escalation.empty());
+  CHECK_FALSE(from_customers.parts().escalation.empty());
+  SearchContext billing;
+  billing.route = "/billing";
+  const SearchResult a = from_sessions.Search("refund the charge on my card", billing, 5);
+  const SearchResult b = from_customers.Search("refund the charge on my card", billing, 5);
+  REQUIRE_FALSE(a.ranked.empty());
+  REQUIRE_FALSE(b.ranked.empty());
+  // Only the customers' outcomes moved the first answer's prior on the page.
+  CHECK(a.ranked[0].signal[kPrior] != doctest::Approx(b.ranked[0].signal[kPrior]));
 }
 
 TEST_CASE(

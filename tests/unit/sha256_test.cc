@@ -17,6 +17,18 @@ TEST_CASE("SHA-256 matches the FIPS 180-2 test vectors") {
         "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
+TEST_CASE("HMAC-SHA-256 matches the RFC 4231 test vectors") {
+  using loopwise::HmacSha256Hex;
+  CHECK(HmacSha256Hex(std::string(20, '\x0b'), "Hi There") ==
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
+  CHECK(HmacSha256Hex("Jefe", "what do ya want for nothing?") ==
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  // A key longer than the block is hashed first.
+  CHECK(HmacSha256Hex(std::string(131, '\xaa'),
+                      "Test Using Larger Than Block-Size Key - Hash Key First") ==
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 TEST_CASE("credentials: fresh random keys and tokens, hashed tokens, constant-time comparison") {
   auto a = loopwise::NewSiteKey(), b = loopwise::NewSiteKey();
   REQUIRE(a.ok());
@@ -31,4 +43,8 @@ TEST_CASE("credentials: fresh random keys and tokens, hashed tokens, constant-ti
   CHECK(loopwise::ConstantTimeEquals("abc", "abc"));
   CHECK_FALSE(loopwise::ConstantTimeEquals("abc", "abd"));
   CHECK_FALSE(loopwise::ConstantTimeEquals("abc", "abcd"));
+  auto secret = loopwise::NewIdentitySecret();
+  REQUIRE(secret.ok());
+  CHECK(secret.value().size() == 67);
+  CHECK(secret.value().rfind("id_", 0) == 0);
 }

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "customer_identity.h"
+
 using loopwise::JsonDepth;
 using loopwise::ParseSignalBatch;
 using loopwise::SignalBatch;
@@ -91,6 +93,57 @@ TEST_CASE("every limit and type rule refuses with its code and names the field")
   CHECK(Refuse("{\"batch_id\": \"a\", \"events\": [{\"type\": \"query\", \"ts\": 1, \"query\": "
                "\"\xff\"}]}")
             .code == "invalid_json");
+}
+
+TEST_CASE("a verified customer is one session a day; the id is dropped, a bad signature ignored") {
+  loopwise::Site site;
+  site.name = "acme";
+  site.identity = "optional";
+  site.identity_secret = "id_secret";
+  const std::string sig = loopwise::CustomerSignature(site.identity_secret, "cust-1");
+  auto parse = [&](const std::string& events) {
+    SignalBatch batch;
+    SignalRejection r;
+    REQUIRE(ParseSignalBatch(R"({"batch_id": "b", "events": [)" + events + "]}", "acme", {}, &batch,
+                             &r));
+    return batch;
+  };
+  const std::string two = R"({"type": "query", "ts": 1, "session": "tab-a", "customer": "cust-1",
+     "customer_signature": ")" +
+                          sig + R"("},
+    {"type": "query", "ts": 2, "session": "tab-b", "customer": "cust-1",
+     "customer_signature": ")" +
+                          sig + R"("},
+    {"type": "query", "ts": 3, "session": "tab-c", "customer": "cust-1",
+     "customer_signature": "00"})";
+  const int64_t day = 86'400'000;
+  SignalBatch batch = parse(two);
+  CHECK(loopwise::VerifyCustomers(site, 20 * day + 5, &batch) == 1);
+  const std::string first = batch.events[0].session;
+  CHECK(loopwise::IsCustomerSession(first));
+  CHECK(first.find("cust-1") == std::string::npos);
+  CHECK(batch.events[1].session == first);
+  CHECK(batch.events[2].session == "tab-c");
+  for (const auto& e : batch.events) CHECK(e.customer.empty());
+  for (const auto& e : batch.events) CHECK(e.customer_signature.empty());
+  // The next day, another session; with identity off, the claim is ignored.
+  batch = parse(two);
+  CHECK(loopwise::VerifyCustomers(site, 21 * day, &batch) == 1);
+  CHECK(loopwise::IsCustomerSession(batch.events[0].session));
+  CHECK(batch.events[0].session != first);
+  site.identity = "off";
+  batch = parse(two);
+  CHECK(loopwise::VerifyCustomers(site, 20 * day, &batch) == 0);
+  CHECK(batch.events[0].session == "tab-a");
+  CHECK(batch.events[0].customer.empty());
+  // Nobody may claim such a session outright.
+  const SignalRejection r =
+      Refuse(R"({"batch_id": "b", "events": [{"type": "query", "ts": 1, "session": ")" + first +
+             R"("}]})");
+  CHECK(r.code == "invalid_signal");
+  CHECK(r.message.find("events[0].session may not start with \"customer:\"") == 0);
+  CHECK(loopwise::CheckIdentityMode("required").ok());
+  CHECK_FALSE(loopwise::CheckIdentityMode("on").ok());
 }
 
 TEST_CASE("JSON depth counts brackets outside strings only") {

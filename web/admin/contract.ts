@@ -7,6 +7,8 @@ export interface SiteInfo {
   key?: string; // the public site key the script tag carries
   mode?: string; // "review" | "autonomous"
   origins?: string[];
+  identity?: string; // "off" | "optional" | "required"
+  identity_secret?: string; // what the site's backend signs customer ids with
   version?: number | null;
 }
 

@@ -1,6 +1,7 @@
 // Settings: the script tag to embed, what happens to learned changes (review or autonomous), the
 // origins the widget may run on, the operator's pins and blocks (rules.ts), and the webhooks that
-// hear about new incidents. GET/PUT /v1/sites/{site} ({"mode"}, {"origins"}); GET/PUT .../webhooks.
+// hear about new incidents, and whose feedback counts (verified customers). GET/PUT /v1/sites/{site}
+// ({"mode"}, {"origins"}, {"identity", "rotate_identity_secret"}); GET/PUT .../webhooks.
 
 import { ApiError } from "./api";
 import { confirmAction, type Confirmation } from "./confirm-dialog";
@@ -68,51 +69,109 @@ function scriptTag(site: SiteInfo): HTMLElement {
   );
 }
 
-function modeForm(ctx: ConsoleContext, site: SiteInfo): HTMLElement {
-  const name = uniqueId("mode");
-  const option = (value: string, label: string, hint: string): HTMLElement => {
-    const id = uniqueId("mode-option");
-    return h(
-      "div",
-      { class: "choice" },
-      h("input", {
-        type: "radio",
-        name,
-        id,
-        value,
-        checked: site.mode === value,
-        "aria-describedby": `${id}-hint`,
-      }),
-      h("label", { for: id }, label),
-      h("p", { id: `${id}-hint`, class: "muted hint" }, hint),
-    );
-  };
-  const fieldset = h(
+// A fieldset of radio buttons, one per [value, label, hint], with `current` checked.
+function choices(legend: string, current: string | undefined, options: [string, string, string][]): HTMLElement {
+  const name = uniqueId("choice");
+  return h(
     "fieldset",
     {},
-    h("legend", {}, "When the site learns something"),
-    option(
-      "review",
-      "Review",
-      "Each learned change waits in the review queue until you approve it.",
-    ),
-    option(
+    h("legend", {}, legend),
+    ...options.map(([value, label, hint]) => {
+      const id = uniqueId("choice-option");
+      return h(
+        "div",
+        { class: "choice" },
+        h("input", {
+          type: "radio",
+          name,
+          id,
+          value,
+          checked: current === value,
+          "aria-describedby": `${id}-hint`,
+        }),
+        h("label", { for: id }, label),
+        h("p", { id: `${id}-hint`, class: "muted hint" }, hint),
+      );
+    }),
+  );
+}
+
+function chosen(fieldset: HTMLElement): string | undefined {
+  return fieldset.querySelector<HTMLInputElement>("input:checked")?.value;
+}
+
+function modeForm(ctx: ConsoleContext, site: SiteInfo): HTMLElement {
+  const fieldset = choices("When the site learns something", site.mode, [
+    ["review", "Review", "Each learned change waits in the review queue until you approve it."],
+    [
       "autonomous",
       "Autonomous",
       "Changes that pass the guardrails (agreement, replay) are published without waiting.",
-    ),
-  );
+    ],
+  ]);
   return settingsForm(
     ctx,
     "Learning",
     "Review is the default for a new site; every change can still be rolled back.",
     [fieldset],
     async () => {
-      const checked = fieldset.querySelector<HTMLInputElement>("input:checked");
-      if (!checked) throw new Error("Choose review or autonomous.");
-      const saved = await ctx.api.put<SiteInfo>("", { mode: checked.value });
+      const mode = chosen(fieldset);
+      if (!mode) throw new Error("Choose review or autonomous.");
+      const saved = await ctx.api.put<SiteInfo>("", { mode });
       await ctx.refreshSite();
-      return `The site is in ${saved?.mode ?? checked.value} mode.`;
+      return `The site is in ${saved?.mode ?? mode} mode.`;
+    },
+  );
+}
+
+// Verified customers (README, "Verified customers"): whose feedback the guardrails count.
+function identityForm(ctx: ConsoleContext, site: SiteInfo): HTMLElement {
+  const fieldset = choices("Whose feedback counts", site.identity ?? "off", [
+    ["off", "Every session", "Each browser session counts as one customer (sessions rotate daily)."],
+    [
+      "optional",
+      "Signed-in customers when known",
+      "A customer your backend vouches for counts once a day, however many tabs they use; " +
+        "everyone else by session.",
+    ],
+    [
+      "required",
+      "Signed-in customers only",
+      "Only customers your backend vouches for teach the site (everyone is still answered), so " +
+        "nobody can outvote them by making up sessions.",
+    ],
+  ]);
+  const secret = h("code", {}, site.identity_secret || "(made when you turn this on)");
+  const rotateId = uniqueId("rotate");
+  const rotate = h("input", { type: "checkbox", id: rotateId });
+  return settingsForm(
+    ctx,
+    "Verified customers",
+    "Your backend signs each signed-in customer's opaque id (never an e-mail address) with the " +
+      "identity secret, HMAC-SHA-256 as hex, and puts both on the script tag: " +
+      'data-loopwise-customer="ID" data-loopwise-customer-signature="SIGNATURE".',
+    [
+      fieldset,
+      h("p", {}, "Identity secret (keep it on your server):"),
+      h("pre", { class: "identity-secret" }, secret),
+      h(
+        "div",
+        { class: "choice" },
+        rotate,
+        h("label", { for: rotateId }, "Make a new secret (signatures made with the old one stop counting)"),
+      ),
+    ],
+    async () => {
+      const identity = chosen(fieldset) ?? "off";
+      const saved = await ctx.api.put<SiteInfo>("", {
+        identity,
+        rotate_identity_secret: rotate.checked,
+      });
+      rotate.checked = false;
+      if (saved?.identity_secret) secret.textContent = saved.identity_secret;
+      return identity === "off"
+        ? "Every session counts as a customer."
+        : `Verified customers are ${identity}.`;
     },
   );
 }
@@ -263,6 +322,7 @@ export async function renderSettings(panel: HTMLElement, ctx: ConsoleContext): P
       { class: "cards" },
       scriptTag(site),
       modeForm(ctx, site),
+      identityForm(ctx, site),
       originsForm(ctx, site),
       rules ? rulesForm(ctx, rules, articles) : null,
       hooks ? webhooksForm(ctx, hooks) : null,

@@ -18,6 +18,10 @@ export interface WidgetConfig {
   signalContext: string[];
   // data-loopwise-position: which bottom corner the launcher and the panel sit in.
   position: "left" | "right";
+  // A signed-in customer the site's backend vouches for (data-loopwise-customer, an opaque id, and
+  // data-loopwise-customer-signature, its HMAC-SHA-256 under the site's identity secret), sent
+  // with every signal so the server can count customers rather than sessions.
+  customer?: { id: string; signature: string };
 }
 
 // What the loader hands the panel when it mounts it.

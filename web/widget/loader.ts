@@ -10,6 +10,8 @@
 // data-loopwise-strings (JSON) on the script tag; the page may also set the CSS custom properties
 // --loopwise-accent, --loopwise-on-accent, --loopwise-font and --loopwise-radius on any ancestor
 // of the widget (custom properties cross into the shadow root; nothing else of the page's CSS does).
+// A signed-in customer: data-loopwise-customer and data-loopwise-customer-signature (README,
+// "Verified customers").
 
 import type { LoopwiseEvent, MountPanel, Panel, WidgetConfig } from "./contract";
 import { DEFAULT_STRINGS, mergeStrings, type Strings } from "./strings";
@@ -108,7 +110,10 @@ function readConfig(script: HTMLScriptElement | null): WidgetConfig | null {
     .map((k) => k.trim())
     .filter(Boolean);
   const position = script.getAttribute("data-loopwise-position") === "left" ? "left" : "right";
-  return { site, key, api: src.origin, assets: new URL("./", src).href, flushMs, signalContext, position };
+  const id = script.getAttribute("data-loopwise-customer");
+  const signature = script.getAttribute("data-loopwise-customer-signature");
+  const customer = id && signature ? { id, signature } : undefined;
+  return { site, key, api: src.origin, assets: new URL("./", src).href, flushMs, signalContext, position, customer };
 }
 
 function start(): void {

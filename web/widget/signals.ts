@@ -21,6 +21,8 @@ export interface SignalEvent {
   shown?: string[];
   article?: string;
   confidence?: number;
+  customer?: string;
+  customer_signature?: string;
 }
 
 // What the panel knows about a question when something happens to it.
@@ -292,6 +294,10 @@ export function createSignals(config: WidgetConfig): Signals {
     if (fields.article) event.article = fields.article;
     if (typeof fields.confidence === "number" && isFinite(fields.confidence)) {
       event.confidence = Math.min(1, Math.max(0, fields.confidence));
+    }
+    if (config.customer) {
+      event.customer = config.customer.id;
+      event.customer_signature = config.customer.signature;
     }
     const bytes = JSON.stringify(event).length + 1;
     if (openCount >= BATCH_EVENTS || openBytes + bytes > BATCH_BYTES) flush(false);

@@ -122,6 +122,19 @@ class AutonomousSite {
   std::optional<BundleFiles> files_;
 };
 
+// The engine `site` publishes with `obs` stored as its learning outcomes.
+Engine PublishedFrom(AutonomousSite* site, const std::vector<Observation>& obs) {
+  std::vector<LearningOutcome> rows;
+  for (const Observation& o : obs) rows.push_back(OutcomeOf(o));
+  REQUIRE(site->store()->SaveLearning("acme", LearningCursor{}, rows, {}, nullptr).ok());
+  Publisher publisher(site->store(), site->files());
+  auto built = publisher.Build("acme", {}, {});
+  REQUIRE(built.ok());
+  auto engine = Engine::Load(built.value().bytes.data(), built.value().bytes.size());
+  REQUIRE(engine.ok());
+  return engine.take();
+}
+
 // The toy site's bundle.
 std::vector<uint8_t> ToyBundle(const std::vector<Article>& articles) {
   auto built =
@@ -1148,20 +1161,9 @@ TEST_CASE("bursts teach the priors and the escalation model nothing either") {
       bursts.push_back(o);
     }
   }
-  auto engine_of = [&](AutonomousSite& site, const std::vector<Observation>& obs) {
-    std::vector<LearningOutcome> rows;
-    for (const Observation& o : obs) rows.push_back(OutcomeOf(o));
-    REQUIRE(site.store()->SaveLearning("acme", LearningCursor{}, rows, {}, nullptr).ok());
-    Publisher publisher(site.store(), site.files());
-    auto built = publisher.Build("acme", {}, {});
-    REQUIRE(built.ok());
-    auto engine = Engine::Load(built.value().bytes.data(), built.value().bytes.size());
-    REQUIRE(engine.ok());
-    return engine.take();
-  };
   AutonomousSite plain(articles), attacked(articles);
-  const Engine a = engine_of(plain, customers);
-  const Engine b = engine_of(attacked, bursts);
+  const Engine a = PublishedFrom(&plain, customers);
+  const Engine b = PublishedFrom(&attacked, bursts);
   REQUIRE_FALSE(a.parts().escalation.empty());
   for (const EscalationFeatures& f :
        {EscalationFeatures{0.2f, false, 0, 0}, EscalationFeatures{0.2f, false, 3, 1},
@@ -1194,15 +1196,7 @@ TEST_CASE(
     Site s = *found.value();
     s.identity = "required";
     REQUIRE(site.store()->UpdateSite(s).ok());
-    std::vector<LearningOutcome> rows;
-    for (const Observation& o : obs) rows.push_back(OutcomeOf(o));
-    REQUIRE(site.store()->SaveLearning("acme", LearningCursor{}, rows, {}, nullptr).ok());
-    Publisher publisher(site.store(), site.files());
-    auto built = publisher.Build("acme", {}, {});
-    REQUIRE(built.ok());
-    auto engine = Engine::Load(built.value().bytes.data(), built.value().bytes.size());
-    REQUIRE(engine.ok());
-    return engine.take();
+    return PublishedFrom(&site, obs);
   };
   const Engine from_sessions = engine_of(sessions);
   const Engine from_customers = engine_of(customers);

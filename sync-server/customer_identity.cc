@@ -11,6 +11,14 @@ Status CheckIdentityMode(std::string_view mode) {
                        std::string(mode.substr(0, 40)) + "\")");
 }
 
+Status EnsureIdentitySecret(Site* site, bool rotate) {
+  if (!rotate && (site->identity == "off" || !site->identity_secret.empty())) return Status::Ok();
+  auto secret = NewIdentitySecret();
+  if (!secret.ok()) return secret.status();
+  site->identity_secret = secret.value();
+  return Status::Ok();
+}
+
 std::string CustomerSignature(std::string_view secret, std::string_view customer) {
   return HmacSha256Hex(secret, customer);
 }

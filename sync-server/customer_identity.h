@@ -37,6 +37,9 @@ inline constexpr std::string_view kCustomerSessionPrefix = "customer:";
 // Fails unless mode is "off", "optional" or "required".
 Status CheckIdentityMode(std::string_view mode);
 
+// Gives `site` a new identity secret when identity is on and it has none yet, or when `rotate`.
+Status EnsureIdentitySecret(Site* site, bool rotate);
+
 // What the site's backend computes for a customer id: HMAC-SHA-256(secret, id), lowercase hex.
 std::string CustomerSignature(std::string_view secret, std::string_view customer);
 

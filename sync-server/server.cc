@@ -652,9 +652,9 @@ void Server::Impl::Signals(const Request& req, Response& res) {
   }
   // A browser's clock may be wrong; one in the far future would put its signals on days that
   // have not come (in analytics, gaps and spike baselines): at most a day ahead is believed.
-  const int64_t latest = NowMs() + 24 * 3600 * 1000;
+  const int64_t arrived_ms = NowMs(), latest = arrived_ms + 24 * 3600 * 1000;
   for (SignalEvent& e : batch.events) e.ts = std::min(e.ts, latest);
-  if (size_t unverified = VerifyCustomers(*site, NowMs(), &batch)) {
+  if (size_t unverified = VerifyCustomers(*site, arrived_ms, &batch)) {
     metrics.CountUnverifiedCustomers(unverified);
   }
   const double now = Seconds(), cost = static_cast<double>(batch.events.size());
@@ -762,13 +762,9 @@ void Server::Impl::PutSite(const Request& req, Response& res) {
     }
     rotate = it->get<bool>();
   }
-  if ((site.identity != "off" && site.identity_secret.empty()) || rotate) {
-    auto secret = NewIdentitySecret();
-    if (!secret.ok()) {
-      SendError(res, 500, "internal_error", "Cannot make an identity secret; try again.");
-      return;
-    }
-    site.identity_secret = secret.value();
+  if (!EnsureIdentitySecret(&site, rotate).ok()) {
+    SendError(res, 500, "internal_error", "Cannot make an identity secret; try again.");
+    return;
   }
   json out = {{"site", site.name},
               {"origins", site.origins},

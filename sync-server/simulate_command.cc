@@ -18,6 +18,7 @@
 #include "bundle_files.h"
 #include "cli.h"
 #include "commands.h"
+#include "customer_identity.h"
 #include "engine/bundle.h"
 #include "engine/engine.h"
 #include "knowledge_files.h"
@@ -34,8 +35,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kUsage =
     R"(usage: loopwise simulate --kb K --history H --stream S --test T --days N [--noise P]
-                         [--agent-label-rate Q] [--poison F] [--seed N] --json OUT.json
-                         [--predictions-dir DIR]
+                         [--agent-label-rate Q] [--poison F] [--poison-sessions N]
+                         [--verified-customers] [--seed N] --json OUT.json [--predictions-dir DIR]
 
 Runs the learning loop in simulated time with the server's own code: a fresh temporary store, day 0
 the bundle built from K+H exactly as `loopwise eval` builds it, then each day the next len(S)/N
@@ -50,10 +51,16 @@ production (autonomous mode). T is answered after each day.
                         article marked resolved, or "not helpful" (default 0)
   --agent-label-rate Q  chance a human agent labels an escalated question with its article
                         (default 1)
-  --poison F            extra signals, a fraction F of each day's traffic, from three attacker
-                        sessions a day marking one wrong article (the one ranked next to it most
-                        often, claimed shown) resolved for one article's questions (default 0);
-                        that article's accuracy is reported too
+  --poison F            extra signals, a fraction F of each day's traffic, from attacker sessions
+                        marking one wrong article (the one ranked next to it most often, claimed
+                        shown) resolved for one article's questions (default 0); that article's
+                        accuracy is reported too
+  --poison-sessions N   the attacker sessions a day (default 3); as many as the attack's signals
+                        makes each its own session, as every customer's question is
+  --verified-customers  the site's identity setting is "required" and every customer is signed in
+                        (README, "Verified customers"): each question's signals carry a customer
+                        id signed by the site's backend, verified as the server does; the attack's
+                        sessions are not signed in
   --seed N              random seed (default 1)
   --json OUT.json       per-day figures; a learning-curve chart is written next to it (.svg)
   --predictions-dir DIR day-<n>.jsonl predictions for T after each day (day-0: before learning)
@@ -63,7 +70,6 @@ production (autonomous mode). T is answered after each day.
 
 constexpr int64_t kDayMs = 86400000;
 constexpr int64_t kStartMs = 1767225600000;  // 2026-01-01T00:00:00Z, simulated time's origin
-constexpr size_t kAttackSessions = 3;
 constexpr size_t kBatchEvents = 250;
 
 struct DayFigures {
@@ -205,8 +211,8 @@ int SimulateCommand(int argc, char** argv) {
   if (auto exit =
           cli::Start("simulate", kUsage, argc, argv,
                      {"kb", "history", "stream", "test", "days", "noise", "agent-label-rate",
-                      "poison", "seed", "json", "predictions-dir", "data"},
-                     {}, &args)) {
+                      "poison", "poison-sessions", "seed", "json", "predictions-dir", "data"},
+                     {"verified-customers"}, &args)) {
     return *exit;
   }
   for (const char* flag : {"kb", "history", "stream", "test", "days", "json"}) {
@@ -225,11 +231,13 @@ int SimulateCommand(int argc, char** argv) {
   auto noise = args.number("noise", 0, 0, 1);
   auto label_rate = args.number("agent-label-rate", 1, 0, 1);
   auto poison = args.number("poison", 0, 0, 1);
+  auto poison_sessions = args.integer("poison-sessions", 3, 1, 1'000'000);
   auto seed = args.integer("seed", 1, 0, 1LL << 40);
   if (!days.ok()) return cli::Fail(days.status().message());
   if (!noise.ok()) return cli::Fail(noise.status().message());
   if (!label_rate.ok()) return cli::Fail(label_rate.status().message());
   if (!poison.ok()) return cli::Fail(poison.status().message());
+  if (!poison_sessions.ok()) return cli::Fail(poison_sessions.status().message());
   if (!seed.ok()) return cli::Fail(seed.status().message());
   const std::string kb_path = *args.get("kb"), history_path = *args.get("history"),
                     stream_path = *args.get("stream"), test_path = *args.get("test"),
@@ -289,6 +297,11 @@ int SimulateCommand(int argc, char** argv) {
   s.name = site;
   s.key = "pk_simulation";
   s.mode = "autonomous";
+  const bool verified = args.has("verified-customers");
+  if (verified) {
+    s.identity = "required";
+    if (Status st = EnsureIdentitySecret(&s, false); !st.ok()) return cli::Fail(st.message());
+  }
   if (Status st = store->InsertSite(s); !st.ok()) return cli::Fail(st.message());
   if (Status st = store->PutArticles(site, articles.value()); !st.ok())
     return cli::Fail(st.message());
@@ -374,6 +387,8 @@ int SimulateCommand(int argc, char** argv) {
                  {"noise", noise.value()},
                  {"agent_label_rate", label_rate.value()},
                  {"poison", poison.value()},
+                 {"poison_sessions", poison_sessions.value()},
+                 {"verified_customers", verified},
                  {"seed", seed.value()}};
   if (target) {
     config["target_article"] = *target;
@@ -436,6 +451,7 @@ int SimulateCommand(int argc, char** argv) {
     size_t resolved = 0, escalated = 0;
 
     // `forged`: an attacker's client claims it showed this article (third, if it was not shown).
+    // A customer's events are signed in as the question's own customer when `verified`.
     auto ask = [&](const std::string& text, const std::string& session, const std::string& qid,
                    int64_t ts, const std::string* forged = nullptr) {
       const SearchResult r = engine.Search(text, SearchContext{}, 3);
@@ -452,6 +468,10 @@ int SimulateCommand(int argc, char** argv) {
       e.query = text;
       e.bundle = bundle;
       e.confidence = r.confidence;
+      if (verified && !forged) {
+        e.customer = "customer-" + qid;
+        e.customer_signature = CustomerSignature(s.identity_secret, e.customer);
+      }
       e.type = "query";
       events.push_back(e);
       e.type = "shown";
@@ -506,7 +526,8 @@ int SimulateCommand(int argc, char** argv) {
         const int64_t ts =
             day_start + static_cast<int64_t>(k * kDayMs / std::max<size_t>(1, extra));
         const std::string session =
-            "d" + std::to_string(day) + "-attacker-" + std::to_string(k % kAttackSessions);
+            "d" + std::to_string(day) + "-attacker-" +
+            std::to_string(k % static_cast<size_t>(poison_sessions.value()));
         ask(text, session, "d" + std::to_string(day) + "-p" + std::to_string(k), ts, &*wrong);
         outcome("resolved", *wrong, ts);
       }
@@ -517,6 +538,7 @@ int SimulateCommand(int argc, char** argv) {
       batch.batch_id = "day-" + std::to_string(day) + "-" + std::to_string(b / kBatchEvents);
       batch.events.assign(events.begin() + b,
                           events.begin() + std::min(events.size(), b + kBatchEvents));
+      VerifyCustomers(s, day_start, &batch);  // as the server does on arrival
       auto receipt = store->AppendSignals(std::move(batch));
       if (!receipt.ok()) return cli::Fail(receipt.status().message());
     }

@@ -65,11 +65,7 @@ int SiteCommand(int argc, char** argv) {
   if (Status s = CheckSiteMode(site.mode); !s.ok()) return cli::Fail(s.message());
   site.identity = args.get("identity").value_or("off");
   if (Status s = CheckIdentityMode(site.identity); !s.ok()) return cli::Fail(s.message());
-  if (site.identity != "off") {
-    auto secret = NewIdentitySecret();
-    if (!secret.ok()) return cli::Fail(secret.status().message());
-    site.identity_secret = secret.value();
-  }
+  if (Status s = EnsureIdentitySecret(&site, false); !s.ok()) return cli::Fail(s.message());
 
   auto key = NewSiteKey();
   if (!key.ok()) return cli::Fail(key.status().message());

@@ -328,6 +328,34 @@ test("loopwise simulate on a tiny fixture writes the contract JSON, a chart and 
   }
 });
 
+test("simulate --verified-customers: attackers with a session per question teach nothing", () => {
+  const out = tempDir("loopwise-simulate-test-");
+  try {
+    const run = (...extra) => {
+      const json = path.join(out, `sim${extra.length}.json`);
+      cli("simulate", "--kb", path.join(learning, "kb.jsonl"), "--history", path.join(learning, "history.jsonl"),
+        "--stream", path.join(learning, "stream.jsonl"), "--test", path.join(learning, "test.jsonl"),
+        "--days", "2", "--noise", "0.2", "--poison", "0.25", "--poison-sessions", "100", "--seed", "3",
+        "--json", json, ...extra);
+      return JSON.parse(fs.readFileSync(json, "utf8"));
+    };
+    // Each day brings 8 questions and 2 attack signals, each from its own session.
+    const open = run();
+    const verified = run("--verified-customers");
+    assert.equal(open.config.verified_customers, false);
+    assert.equal(verified.config.verified_customers, true);
+    assert.equal(verified.config.poison_sessions, 100);
+    for (const day of [1, 2]) {
+      assert.equal(open.days[day].learned.rejected, 0, "unsigned attackers look like customers");
+      assert.equal(verified.days[day].learned.rejected, 2, "every attack label is rejected");
+      assert.equal(verified.days[day].learned.accepted, open.days[day].learned.accepted,
+        "signed-in customers teach as before");
+    }
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test("eval --common-words sets how many common English words the bundle carries", () => {
   const out = tempDir();
   try {

@@ -3,9 +3,12 @@
 // restarts it and checks that the store holds exactly the events it acknowledged.
 //
 //   ingest_bench --loopwise bin/loopwise [--seconds 10] [--concurrency 32] [--events 25]
-//                [--json OUT.json]
+//                [--rate EVENTS_PER_S] [--json OUT.json]
 //
-// Prints events/s, batches/s and request latency (p50, p99) as seen by the clients.
+// Prints events/s, batches/s and request latency (p50, p99) as seen by the clients. Without
+// --rate each client sends its next batch as soon as the last is answered (the most the server
+// takes); with it, the clients send that many events a second between them on a fixed schedule,
+// and a request's latency counts from when it was due, so a server falling behind shows in it.
 
 #include <httplib.h>
 #include <signal.h>
@@ -97,18 +100,24 @@ int main(int argc, char** argv) {
   const double seconds = std::atof(Flag(argc, argv, "seconds", "10").c_str());
   const int concurrency = std::atoi(Flag(argc, argv, "concurrency", "32").c_str());
   const int events = std::atoi(Flag(argc, argv, "events", "25").c_str());
+  const double rate = std::atof(Flag(argc, argv, "rate", "0").c_str());
   const std::string json_out = Flag(argc, argv, "json", "");
   if (access(loopwise.c_str(), X_OK) != 0) Die(loopwise + " is not executable (pass --loopwise)");
-  if (seconds <= 0 || concurrency < 1 || events < 1 || events > 500) Die("bad arguments");
+  if (seconds <= 0 || concurrency < 1 || events < 1 || events > 500 || rate < 0) {
+    Die("bad arguments");
+  }
+  // With --rate, client t's batch n is due at start + (n * concurrency + t) * gap.
+  const std::chrono::duration<double> gap(rate > 0 ? events / rate : 0);
 
   char dir_template[] = "/tmp/loopwise-ingest-XXXXXX";
   const char* dir_c = mkdtemp(dir_template);
   if (!dir_c) Die("cannot make a temporary directory");
   const std::string dir = dir_c;
-  json site =
-      json::parse(Run("'" + loopwise + "' site create bench --origin https://bench.example " +
-                      "--json --data '" + dir + "'"),
-                  nullptr, false);
+  // A site of its own: a PostgreSQL store (LOOPWISE_DB) is shared by every run against it.
+  const std::string name = "bench-" + std::to_string(getpid());
+  json site = json::parse(Run("'" + loopwise + "' site create " + name +
+                              " --origin https://bench.example " + "--json --data '" + dir + "'"),
+                          nullptr, false);
   if (!site.is_object()) Die("site create printed no JSON");
   const std::string key = site["key"], token = site["token"];
   ServerProcess server = StartServer(loopwise, dir);
@@ -141,8 +150,15 @@ int main(int argc, char** argv) {
         const json batch = {{"batch_id", "w" + std::to_string(t) + "-" + std::to_string(n)},
                             {"events", event_list}};
         const std::string body = batch.dump();
-        const auto t0 = Clock::now();
-        auto res = client.Post("/v1/sites/bench/signals", headers, body, "application/json");
+        auto t0 = Clock::now();
+        if (rate > 0) {
+          const auto due = start + std::chrono::duration_cast<Clock::duration>(
+                                       gap * static_cast<double>(n * concurrency + t));
+          if (due >= deadline) break;
+          std::this_thread::sleep_until(due);
+          t0 = due;
+        }
+        auto res = client.Post("/v1/sites/" + name + "/signals", headers, body, "application/json");
         latencies[t].push_back(
             std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
         if (res && res->status == 202) {
@@ -166,7 +182,8 @@ int main(int argc, char** argv) {
   waitpid(server.pid, nullptr, 0);
   server = StartServer(loopwise, dir);
   httplib::Client admin("127.0.0.1", server.port);
-  auto analytics = admin.Get("/v1/sites/bench/analytics", {{"Authorization", "Bearer " + token}});
+  auto analytics =
+      admin.Get("/v1/sites/" + name + "/analytics", {{"Authorization", "Bearer " + token}});
   if (!analytics || analytics->status != 200) Die("analytics failed after the restart");
   const long stored = json::parse(analytics->body)["signals"].get<long>();
   kill(server.pid, SIGTERM);
@@ -176,6 +193,7 @@ int main(int argc, char** argv) {
   for (auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   json result = {{"concurrency", concurrency},
                  {"events_per_batch", events},
+                 {"offered_events_per_s", rate > 0 ? json(rate) : json()},
                  {"seconds", elapsed},
                  {"events_per_s", acked_events / elapsed},
                  {"batches_per_s", acked_batches / elapsed},
@@ -185,8 +203,10 @@ int main(int argc, char** argv) {
                  {"acknowledged_events", acked_events.load()},
                  {"stored_events_after_kill_9", stored},
                  {"lost_events", acked_events.load() - stored}};
-  std::printf("signal ingest: %d clients, %d events a batch, %.1f s\n", concurrency, events,
-              elapsed);
+  std::printf("signal ingest: %d clients, %d events a batch, %.1f s, %s\n", concurrency, events,
+              elapsed,
+              rate > 0 ? (std::to_string(static_cast<long>(rate)) + " events/s offered").c_str()
+                       : "as fast as they are answered");
   std::printf("  %.0f events/s (%.0f batches/s), latency p50 %.2f ms, p99 %.2f ms, %ld failed\n",
               result["events_per_s"].get<double>(), result["batches_per_s"].get<double>(),
               result["p50_ms"].get<double>(), result["p99_ms"].get<double>(), failed.load());

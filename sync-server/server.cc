@@ -595,15 +595,17 @@ void Server::Impl::DemoPage(const Request& req, Response& res) {
   const std::string ext = dot != std::string::npos && (slash == std::string::npos || dot > slash)
                               ? page.substr(dot + 1)
                               : "";
-  static const std::map<std::string, const char*> kTypes = {{"html", "text/html; charset=utf-8"},
-                                                            {"css", "text/css; charset=utf-8"},
-                                                            {"svg", "image/svg+xml"},
-                                                            {"png", "image/png"},
-                                                            {"jpg", "image/jpeg"},
-                                                            {"jpeg", "image/jpeg"},
-                                                            {"gif", "image/gif"},
-                                                            {"webp", "image/webp"},
-                                                            {"ico", "image/x-icon"}};
+  static const std::map<std::string, const char*> kTypes = {
+      {"html", "text/html; charset=utf-8"},
+      {"css", "text/css; charset=utf-8"},
+      {"js", "text/javascript; charset=utf-8"},
+      {"svg", "image/svg+xml"},
+      {"png", "image/png"},
+      {"jpg", "image/jpeg"},
+      {"jpeg", "image/jpeg"},
+      {"gif", "image/gif"},
+      {"webp", "image/webp"},
+      {"ico", "image/x-icon"}};
   std::vector<std::string> candidates;
   const char* type = nullptr;
   if (plain && ext.empty()) {

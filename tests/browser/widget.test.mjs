@@ -140,6 +140,26 @@ test("a question nothing answers is declined honestly and offers a human", async
     email: "jane@example.com" });
 });
 
+test("a page that takes the handoff keeps a person one click away, also under a confident answer", async () => {
+  await page.evaluate(() => {
+    window.escalated = null;
+    window.Loopwise.ask("I forgot my password and can't log in");
+  });
+  const dialog = page.getByRole("dialog", { name: "Help" });
+  await dialog.getByText("Did this solve it?").waitFor();
+  assert.equal(await dialog.getByRole("button", { name: "Talk to a human" }).count(), 0, "an answer, no offer");
+  const contact = dialog.getByRole("button", { name: "Contact a person" });
+  await contact.click();
+  await dialog.locator(".answers").getByText("We've let the team know about your question.").waitFor();
+  const escalated = await (await page.waitForFunction(() => window.escalated)).jsonValue();
+  assert.equal(escalated.query, "I forgot my password and can't log in");
+  assert.equal(escalated.transcript.at(-1).outcome, "escalated");
+  assert.equal(await contact.count(), 0, "handed over: not offered again until the next question");
+  await page.evaluate(() => window.Loopwise.ask("I forgot my password"));
+  await dialog.getByText("Did this solve it?").waitFor();
+  await contact.waitFor();
+});
+
 test("the panel is a non-modal dialog: Escape closes it from the panel or the launcher, not from the page", async () => {
   const context = await browser.newContext();
   const p = await context.newPage();
@@ -402,6 +422,8 @@ test("the script tag themes the widget and replaces its texts; the session trail
     await input.press("Enter");
     await dialog.getByText("Did this solve it?").waitFor({ timeout: 15000 });
   }
+  assert.equal(await dialog.getByRole("button", { name: "Contact a person" }).count(), 0,
+    "this page takes no handoff (no escalate listener), so no standing offer of a person");
   const trail = await p.evaluate(() => JSON.parse(sessionStorage.getItem("loopwise.trail")));
   assert.deepEqual(trail.visits.map((v) => v.route), ["/settings/security", "/themed/billing"]);
   assert.ok(trail.errors >= 1, "the page's error was counted");

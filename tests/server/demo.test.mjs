@@ -17,6 +17,7 @@ before(async () => {
   fs.writeFileSync(path.join(site, "settings", "security.html"), "<h1>Security</h1>");
   fs.writeFileSync(path.join(site, "projects", "42", "index.html"), "<h1>Project 42</h1>");
   fs.writeFileSync(path.join(site, "style.css"), "body{}");
+  fs.writeFileSync(path.join(site, "app.js"), "void 0;");
   fs.writeFileSync(path.join(site, "logo.svg"), "<svg xmlns='http://www.w3.org/2000/svg'/>");
   fs.writeFileSync(path.join(site, "notes.txt"), "not a page type");
   fs.writeFileSync(path.join(site, ".secret.html"), "hidden");
@@ -49,6 +50,9 @@ test("pages are served by route, / is the dashboard", async () => {
   assert.match(res.headers.get("content-type"), /^text\/css/);
   res = await fetch(`${server.url}/logo.svg`);
   assert.equal(res.headers.get("content-type"), "image/svg+xml");
+  res = await fetch(`${server.url}/app.js`);
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-type"), "text/javascript; charset=utf-8");
 });
 
 test("the API and the widget routes still win over pages", async () => {

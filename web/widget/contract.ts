@@ -35,6 +35,8 @@ export interface PanelHost {
   strings(): Strings;
   // Returns whether the host page listens to `event` (Loopwise.on).
   emit(event: LoopwiseEvent, detail: Record<string, unknown>): boolean;
+  // Whether the host page listens to `event` now.
+  listening(event: LoopwiseEvent): boolean;
   // Called when the panel has closed (Escape, its close button, Loopwise.close()); `hadFocus`
   // when focus was inside the panel, so that it goes back to the launcher.
   closed(hadFocus: boolean): void;

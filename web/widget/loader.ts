@@ -187,6 +187,7 @@ function start(): void {
             context: () => hostContext,
             strings: () => strings,
             emit,
+            listening: (event) => (handlers[event] || []).length > 0,
             closed: (hadFocus) => {
               closed();
               if (hadFocus) launcher.focus();

@@ -1,7 +1,8 @@
 // The help panel: a question box, answer cards (title, the best matching passage with the
 // question's words marked, "Open" to read the article inline), "Did this solve it?", the next
 // answers and a human on "No", and an honest "no answer yet" with a human offered when the engine
-// declines (gap). Mounted by the loader into its shadow root; everything it draws stays inside
+// declines (gap); when the host page takes the handoff to a person (it listens to "escalate"), a
+// "Contact a person" at the foot of the panel keeps a human one click away. Mounted by the loader into its shadow root; everything it draws stays inside
 // that root and is built from DOM nodes and textContent. The one exception, the article body, is
 // Markdown rendered and sanitized by DOMPurify in the article chunk (article.ts), loaded on the
 // first "Open".
@@ -69,6 +70,9 @@ mark { background: #fff0a0; color: inherit; padding: 0 1px; border-radius: 2px; 
 /* The offer of a person stays in view however many answers come before it. */
 .human-bar { position: sticky; bottom: -16px; margin: 8px -16px -16px; padding: 0 16px 12px;
   background: #fff; border-top: 1px solid #e3e6ea; }
+.foot { margin: 0; padding: 8px 16px; border-top: 1px solid #e3e6ea; color: #4d5663; }
+.foot[hidden] { display: none; }
+.contact { background: none; border: 0; padding: 2px; color: #1a46c4; text-decoration: underline; }
 .article h3 { font-size: 17px; margin: 12px 0 8px; outline: none; }
 .article h4, .article h5, .article h6 { font-size: 15px; margin: 14px 0 6px; }
 .article p, .article ul, .article ol, .article pre, .article blockquote { margin: 0 0 10px; }
@@ -211,9 +215,20 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
   const answers = el("div", { class: "answers" });
   const greeting = el("p", { class: "greeting" });
   answers.append(greeting);
+  const contactLead = el("span");
+  const contact = el("button", { type: "button", class: "contact" });
+  const foot = el("p", { class: "foot" });
+  foot.append(contactLead, " ", contact);
+  contact.addEventListener("click", () => escalate(latest && latest.q, latest && latest.line));
+  // Shown while the page takes the handoff, no "Talk to a human" is on screen already and the
+  // customer was not just handed over.
+  const updateFoot = (): void => {
+    foot.hidden = handedOver || !host.listening("escalate") || answers.querySelector(".human-bar") !== null;
+  };
+  new MutationObserver(updateFoot).observe(answers, { childList: true });
   // Announces each outcome once, politely; the cards themselves are not read out on arrival.
   const live = el("div", { class: "sr", role: "status", "aria-live": "polite", "aria-atomic": "true" });
-  panel.append(header, form, tooLong, answers, live);
+  panel.append(header, form, tooLong, answers, foot, live);
   host.root.append(style, panel);
   host.launcher.setAttribute("aria-controls", "loopwise-panel");
 
@@ -226,6 +241,8 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
     askButton.textContent = t("ask");
     greeting.textContent = t("greeting");
     tooLong.textContent = t("tooLong", { n: MAX_QUESTION });
+    contactLead.textContent = t("contactLead");
+    contact.textContent = t("contact");
   };
   relabel();
 
@@ -237,28 +254,42 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
 
   const status = (text: string): HTMLParagraphElement => el("p", { class: "status" }, text);
 
+  // The question on screen, for "Contact a person" (null before the first one), and whether the
+  // customer was just handed to a person (until the next question).
+  let latest: { q: Asked; line: TranscriptLine } | null = null;
+  let handedOver = false;
+
+  // Hands the customer to a person: about question `q` unless it was already resolved or handed
+  // over (or none was asked yet).
+  const escalate = (q: Asked | null, line: TranscriptLine | null): void => {
+    const about = q && line && line.outcome !== "resolved" && line.outcome !== "escalated";
+    if (about) {
+      signal("escalated", q);
+      line.outcome = "escalated";
+    }
+    // For the host page's own handoff to a person; it stays in the page. The customer's words
+    // are scrubbed as in signals, the page's own values are as the page gave them.
+    const heard = host.emit("escalate", {
+      query: about ? line.query : "",
+      transcript: transcript.map((l) => ({ ...l, answers: l.answers.slice() })),
+      context: q && q.context ? handoffContext(q.context) : {},
+    });
+    latest = null;
+    handedOver = true;
+    // Without a listener nothing reaches a person: the question only counts in the team's reports.
+    const text = t(heard ? "escalated" : "noted");
+    answers.replaceChildren(status(text));
+    announce(text);
+    input.focus();
+  };
+
   // The offer of a person, after `lead` when given.
   const offerHuman = (q: Asked, line: TranscriptLine, lead?: string): HTMLElement => {
     const button = el("button", { type: "button", class: "human" }, t("human"));
     const bar = el("div", { class: "human-bar" });
     if (lead) bar.append(status(lead));
     bar.append(button);
-    button.addEventListener("click", () => {
-      signal("escalated", q);
-      line.outcome = "escalated";
-      // For the host page's own handoff to a person; it stays in the page. The customer's words
-      // are scrubbed as in signals, the page's own values are as the page gave them.
-      const heard = host.emit("escalate", {
-        query: line.query,
-        transcript: transcript.map((l) => ({ ...l, answers: l.answers.slice() })),
-        context: q.context ? handoffContext(q.context) : {},
-      });
-      // Without a listener nothing reaches a person: the question only counts in the team's reports.
-      const text = t(heard ? "escalated" : "noted");
-      answers.replaceChildren(status(text));
-      announce(text);
-      input.focus();
-    });
+    button.addEventListener("click", () => escalate(q, line));
     return bar;
   };
 
@@ -411,6 +442,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
       gap: result.gap,
     };
     transcript.push(line);
+    latest = { q, line };
     if (result.gap || result.ranked.length === 0) {
       const stems = queryStems(q.query);
       const text = t(maybe.length ? "notSure" : "noAnswer");
@@ -426,6 +458,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
   const ask = (text: string): void => {
     const query = text.trim();
     if (!query) return;
+    handedOver = false;
     input.value = query;
     answers.replaceChildren(status(t("looking")));
     // The route the question is asked on, even if the route watch has not looked yet.
@@ -474,6 +507,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
         const q: Asked = { id: uuid(), query, a: null, shown: [] };
         const line: TranscriptLine = { query: "", answers: [], gap: true };
         transcript.push(line);
+        latest = { q, line };
         answers.replaceChildren(status(t("unavailable")), offerHuman(q, line));
         announce(t("unavailable"));
       },
@@ -481,6 +515,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
   };
 
   const show = (): void => {
+    updateFoot();
     panel.hidden = false;
     input.focus();
     recheck();

@@ -29,6 +29,9 @@ export const DEFAULT_STRINGS = {
   sorry: "Sorry about that. Here are other answers.",
   human: "Talk to a human",
   humanEarly: "Would you rather ask a person?",
+  // Always at the foot of the panel when the host page takes the handoff (listens to escalate).
+  contactLead: "Rather talk to someone?",
+  contact: "Contact a person",
   // "escalated" when the host page takes the handoff (it listens to the escalate event), "noted"
   // when nothing does: then the question only reaches the team's reports, and nobody can reply.
   escalated: "We've let the team know about your question.",

@@ -2,8 +2,9 @@
 // question's words marked, "Open" to read the article inline), "Did this solve it?", the next
 // answers and a human on "No", and an honest "no answer yet" with a human offered when the engine
 // declines (gap); when the host page takes the handoff to a person (it listens to "escalate"), a
-// "Contact a person" at the foot of the panel keeps a human one click away. Mounted by the loader into its shadow root; everything it draws stays inside
-// that root and is built from DOM nodes and textContent. The one exception, the article body, is
+// "Contact a person" at the foot of the panel keeps a human one click away. Mounted by the loader
+// into its shadow root; everything it draws stays inside that root and is built from DOM nodes and
+// textContent. The one exception, the article body, is
 // Markdown rendered and sanitized by DOMPurify in the article chunk (article.ts), loaded on the
 // first "Open".
 //
@@ -259,18 +260,17 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
   let latest: { q: Asked; line: TranscriptLine } | null = null;
   let handedOver = false;
 
-  // Hands the customer to a person: about question `q` unless it was already resolved or handed
-  // over (or none was asked yet).
+  // Hands the customer to a person, with question `q` when there is one; it counts as escalated
+  // unless it was already resolved or handed over.
   const escalate = (q: Asked | null, line: TranscriptLine | null): void => {
-    const about = q && line && line.outcome !== "resolved" && line.outcome !== "escalated";
-    if (about) {
+    if (q && line && line.outcome !== "resolved" && line.outcome !== "escalated") {
       signal("escalated", q);
       line.outcome = "escalated";
     }
     // For the host page's own handoff to a person; it stays in the page. The customer's words
     // are scrubbed as in signals, the page's own values are as the page gave them.
     const heard = host.emit("escalate", {
-      query: about ? line.query : "",
+      query: line ? line.query : "",
       transcript: transcript.map((l) => ({ ...l, answers: l.answers.slice() })),
       context: q && q.context ? handoffContext(q.context) : {},
     });

@@ -1,5 +1,5 @@
 // Signals from the widget in a real browser (headless Chromium) to a real sync server: Yes, No and
-// Talk to a human arrive as signals, scrubbed of personal data in the browser; a page going away
+// Talk to a human (and Contact a person) arrive as signals, scrubbed of personal data in the browser; a page going away
 // sends its queue (fetch keepalive); offline, nothing is lost and, when a batch is retried after
 // the server already stored it, nothing is stored twice.
 import { test, before, after } from "node:test";
@@ -167,6 +167,27 @@ test("Yes, No and Talk to a human arrive as scrubbed signals when the page goes 
   assert.equal(new Set(rows.map((r) => r.query_id)).size, 2, "one query_id per question");
   const resolved = rows.find((r) => r.type === "resolved");
   assert.equal(resolved.article, JSON.parse(resolved.shown)[0]);
+  await context.close();
+});
+
+test("Contact a person, on a page that takes the handoff, arrives as the question's escalation", async () => {
+  const context = await browser.newContext();
+  const logs = [];
+  const page = await newPage(context, logs);
+  await page.addInitScript(() => {
+    window.Loopwise = { q: [["on", "escalate", (d) => (window.handoff = d)]] };
+  });
+  const before = (await counts()).escalated || 0;
+  await page.goto(`${hostUrl}/settings/security?flush=200`);
+  const dialog = await ask(page, "how do I reset my password");
+  await dialog.getByRole("button", { name: "Contact a person" }).click();
+  await dialog.locator(".answers").getByText("We've let the team know about your question.").waitFor();
+  assert.equal(await page.evaluate(() => window.handoff.query), "how do I reset my password");
+  await waitFor(async () => ((await counts()).escalated || 0) === before + 1,
+    `one more escalation at the server\n${logs.join("\n")}`);
+  const [row] = sqlite(data, "SELECT query_id FROM signals WHERE type = 'escalated' ORDER BY id DESC LIMIT 1");
+  const asked = sqlite(data, `SELECT query FROM signals WHERE type = 'query' AND query_id = '${row.query_id}'`);
+  assert.deepEqual(asked.map((r) => r.query), ["how do I reset my password"], "the question it was about");
   await context.close();
 });
 

@@ -116,7 +116,7 @@ int main(int argc, char** argv) {
   // A site of its own: a PostgreSQL store (LOOPWISE_DB) is shared by every run against it.
   const std::string name = "bench-" + std::to_string(getpid());
   json site = json::parse(Run("'" + loopwise + "' site create " + name +
-                              " --origin https://bench.example " + "--json --data '" + dir + "'"),
+                              " --origin https://bench.example --json --data '" + dir + "'"),
                           nullptr, false);
   if (!site.is_object()) Die("site create printed no JSON");
   const std::string key = site["key"], token = site["token"];

@@ -1,7 +1,7 @@
-// Signals from the widget in a real browser (headless Chromium) to a real sync server: Yes, No and
-// Talk to a human (and Contact a person) arrive as signals, scrubbed of personal data in the browser; a page going away
-// sends its queue (fetch keepalive); offline, nothing is lost and, when a batch is retried after
-// the server already stored it, nothing is stored twice.
+// Signals from the widget in a real browser (headless Chromium) to a real sync server: Yes, No,
+// Talk to a human and Contact a person arrive as signals, scrubbed of personal data in the browser;
+// a page going away sends its queue (fetch keepalive); offline, nothing is lost and, when a batch
+// is retried after the server already stored it, nothing is stored twice.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";

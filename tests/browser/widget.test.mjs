@@ -160,6 +160,18 @@ test("a page that takes the handoff keeps a person one click away, also under a 
   await contact.waitFor();
 });
 
+test("No reaches the page as a not_helpful event, with the article it was about", async () => {
+  await page.evaluate(() => {
+    window.Loopwise.on("not_helpful", (d) => (window.notHelpful = d));
+    window.Loopwise.ask("I forgot my password and can't log in");
+  });
+  const dialog = page.getByRole("dialog", { name: "Help" });
+  await dialog.getByText("Did this solve it?").waitFor();
+  await dialog.getByRole("button", { name: "No", exact: true }).click();
+  const heard = await (await page.waitForFunction(() => window.notHelpful)).jsonValue();
+  assert.deepEqual(heard, { query: "I forgot my password and can't log in", article: "reset-password" });
+});
+
 test("the panel is a non-modal dialog: Escape closes it from the panel or the launcher, not from the page", async () => {
   const context = await browser.newContext();
   const p = await context.newPage();

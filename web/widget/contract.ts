@@ -2,7 +2,7 @@
 
 import type { Strings } from "./strings";
 
-export type LoopwiseEvent = "open" | "close" | "answer" | "resolved" | "escalate";
+export type LoopwiseEvent = "open" | "close" | "answer" | "resolved" | "not_helpful" | "escalate";
 
 export interface WidgetConfig {
   site: string;

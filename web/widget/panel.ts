@@ -341,6 +341,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
       recordNotHelpful();
       line.outcome = "not_helpful";
       rejected.set(q.id, (rejected.get(q.id) || new Set()).add(article));
+      host.emit("not_helpful", { query: line.query, article: article || null });
       settle();
       next();
     });

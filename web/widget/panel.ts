@@ -4,9 +4,8 @@
 // declines (gap); when the host page takes the handoff to a person (it listens to "escalate"), a
 // "Contact a person" at the foot of the panel keeps a human one click away. Mounted by the loader
 // into its shadow root; everything it draws stays inside that root and is built from DOM nodes and
-// textContent. The one exception, the article body, is
-// Markdown rendered and sanitized by DOMPurify in the article chunk (article.ts), loaded on the
-// first "Open".
+// textContent. The one exception, the article body, is Markdown rendered and sanitized by
+// DOMPurify in the article chunk (article.ts), loaded on the first "Open".
 //
 // Accessibility: a labelled non-modal dialog (the page stays usable), focus moved into it on open,
 // Tab and Shift+Tab cycling inside it, Escape closing it from the panel or the launcher, and focus
@@ -123,6 +122,12 @@ interface TranscriptLine {
   article?: string;
 }
 
+// A question and its transcript line: the one on screen, or the one a "Talk to a human" is about.
+interface Question {
+  q: Asked;
+  line: TranscriptLine;
+}
+
 type ArticleChunk = { renderArticle(body: string): DocumentFragment };
 
 export const mount: MountPanel = (host: PanelHost): Panel => {
@@ -220,7 +225,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
   const contact = el("button", { type: "button", class: "contact" });
   const foot = el("p", { class: "foot" });
   foot.append(contactLead, " ", contact);
-  contact.addEventListener("click", () => escalate(latest && latest.q, latest && latest.line));
+  contact.addEventListener("click", () => escalate(latest));
   // Shown while the page takes the handoff, no "Talk to a human" is on screen already and the
   // customer was not just handed over.
   const updateFoot = (): void => {
@@ -257,12 +262,13 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
 
   // The question on screen, for "Contact a person" (null before the first one), and whether the
   // customer was just handed to a person (until the next question).
-  let latest: { q: Asked; line: TranscriptLine } | null = null;
+  let latest: Question | null = null;
   let handedOver = false;
 
-  // Hands the customer to a person, with question `q` when there is one; it counts as escalated
-  // unless it was already resolved or handed over.
-  const escalate = (q: Asked | null, line: TranscriptLine | null): void => {
+  // Hands the customer to a person, with the question `about` when there is one; it counts as
+  // escalated unless it was already resolved or handed over.
+  const escalate = (about: Question | null): void => {
+    const { q, line } = about || { q: null, line: null };
     if (q && line && line.outcome !== "resolved" && line.outcome !== "escalated") {
       signal("escalated", q);
       line.outcome = "escalated";
@@ -289,7 +295,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
     const bar = el("div", { class: "human-bar" });
     if (lead) bar.append(status(lead));
     bar.append(button);
-    button.addEventListener("click", () => escalate(q, line));
+    button.addEventListener("click", () => escalate({ q, line }));
     return bar;
   };
 

@@ -13,7 +13,7 @@ namespace {
 using nlohmann::json;
 
 struct Tally {
-  int64_t queries = 0, resolved = 0, escalated = 0, declined = 0, not_helpful = 0;
+  int64_t queries = 0, resolved = 0, escalated = 0, declined = 0, not_helpful = 0, abandoned = 0;
 
   void Add(const QueryOutcome& q) {
     ++queries;
@@ -21,6 +21,7 @@ struct Tally {
     escalated += q.escalated;
     declined += q.declined;
     not_helpful += q.not_helpful;
+    abandoned += q.Left();
   }
 };
 
@@ -35,10 +36,12 @@ json RatesJson(const Tally& t) {
           {"escalated", t.escalated},
           {"declined", t.declined},
           {"not_helpful", t.not_helpful},
+          {"abandoned", t.abandoned},
           {"resolution_rate", Rate(t.resolved, t.queries)},
           {"escalation_rate", Rate(t.escalated, t.queries)},
           {"gap_rate", Rate(t.declined, t.queries)},
-          {"not_helpful_rate", Rate(t.not_helpful, t.queries)}};
+          {"not_helpful_rate", Rate(t.not_helpful, t.queries)},
+          {"abandonment_rate", Rate(t.abandoned, t.queries)}};
 }
 
 // Groups by `name` (most questions first), each group's rates under `field`.

@@ -1,7 +1,8 @@
 #pragma once
 // How a site is doing, from the outcomes of its customers' questions: resolution, escalation, gap
-// (declined) and not-helpful rates overall, by day, by article, by route and by bundle version, and
-// before and after each published version. Pure: outcomes and versions in, JSON out.
+// (declined), not-helpful and abandonment rates overall, by day, by article, by route and by
+// bundle version, and before and after each published version. Pure: outcomes and versions in,
+// JSON out.
 
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -16,8 +17,10 @@ struct AnalyticsOptions {
 };
 
 // The fields GET /v1/sites/{site}/analytics adds to its signal counts:
-//   "rates":      {"queries", "resolved", "escalated", "declined", "not_helpful",
-//                  "resolution_rate", "escalation_rate", "gap_rate", "not_helpful_rate"}
+//   "rates":      {"queries", "resolved", "escalated", "declined", "not_helpful", "abandoned",
+//                  "resolution_rate", "escalation_rate", "gap_rate", "not_helpful_rate",
+//                  "abandonment_rate"}; abandoned counts questions the widget saw left without
+//                  a Yes, No or handoff (QueryOutcome::Left)
 //   "by_day":     [{"day": "YYYY-MM-DD", ...the rates}], oldest first
 //   "by_route":   [{"route", ...the rates}], most questions first
 //   "by_bundle":  [{"bundle", ...the rates}], most questions first

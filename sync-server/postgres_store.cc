@@ -554,17 +554,7 @@ Result<std::vector<QueryOutcome>> PostgresStore::QueryOutcomes(const std::string
       q.ts = std::min(q.ts, r[2].as<int64_t>());
       if (q.bundle.empty()) q.bundle = Text(r[3]);
       if (q.route.empty() && !r[4].is_null()) q.route = Text(r[4]);
-      if (type == "shown") {
-        q.shown_json = Text(r[5]);
-        q.declined = q.shown_json == "[]";
-      } else if (type == "resolved") {
-        q.resolved = true;
-        q.resolved_article = Text(r[6]);
-      } else if (type == "not_helpful") {
-        q.not_helpful = true;
-      } else if (type == "escalated") {
-        q.escalated = true;
-      }
+      q.Add(type, Text(r[5]), Text(r[6]));
     }
     std::stable_sort(out.begin(), out.end(),
                      [](const QueryOutcome& a, const QueryOutcome& b) { return a.ts < b.ts; });

@@ -649,17 +649,7 @@ Result<std::vector<QueryOutcome>> SqliteStore::QueryOutcomes(const std::string& 
     q.ts = std::min(q.ts, st.Int(2));
     if (q.bundle.empty()) q.bundle = st.Text(3);
     if (q.route.empty() && !st.IsNull(4)) q.route = st.Text(4);
-    if (type == "shown") {
-      q.shown_json = st.Text(5);
-      q.declined = q.shown_json == "[]";
-    } else if (type == "resolved") {
-      q.resolved = true;
-      q.resolved_article = st.Text(6);
-    } else if (type == "not_helpful") {
-      q.not_helpful = true;
-    } else if (type == "escalated") {
-      q.escalated = true;
-    }
+    q.Add(type, st.Text(5), st.Text(6));
   }
   if (rc != SQLITE_DONE) return Error(db_, "reading question outcomes");
   std::stable_sort(out.begin(), out.end(),

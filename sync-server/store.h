@@ -99,6 +99,27 @@ struct QueryOutcome {
   std::string resolved_article;
   bool not_helpful = false;
   bool escalated = false;
+  bool abandoned = false;  // the widget saw it left with no Yes, No or handoff
+
+  // Folds in one of the question's events, in arrival order (both stores read them alike).
+  void Add(const std::string& type, std::string shown, std::string article_id) {
+    if (type == "shown") {
+      shown_json = std::move(shown);
+      declined = shown_json == "[]";
+    } else if (type == "resolved") {
+      resolved = true;
+      resolved_article = std::move(article_id);
+    } else if (type == "not_helpful") {
+      not_helpful = true;
+    } else if (type == "escalated") {
+      escalated = true;
+    } else if (type == "abandoned") {
+      abandoned = true;
+    }
+  }
+  // Left without an outcome: an "abandoned" question that nothing later resolved, marked not
+  // helpful or handed over (a customer may come back to a tab and answer after all).
+  bool Left() const { return abandoned && !resolved && !not_helpful && !escalated; }
 };
 
 // Learning (learning.h) keeps its state in the store: where it has read the signal log and the

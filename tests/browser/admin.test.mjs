@@ -100,13 +100,14 @@ before(async () => {
       traffic.push(...outcome(`day${d}-s${i}`, i, today - d * DAY + 1000, "how do i get a refund", "refund", ending));
     }
   }
-  // Two quiet days of one invoice question an hour on the invoices page, then, in the last 20
-  // minutes, 40 customers whose invoice PDF comes out blank: nothing answers them (declined,
-  // escalated), a knowledge gap and a spike. One phrasing carries markup, which must stay text.
+  // Two quiet days of one invoice question an hour on the invoices page, each shown an article and
+  // left without a word (abandoned), then, in the last 20 minutes, 40 customers whose invoice PDF
+  // comes out blank: nothing answers them (declined, escalated), a knowledge gap and a spike. One phrasing carries markup, which must stay text.
   const invoices = { bundle: "1", context: { route: "/billing/invoices" } };
   for (let hour = 48; hour >= 1; hour--) {
     const base = { ...invoices, ts: now - hour * 3600000, session: `hourly-${hour}`, query_id: `hourly-${hour}`, query: "how do i download an invoice" };
-    traffic.push({ ...base, type: "query", confidence: 0.8 }, { ...base, type: "shown", shown: ["refund"] });
+    traffic.push({ ...base, type: "query", confidence: 0.8 }, { ...base, type: "shown", shown: ["refund"] },
+      { ...base, type: "abandoned", shown: ["refund"], ts: base.ts + 60000 });
   }
   // Customers paste what they see; every phrasing carries markup, so whichever the server keeps as
   // examples, the console must show it as text (the <img> would set window.pwned if it ran).
@@ -198,7 +199,7 @@ test("after signing in, the overview charts the days' rates and questions", asyn
   await page.getByRole("button", { name: "Sign in" }).click();
   try {
     await page.getByRole("tab", { name: "Overview", selected: true }).waitFor({ timeout: 10000 });
-    await page.getByRole("figure", { name: "Resolution, escalation and gap rates by day" }).waitFor();
+    await page.getByRole("figure", { name: "Resolution, escalation, gap and abandonment rates by day" }).waitFor();
   } catch (e) {
     throw withProblems(e);
   }
@@ -225,11 +226,18 @@ test("after signing in, the overview charts the days' rates and questions", asyn
 
   const analytics = (await request(api("/analytics"), { headers: admin(site.token) })).body;
   const percent = (r) => (r === null ? "\u2014" : `${Math.round(r * 1000) / 10}%`);
-  const rates = page.getByRole("figure", { name: "Resolution, escalation and gap rates by day" });
+  const rates = page.getByRole("figure", { name: "Resolution, escalation, gap and abandonment rates by day" });
   await rates.getByText("Show the figures as a table").click();
   const shown = [];
   for (const row of await rates.locator(".chart-table tbody tr").all()) shown.push(await row.locator("th, td").allTextContents());
-  assert.deepEqual(shown, analytics.by_day.map((d) => [d.day, percent(d.resolution_rate), percent(d.escalation_rate), percent(d.gap_rate)]));
+  assert.deepEqual(shown, analytics.by_day.map((d) => [d.day, percent(d.resolution_rate), percent(d.escalation_rate),
+    percent(d.gap_rate), percent(d.abandonment_rate)]));
+  // Every hourly invoice question was left; nothing else was.
+  const hourly = traffic.filter((e) => e.type === "query" && e.query_id.startsWith("hourly-"));
+  assert.equal(analytics.rates.abandoned, hourly.length);
+  for (const d of analytics.by_day) {
+    assert.equal(d.abandoned, hourly.filter((e) => new Date(e.ts).toISOString().startsWith(d.day)).length, d.day);
+  }
   // The refund questions two days ago: 2 of 6 resolved, 2 of 6 handed to a human, none declined
   // (the hourly invoice question that day was shown an article and left).
   const first = analytics.by_day[0];
@@ -508,7 +516,8 @@ test("Settings: the script tag, review or autonomous, allowed origins, pins and 
     assert.equal(await identity.locator(".identity-secret").textContent(), secret);
     await identity.getByLabel(/^Make a new secret/).check();
     await identity.getByRole("button", { name: "Save" }).click();
-    await status("Verified customers are required.");
+    // The status reads as after the last save: the secret on screen changing says this one is done.
+    await identity.locator(".identity-secret").filter({ hasNotText: secret }).waitFor();
     const renewed = await siteNow();
     assert.notEqual(renewed.identity_secret, secret);
     assert.equal(await identity.locator(".identity-secret").textContent(), renewed.identity_secret);
@@ -662,7 +671,7 @@ test("a site's first day: the charts show its one day in the middle, not pinned 
     signalsRequest(quiet.key, { batch_id: batchId(), events: [{ ...base, type: "query", confidence: 0.2 }] }));
   assert.equal(sent.status, 202, JSON.stringify(sent.body));
   await page.getByRole("tab", { name: "Overview" }).click();
-  for (const name of ["Resolution, escalation and gap rates by day", "Questions by day"]) {
+  for (const name of ["Resolution, escalation, gap and abandonment rates by day", "Questions by day"]) {
     const figure = page.getByRole("figure", { name });
     await figure.locator("canvas").waitFor();
     // The horizontal middle of what the chart drew in colour (its points or its bar) and of the

@@ -1,7 +1,8 @@
 // Signals from the widget in a real browser (headless Chromium) to a real sync server: Yes, No,
-// Talk to a human and Contact a person arrive as signals, scrubbed of personal data in the browser;
-// a page going away sends its queue (fetch keepalive); offline, nothing is lost and, when a batch
-// is retried after the server already stored it, nothing is stored twice.
+// Talk to a human, Contact a person and a question left unanswered arrive as signals, scrubbed of
+// personal data in the browser; a page going away sends its queue (fetch keepalive); offline,
+// nothing is lost and, when a batch is retried after the server already stored it, nothing is
+// stored twice.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import crypto from "node:crypto";
@@ -188,6 +189,46 @@ test("Contact a person, on a page that takes the handoff, arrives as the questio
   const [row] = sqlite(data, "SELECT query_id FROM signals WHERE type = 'escalated' ORDER BY id DESC LIMIT 1");
   const asked = sqlite(data, `SELECT query FROM signals WHERE type = 'query' AND query_id = '${row.query_id}'`);
   assert.deepEqual(asked.map((r) => r.query), ["how do I reset my password"], "the question it was about");
+  await context.close();
+});
+
+test("a question left without Yes, No or a handoff arrives as abandoned, once, and a later Yes still counts", async () => {
+  const first = sqlite(data, "SELECT COALESCE(MAX(id), 0) AS n FROM signals")[0].n;
+  const since = (type) => sqlite(data, `SELECT query_id, query FROM signals WHERE id > ${first} AND type = '${type}' ORDER BY id`);
+  const abandonedBefore = (await request(`${server.url}/v1/sites/acme/analytics`, { headers: admin(site.token) })).body.rates.abandoned;
+  const context = await browser.newContext();
+  const logs = [];
+  const page = await newPage(context, logs);
+  const visibility = (state) => page.evaluate((s) => {
+    Object.defineProperty(document, "visibilityState", { value: s, configurable: true });
+    document.dispatchEvent(new Event("visibilitychange"));
+  }, state);
+  await page.goto(`${hostUrl}/settings/security?flush=300`);
+
+  // The next question leaves the first one.
+  await ask(page, "how do I reset my password");
+  const dialog = await ask(page, "how do i get a refund");
+  const asked = await waitFor(async () => (since("query").length === 2 ? since("query") : null), "two questions");
+  let left = await waitFor(async () => (since("abandoned").length === 1 ? since("abandoned") : null),
+    `the first question abandoned\n${logs.join("\n")}`);
+  assert.equal(left[0].query_id, asked[0].query_id);
+
+  // Hiding the page (another tab, the phone's home screen) leaves the second; coming back and
+  // saying Yes still resolves it, and hiding the page again sends nothing more.
+  await visibility("hidden");
+  left = await waitFor(async () => (since("abandoned").length === 2 ? since("abandoned") : null),
+    `the second question abandoned\n${logs.join("\n")}`);
+  assert.equal(left[1].query_id, asked[1].query_id);
+  await visibility("visible");
+  await dialog.getByRole("button", { name: "Yes", exact: true }).click();
+  await waitFor(async () => since("resolved").length === 1, `the Yes\n${logs.join("\n")}`);
+  await visibility("hidden");
+  await pause(1000);
+  assert.equal(since("abandoned").length, 2, "each question is abandoned once at most");
+
+  // Analytics counts only the question nothing else became of.
+  const rates = (await request(`${server.url}/v1/sites/acme/analytics`, { headers: admin(site.token) })).body.rates;
+  assert.equal(rates.abandoned, abandonedBefore + 1);
   await context.close();
 });
 

@@ -187,9 +187,9 @@ test("analytics: rates overall, by day, route, bundle and article, before and af
   const rate = (part, whole) => Math.round((10000 * part) / whole) / 10000;
   const steady = 47 * known.length, total = steady + gapQuestions.length + 40;
   assert.deepEqual(a.rates, {
-    queries: total, resolved: steady, escalated: 6, declined: 6, not_helpful: 40,
+    queries: total, resolved: steady, escalated: 6, declined: 6, not_helpful: 40, abandoned: 0,
     resolution_rate: rate(steady, total), escalation_rate: rate(6, total), gap_rate: rate(6, total),
-    not_helpful_rate: rate(40, total),
+    not_helpful_rate: rate(40, total), abandonment_rate: 0,
   });
   assert.equal(a.by_day.reduce((s, d) => s + d.queries, 0), total);
   assert.ok(a.by_day.every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d.day)));

@@ -70,3 +70,35 @@ TEST_CASE("outcome analytics from stored signals: rates by day, route, bundle, a
   CHECK(a["changes"][1]["before"]["queries"] == 0);
   CHECK(a["changes"][1]["before"]["resolution_rate"].is_null());
 }
+
+TEST_CASE("a question counts as abandoned only while nothing else became of it") {
+  SignalLog log;
+  const std::string shown = "[\"refund\"]";
+  for (const std::string id : {"left", "back", "rejected"}) {
+    log.Add("query", kDay0, id, "q " + id, "/billing");
+    log.Add("shown", kDay0, id, "q " + id, "/billing", shown);
+    log.Add("abandoned", kDay0 + kMinute, id, "q " + id, "/billing", shown);
+  }
+  // The customer came back to the tab and said Yes; another said No after leaving.
+  log.Add("resolved", kDay0 + 2 * kMinute, "back", "q back", "/billing", shown, "refund");
+  log.Add("not_helpful", kDay0 + 2 * kMinute, "rejected", "q rejected", "/billing", shown,
+          "refund");
+  log.Add("query", kDay0, "unrated", "q unrated", "/billing");
+  log.Add("shown", kDay0, "unrated", "q unrated", "/billing", shown);
+  log.Flush();
+  auto outcomes = log.store()->QueryOutcomes("acme");
+  REQUIRE(outcomes.ok());
+  REQUIRE(outcomes.value().size() == 4);
+  int left = 0;
+  for (const QueryOutcome& q : outcomes.value()) {
+    CHECK(q.abandoned == (q.query_id != "unrated"));
+    left += q.Left();
+    if (q.Left()) CHECK(q.query_id == "left");
+  }
+  CHECK(left == 1);
+  const nlohmann::json a = OutcomeAnalytics(outcomes.value(), {});
+  CHECK(a["rates"]["abandoned"] == 1);
+  CHECK(a["rates"]["abandonment_rate"] == 0.25);
+  CHECK(a["by_day"][0]["abandoned"] == 1);
+  CHECK(a["by_route"][0]["abandonment_rate"] == 0.25);
+}

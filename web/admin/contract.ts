@@ -26,10 +26,12 @@ export interface Rates {
   escalated?: number;
   declined?: number;
   not_helpful?: number;
+  abandoned?: number; // left with no Yes, No or handoff, as the widget saw it
   resolution_rate?: number | null;
   escalation_rate?: number | null;
   gap_rate?: number | null;
   not_helpful_rate?: number | null;
+  abandonment_rate?: number | null;
 }
 
 export interface AnalyticsDay extends Rates {

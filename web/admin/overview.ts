@@ -1,7 +1,7 @@
-// Overview: how the site is doing, day by day, from GET .../analytics: resolution, escalation and
-// gap rates, and the number of questions. Rates the server reports are used as they are; older
+// Overview: how the site is doing, day by day, from GET .../analytics: resolution, escalation, gap
+// and abandonment rates, and the number of questions. Rates the server reports are used as they are; older
 // servers report only signal counts by type, from which resolution and escalation rates are
-// worked out per question (the gap rate then stays missing rather than guessed).
+// worked out per question (the gap and abandonment rates then stay missing rather than guessed).
 
 import type { Analytics, AnalyticsDay, Rates } from "./contract";
 import { dailyChart } from "./chart";
@@ -15,6 +15,7 @@ interface DayFigures {
   resolution: number | null; // fractions in [0, 1]
   escalation: number | null;
   gap: number | null;
+  abandonment: number | null;
 }
 
 function finite(v: unknown): number | null {
@@ -36,6 +37,7 @@ export function dayFigures(d: AnalyticsDay): DayFigures {
     resolution: perQuery(d.resolution_rate, "resolved"),
     escalation: perQuery(d.escalation_rate, "escalated"),
     gap: finite(d.gap_rate),
+    abandonment: finite(d.abandonment_rate),
   };
 }
 
@@ -101,6 +103,10 @@ export async function renderOverview(panel: HTMLElement, ctx: ConsoleContext): P
         formatRate(all ? all.escalation : overallRate(days, (d) => d.escalation)),
       ],
       ["Gap rate", formatRate(all ? all.gap : overallRate(days, (d) => d.gap))],
+      [
+        "Abandonment rate",
+        formatRate(all ? all.abandonment : overallRate(days, (d) => d.abandonment)),
+      ],
       ["Published version", analytics.version ? `v${analytics.version}` : "none yet"],
     ]),
   );
@@ -118,7 +124,7 @@ export async function renderOverview(panel: HTMLElement, ctx: ConsoleContext): P
   const dayNames = days.map((d) => d.day);
   const lastDay = last as DayFigures;
   const rates = dailyChart({
-    title: "Resolution, escalation and gap rates by day",
+    title: "Resolution, escalation, gap and abandonment rates by day",
     days: dayNames,
     unit: "percent",
     series: [
@@ -135,11 +141,18 @@ export async function renderOverview(panel: HTMLElement, ctx: ConsoleContext): P
         dash: [2, 3],
         values: days.map((d) => percent(d.gap)),
       },
+      {
+        label: "Abandoned",
+        color: "#bf3989",
+        dash: [1, 4],
+        values: days.map((d) => percent(d.abandonment)),
+      },
     ],
     summary:
       `Rates per question over ${days.length} day${days.length === 1 ? "" : "s"}; on ${lastDay.day}: ` +
       `${formatRate(lastDay.resolution)} resolved, ${formatRate(lastDay.escalation)} escalated, ` +
-      `gap rate ${formatRate(lastDay.gap)}.`,
+      `gap rate ${formatRate(lastDay.gap)}, ${formatRate(lastDay.abandonment)} left without an ` +
+      `answer to "Did this solve it?" or a handoff.`,
   });
   const queries = dailyChart({
     title: "Questions by day",
@@ -164,6 +177,7 @@ function rateCells(r: Rates | undefined): HTMLElement[] {
     h("td", { class: "num" }, formatRate(f.resolution)),
     h("td", { class: "num" }, formatRate(f.escalation)),
     h("td", { class: "num" }, formatRate(f.gap)),
+    h("td", { class: "num" }, formatRate(f.abandonment)),
   ];
 }
 
@@ -181,7 +195,7 @@ function table(caption: string, columns: string[], rows: HTMLElement[]): HTMLEle
   );
 }
 
-const RATE_COLUMNS = ["Questions", "Resolved", "Escalated", "Gap"];
+const RATE_COLUMNS = ["Questions", "Resolved", "Escalated", "Gap", "Abandoned"];
 
 // Before and after each publish, by page, by version and by article, when the server reports them.
 function breakdowns(a: Analytics): HTMLElement[] {

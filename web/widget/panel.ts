@@ -18,7 +18,7 @@ import { handoffContext, searchContext, signalContext, type ContextValue, type S
 import { loadAnswerer, refreshAnswerer, type Answerer, type RankedArticle, type SearchResult } from "./engine";
 import { bestPassage, markedText, queryStems } from "./passage";
 import { rerank } from "./reranker";
-import { createSignals, uuid } from "./signals";
+import { createSignals, uuid, type SignalType } from "./signals";
 import { format, type StringKey } from "./strings";
 import { readTrail, recordNotHelpful, recordQuestion, recordVisit } from "./trail";
 
@@ -111,6 +111,7 @@ interface Asked {
   confidence?: number;
   context?: SearchContext;
   earlier?: number; // questions this tab asked before this one
+  left?: boolean; // its "abandoned" signal was recorded
 }
 
 // One line of what the customer went through, handed to the host's helpdesk on escalation.
@@ -134,10 +135,10 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
   const t = (key: StringKey, values?: Record<string, string | number>): string =>
     values ? format(host.strings()[key], values) : host.strings()[key];
 
-  // Yes, No and Talk to a human each reach the server as signals (scrubbed, queued, batched).
-  const signals = createSignals(host.config);
-  const signal = (type: "query" | "shown" | "resolved" | "not_helpful" | "escalated", q: Asked,
-    article?: string): void => {
+  // Yes, No and Talk to a human each reach the server as signals (scrubbed, queued, batched), and
+  // so does a question left without any of them: when the next one is asked or the page is hidden.
+  const signals = createSignals(host.config, () => abandon(latest));
+  const signal = (type: SignalType, q: Asked, article?: string): void => {
     try {
       let context: Record<string, ContextValue> | undefined;
       if (q.a && q.context) context = signalContext(q.context, host.config.signalContext, q.a.scrub);
@@ -264,6 +265,16 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
   // customer was just handed to a person (until the next question).
   let latest: Question | null = null;
   let handedOver = false;
+
+  // A question answered and left without Yes, No or a handoff (an article opened, at most) counts
+  // as abandoned, once; if the customer comes back to it, what they say next still counts.
+  const abandon = (about: Question | null): void => {
+    if (!about || !about.q.a || about.q.left) return;
+    const { q, line } = about;
+    if (line.outcome && line.outcome !== "opened") return;
+    q.left = true;
+    signal("abandoned", q, line.article);
+  };
 
   // Hands the customer to a person, with the question `about` when there is one; it counts as
   // escalated unless it was already resolved or handed over.
@@ -465,6 +476,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
   const ask = (text: string): void => {
     const query = text.trim();
     if (!query) return;
+    abandon(latest);
     handedOver = false;
     input.value = query;
     answers.replaceChildren(status(t("looking")));

@@ -1,5 +1,5 @@
-// Signals: what happened to each question (asked, answers shown, resolved, not helpful, escalated),
-// sent to the sync server so the site's bundle can learn. Durable: every event is written to
+// Signals: what happened to each question (asked, answers shown, resolved, not helpful, escalated,
+// abandoned), sent to the sync server so the site's bundle can learn. Durable: every event is written to
 // IndexedDB together with the id of the batch it will travel in, before anything is sent, so a
 // retry, a reload or an offline hour resends the same batch_id (the server stores a batch once)
 // and nothing is lost. The query text is scrubbed by the engine before it is stored or sent;
@@ -8,7 +8,7 @@
 import type { WidgetConfig } from "./contract";
 import type { Answerer } from "./engine";
 
-export type SignalType = "query" | "shown" | "resolved" | "not_helpful" | "escalated";
+export type SignalType = "query" | "shown" | "resolved" | "not_helpful" | "escalated" | "abandoned";
 
 export interface SignalEvent {
   type: SignalType;
@@ -142,7 +142,9 @@ class Store {
   }
 }
 
-export function createSignals(config: WidgetConfig): Signals {
+// `leaving` runs as the page is hidden or goes away, before the queue is sent, so that what it
+// records goes out with the rest.
+export function createSignals(config: WidgetConfig, leaving: () => void): Signals {
   const url = `${config.api}/v1/sites/${encodeURIComponent(config.site)}/signals`;
   const store = new Store(config.site);
   const rows: Row[] = []; // everything not yet acknowledged, oldest first
@@ -314,9 +316,16 @@ export function createSignals(config: WidgetConfig): Signals {
     void adopt().then(() => flush(false));
   }, interval);
   void loaded.then(() => flush(false));
-  addEventListener("pagehide", () => flush(true));
+  const leave = (): void => {
+    try {
+      leaving();
+    } finally {
+      flush(true);
+    }
+  };
+  addEventListener("pagehide", leave);
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "hidden") flush(true);
+    if (document.visibilityState === "hidden") leave();
   });
   addEventListener("online", () => {
     retryAt = 0;

@@ -26,6 +26,8 @@ EscalationModel FitEscalation(const std::vector<Observation>& observations) {
           e.features.gap ? 0.0f : static_cast<float>(std::max(0.0, o.confidence));
       e.features.earlier_questions = static_cast<int>(i);
       e.features.not_helpful = not_helpful;
+      e.features.frustration = FrustrationCues(o.text);
+      e.features.segments = o.segments;
       e.escalated = o.escalated;
       examples.push_back(e);
       not_helpful += !o.not_helpful.empty();
@@ -38,8 +40,13 @@ Result<std::vector<uint8_t>> WithEscalation(const std::vector<uint8_t>& bundle,
                                             const EscalationModel& model) {
   ByteWriter w;
   model.Serialize(&w);
-  return Bundle::WithSection(bundle.data(), bundle.size(), Section::kEscalation,
-                             std::move(w.bytes()));
+  auto with =
+      Bundle::WithSection(bundle.data(), bundle.size(), Section::kEscalation, std::move(w.bytes()));
+  if (!with.ok()) return with;
+  ByteWriter cues;
+  model.SerializeCues(&cues);
+  return Bundle::WithSection(with.value().data(), with.value().size(), Section::kEscalationCues,
+                             std::move(cues.bytes()));
 }
 
 }  // namespace loopwise

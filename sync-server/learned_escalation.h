@@ -3,7 +3,8 @@
 //
 // Each question the widget answered becomes an example: the engine's confidence (0 when the engine
 // declined), how many questions its session asked before it and how many of those were marked not
-// helpful, and whether it ended in an escalation. Questions with no session order (helpdesk-only
+// helpful, the frustration cues in its (scrubbed) words, its customer's segments, and whether it
+// ended in an escalation. Questions with no session order (helpdesk-only
 // resolutions) are left out, and so are forged sessions and bursts (by the publisher).
 
 #include <cstdint>
@@ -17,7 +18,7 @@ namespace loopwise {
 
 EscalationModel FitEscalation(const std::vector<Observation>& observations);
 
-// `bundle` with its escalation section set to `model` (see Bundle::WithSection).
+// `bundle` with its escalation sections (ESCL and ESCX) set to `model` (see Bundle::WithSection).
 Result<std::vector<uint8_t>> WithEscalation(const std::vector<uint8_t>& bundle,
                                             const EscalationModel& model);
 

@@ -70,6 +70,18 @@ std::vector<Observation> TwoQuestionSessions(int n, const std::vector<std::strin
   return obs;
 }
 
+// What the widget knows at answer time, as the escalation model reads it.
+EscalationFeatures Asked(float confidence, int earlier, int not_helpful, int frustration = 0,
+                         std::vector<std::string> segments = {}) {
+  EscalationFeatures f;
+  f.confidence = confidence;
+  f.earlier_questions = earlier;
+  f.not_helpful = not_helpful;
+  f.frustration = frustration;
+  f.segments = std::move(segments);
+  return f;
+}
+
 // Every question in the same spot of the embedding space: one neighbourhood.
 std::vector<std::vector<float>> SameSpot(size_t n) {
   return std::vector<std::vector<float>>(n, std::vector<float>{1.0f, 0.0f, 0.0f});
@@ -1165,9 +1177,7 @@ TEST_CASE("bursts teach the priors and the escalation model nothing either") {
   const Engine a = PublishedFrom(&plain, customers);
   const Engine b = PublishedFrom(&attacked, bursts);
   REQUIRE_FALSE(a.parts().escalation.empty());
-  for (const EscalationFeatures& f :
-       {EscalationFeatures{0.2f, false, 0, 0}, EscalationFeatures{0.2f, false, 3, 1},
-        EscalationFeatures{0.9f, false, 1, 0}}) {
+  for (const EscalationFeatures& f : {Asked(0.2f, 0, 0), Asked(0.2f, 3, 1), Asked(0.9f, 1, 0)}) {
     CHECK(b.parts().escalation.Probability(f) ==
           doctest::Approx(a.parts().escalation.Probability(f)));
   }
@@ -1219,7 +1229,7 @@ TEST_CASE(
   const std::vector<Observation> obs = TwoQuestionSessions(60, {"refund"});
   const EscalationModel model = FitEscalation(obs);
   REQUIRE_FALSE(model.empty());
-  EscalationFeatures calm{0.9f, false, 0, 0}, struggling{0.2f, false, 1, 1};
+  const EscalationFeatures calm = Asked(0.9f, 0, 0), struggling = Asked(0.2f, 1, 1);
   CHECK(model.Probability(struggling) > model.Probability(calm));
   CHECK(model.OfferHuman(struggling));
   CHECK_FALSE(model.OfferHuman(calm));
@@ -1292,4 +1302,92 @@ TEST_CASE("an operator's pin wins over the ranking, and pins travel in the bundl
   bad.u32(99);
   ByteReader r(bad.bytes().data(), bad.bytes().size());
   CHECK_FALSE(PinnedAnswers::Deserialize(&r, articles.size()).ok());
+}
+
+TEST_CASE("frustration cues: runs of ! and ?!, shouting, words of lost patience; capped at 3") {
+  CHECK(FrustrationCues("how do I reset my password") == 0);
+  CHECK(FrustrationCues("Export the report as a PDF!") == 0);  // one capitalised word, one "!"
+  CHECK(FrustrationCues("I still can't log in") == 1);
+  CHECK(FrustrationCues("why?! the export fails") == 1);
+  CHECK(FrustrationCues("let me talk to a human") == 1);
+  CHECK(FrustrationCues("THIS DOES NOT WORK") == 1);
+  CHECK(FrustrationCues("Useless. It is STILL BROKEN!!") == 3);
+  CHECK(FrustrationCues("again again again again!!") == 3);
+  CHECK(FrustrationCues("") == 0);
+  CHECK(FrustrationCues(std::string("\xff\xfe!!\x00still", 10)) == 2);  // bytes, never a crash
+}
+
+TEST_CASE("the escalation model learns frustration and segments from the log, and ships them") {
+  // 120 sessions of one confident question each. Frustrated questions and the free plan's
+  // customers end with a person; calm questions on the pro plan are resolved. A segment seen in
+  // fewer than 20 questions gets no weight of its own.
+  std::vector<Observation> obs;
+  for (int s = 0; s < 120; ++s) {
+    const std::string session = "s" + std::to_string(s);
+    const bool frustrated = s % 3 == 0, free = s % 4 == 0;
+    Observation o = Resolved(session + "-a", session, "refund", {"refund"});
+    o.ts = 1;
+    o.bundle = "1";
+    o.confidence = 0.8;
+    o.text = frustrated ? "refund STILL NOT THERE, useless!!" : "how do I get a refund";
+    o.segments = {free ? "plan=free" : "plan=pro"};
+    if (s < 5) o.segments.push_back("team=rare");
+    o.escalated = frustrated || free;
+    if (o.escalated) o.resolved.clear();
+    obs.push_back(o);
+  }
+  const EscalationModel model = FitEscalation(obs);
+  REQUIRE_FALSE(model.empty());
+  CHECK(model.frustration_weight() > 1.0f);
+  REQUIRE(model.segment_weights().size() == 2);  // plan=free and plan=pro, not team=rare
+  CHECK(model.segment_weights()[0].first == "plan=free");
+  CHECK(model.segment_weights()[0].second > model.segment_weights()[1].second);
+
+  const EscalationFeatures calm = Asked(0.8f, 0, 0, 0, {"plan=pro"});
+  const EscalationFeatures angry =
+      Asked(0.8f, 0, 0, FrustrationCues("still useless!!"), {"plan=pro"});
+  const EscalationFeatures free = Asked(0.8f, 0, 0, 0, {"plan=free", "team=rare"});
+  CHECK_FALSE(model.OfferHuman(calm));
+  CHECK(model.OfferHuman(angry));
+  CHECK(model.OfferHuman(free));
+  CHECK(model.Probability(free) == model.Probability(Asked(0.8f, 0, 0, 0, {"plan=free"})));
+
+  // In a bundle: the cues travel in their own section and come back; a bundle without it (from an
+  // earlier server) loads with no frustration or segment weights; a damaged one is refused.
+  auto built = Bundle::Build(testing::ToyArticles(), testing::ToyHistory(), testing::ToyVectors(),
+                             BundleOptions{});
+  REQUIRE(built.ok());
+  auto with = WithEscalation(built.value(), model);
+  REQUIRE(with.ok());
+  auto engine = Engine::Load(with.value().data(), with.value().size());
+  REQUIRE(engine.ok());
+  for (const EscalationFeatures& f : {calm, angry, free}) {
+    CHECK(engine.value().parts().escalation.Probability(f) ==
+          doctest::Approx(model.Probability(f)));
+  }
+  const std::vector<uint8_t> again = engine.value().ToBundle();
+  auto reloaded = Engine::Load(again.data(), again.size());
+  REQUIRE(reloaded.ok());
+  CHECK(reloaded.value().parts().escalation.Probability(free) ==
+        doctest::Approx(model.Probability(free)));
+
+  ByteWriter base;
+  model.Serialize(&base);
+  auto old = Bundle::WithSection(built.value().data(), built.value().size(), Section::kEscalation,
+                                 std::move(base.bytes()));
+  REQUIRE(old.ok());
+  auto without = Engine::Load(old.value().data(), old.value().size());
+  REQUIRE(without.ok());
+  CHECK(without.value().parts().escalation.frustration_weight() == 0.0f);
+  CHECK(without.value().parts().escalation.segment_weights().empty());
+
+  ByteWriter bad;
+  bad.f32(1.0f);
+  bad.u32(1000);  // more segments than any model has
+  auto damaged = Bundle::WithSection(old.value().data(), old.value().size(),
+                                     Section::kEscalationCues, std::move(bad.bytes()));
+  REQUIRE(damaged.ok());
+  auto refused = Engine::Load(damaged.value().data(), damaged.value().size());
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("escalation cues") != std::string::npos);
 }

@@ -92,13 +92,17 @@ class EngineHandle {
 
   // Whether to offer a human along with this answer (the bundle's escalation model; always false
   // when the bundle has none): the answer's confidence and gap, the questions this session asked
-  // before it, and the answers it found not helpful so far.
-  bool OfferHuman(float confidence, bool gap, int earlier_questions, int not_helpful) const {
+  // before it, the answers it found not helpful so far, the question (its frustration cues) and
+  // the search's context (the customer's segments).
+  bool OfferHuman(float confidence, bool gap, int earlier_questions, int not_helpful,
+                  const std::string& query, const std::string& context_json) const {
     loopwise::EscalationFeatures f;
     f.confidence = confidence;
     f.gap = gap;
     f.earlier_questions = earlier_questions;
     f.not_helpful = not_helpful;
+    f.frustration = loopwise::FrustrationCues(query);
+    f.segments = ParseContext(context_json).segments;
     return engine_.parts().escalation.OfferHuman(f);
   }
 

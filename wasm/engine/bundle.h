@@ -42,6 +42,8 @@ enum class Section : uint32_t {
   kPriors = 0x4F495250,  // "PRIO"
   // When to offer a human early (escalation_model.h); optional like kRankerModel.
   kEscalation = 0x4C435345,  // "ESCL"
+  // Its frustration and segment weights; optional, read only with kEscalation.
+  kEscalationCues = 0x58435345,  // "ESCX"
   // Operators' pinned answers (pinned_answers.h); optional like kRankerModel.
   kPins = 0x534E4950,  // "PINS"
 };

@@ -88,6 +88,7 @@ std::vector<uint8_t> Engine::ToBundle() const {
   }
   if (!parts_.escalation.empty()) {
     section(Section::kEscalation, [&](ByteWriter* w) { parts_.escalation.Serialize(w); });
+    section(Section::kEscalationCues, [&](ByteWriter* w) { parts_.escalation.SerializeCues(w); });
   }
   if (!parts_.pins.empty()) {
     section(Section::kPins, [&](ByteWriter* w) { parts_.pins.Serialize(w); });
@@ -158,6 +159,14 @@ Result<Engine> Engine::Load(const uint8_t* data, size_t size) {
   if (s.ok() && bundle.Has(Section::kEscalation)) {
     s = ReadSection<EscalationModel>(bundle, Section::kEscalation, &p.escalation,
                                      EscalationModel::Deserialize);
+    if (s.ok() && bundle.Has(Section::kEscalationCues)) {
+      auto reader = bundle.Read(Section::kEscalationCues);
+      if (!reader.ok()) return reader.status();
+      s = p.escalation.DeserializeCues(&reader.value());
+      if (s.ok() && !reader.value().at_end()) {
+        s = Status::Error("escalation cues: section has trailing bytes");
+      }
+    }
   }
   if (s.ok() && bundle.Has(Section::kPins)) {
     auto reader = bundle.Read(Section::kPins);

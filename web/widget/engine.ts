@@ -31,7 +31,8 @@ interface EngineHandle {
   articles(): ArticleRecord[];
   rankerModel(): Uint8Array | null;
   // Absent from engines built before the escalation model.
-  offerHuman?(confidence: number, gap: boolean, earlierQuestions: number, notHelpful: number): boolean;
+  offerHuman?(confidence: number, gap: boolean, earlierQuestions: number, notHelpful: number, query: string,
+    contextJson: string): boolean;
   // Embind: frees the engine's memory inside the module.
   delete(): void;
 }
@@ -63,8 +64,10 @@ export interface Answerer {
   // its input row.
   rankerModel(): Uint8Array | null;
   // Whether the bundle's escalation model says to offer a human with this answer already (false
-  // when the bundle has none).
-  offerHuman(result: SearchResult, earlierQuestions: number, notHelpful: number): boolean;
+  // when the bundle has none): the question and context searched, the answer, the questions the
+  // tab asked before and the answers it found not helpful.
+  offerHuman(query: string, context: Record<string, unknown>, result: SearchResult, earlierQuestions: number,
+    notHelpful: number): boolean;
   // Frees the engine; the answerer must not search afterwards (article() still works).
   dispose(): void;
 }
@@ -232,10 +235,10 @@ function answerer(module: EngineModule, bundle: { manifest: Manifest; bytes: Uin
     foldRoute: (route) => module.foldRoute(route),
     rankerModel: () => (disposed ? null : engine.rankerModel()),
     // Cards redrawn after a newer bundle took over may still ask; they get no early offer.
-    offerHuman: (result, earlierQuestions, notHelpful) =>
+    offerHuman: (query, context, result, earlierQuestions, notHelpful) =>
       !disposed &&
       typeof engine.offerHuman === "function" &&
-      engine.offerHuman(result.confidence, result.gap, earlierQuestions, notHelpful),
+      engine.offerHuman(result.confidence, result.gap, earlierQuestions, notHelpful, query, JSON.stringify(context)),
     dispose: () => {
       if (!disposed) engine.delete();
       disposed = true;

@@ -396,7 +396,7 @@ export const mount: MountPanel = (host: PanelHost): Panel => {
     if (from === 0) {
       nodes.push(feedback(q, line, hits[0] && hits[0].article, () => showList(q, a, result, line, SHOWN)));
       // The bundle's escalation model may judge that this conversation ends with a person anyway.
-      if (a.offerHuman(result, q.earlier || 0, readTrail().notHelpful)) {
+      if (a.offerHuman(q.query, q.context || {}, result, q.earlier || 0, readTrail().notHelpful)) {
         nodes.push(offerHuman(q, line, t("humanEarly")));
       }
     } else {

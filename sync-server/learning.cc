@@ -118,6 +118,11 @@ json LearningReport::ToJson() const {
                  {"candidate", replay.candidate},
                  {"pass", replay.pass},
                  {"note", replay.note}};
+  if (context_weights.fitted) {
+    j["ranker"] = {{"page_weight", context_weights.page},
+                   {"prior_weight", context_weights.prior},
+                   {"questions", context_weights.questions}};
+  }
   j["version"] = published ? json(published->version) : json(nullptr);
   j["rolled_back_to"] = rolled_back_to ? json(rolled_back_to->version) : json(nullptr);
   if (finished) j["finished"] = finished->version;
@@ -448,6 +453,7 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
       });
       if (!built.ok()) return built.status();
       report.build_ms = built.value().build_ms;
+      report.context_weights = built.value().context_weights;
       auto candidate = Engine::Load(built.value().bytes.data(), built.value().bytes.size());
       if (!candidate.ok()) {
         return Status::Error("the candidate bundle does not load: " + candidate.status().message());

@@ -76,6 +76,7 @@ struct LearningReport {
   std::string rollback_note;
   double build_ms = 0;
   double total_ms = 0;
+  ContextWeights context_weights;  // the candidate's, when the outcomes taught them
   nlohmann::json operations = nlohmann::json::object();  // what the gap finder and detector did
 
   nlohmann::json ToJson() const;

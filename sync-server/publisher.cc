@@ -113,6 +113,8 @@ Result<BuiltBundle> Publisher::Build(const std::string& site,
                                              (verified_only && Unverified(o));
                                     }),
                      observations.end());
+  // The ranker's page and prior weights, from the bundle before its priors (learned_ranker.h).
+  b.context_weights = FitContextWeights(bundle.value(), observations, articles.value());
   const ResolutionPriors priors = CountPriors(observations, articles.value());
   if (!priors.empty()) {
     bundle = WithPriors(bundle.value(), priors);
@@ -137,6 +139,10 @@ Result<BuiltBundle> Publisher::Build(const std::string& site,
     if (!bundle.ok()) {
       return Status::Error("cannot add the escalation model: " + bundle.status().message());
     }
+  }
+  bundle = WithContextWeights(bundle.value(), b.context_weights);
+  if (!bundle.ok()) {
+    return Status::Error("cannot set the ranker's weights: " + bundle.status().message());
   }
   b.build_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

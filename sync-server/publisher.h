@@ -13,6 +13,7 @@
 
 #include "bundle_files.h"
 #include "engine/word_vectors.h"
+#include "learned_ranker.h"
 #include "store.h"
 
 namespace loopwise {
@@ -36,6 +37,7 @@ struct BuiltBundle {
   size_t exemplars = 0;
   size_t skipped_history = 0;
   double build_ms = 0;
+  ContextWeights context_weights;  // the ranker's page and prior weights, when outcomes taught them
 };
 
 inline constexpr const char* kVersionContentsDocument = "version_contents";
@@ -53,8 +55,8 @@ class Publisher {
                               const std::function<void(double)>& progress = nullptr);
 
   // Builds `site`'s bundle from its articles, its history, the exemplars of its published learned
-  // changes, the resolution priors and escalation model of its stored outcomes (learned_priors.h,
-  // learned_escalation.h) and `extra` (text,
+  // changes, the resolution priors, escalation model and ranker's page and prior weights of its
+  // stored outcomes (learned_priors.h, learned_escalation.h, learned_ranker.h) and `extra` (text,
   // article id, weight; entries naming a deleted article are skipped), without publishing it.
   Result<BuiltBundle> Build(const std::string& site, const std::vector<ResolvedQuery>& extra,
                             const std::vector<float>& extra_weights,

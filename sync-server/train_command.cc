@@ -60,6 +60,11 @@ int TrainCommand(int argc, char** argv) {
               site.value().c_str(), r.signals, r.resolutions, r.questions);
   std::printf("  exemplars: %zu accepted, %zu merged, %zu rejected, %zu waiting for agreement\n",
               r.accepted, r.merged, r.rejected, r.waiting);
+  if (r.context_weights.fitted) {
+    std::printf(
+        "  ranker: page match weighs %.2f, context prior %.2f (from %zu resolved questions)\n",
+        r.context_weights.page, r.context_weights.prior, r.context_weights.questions);
+  }
   if (!r.replay.note.empty()) std::printf("  %s\n", r.replay.note.c_str());
   if (r.rolled_back_to) {
     std::printf("  rolled back to version %lld: %s\n",

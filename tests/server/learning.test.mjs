@@ -270,6 +270,32 @@ test("train refuses a site that was never published, and needs the admin token",
   assert.match(cliFails("train", "--site", "nope", "--data", data).stderr, /no site "nope"/);
 });
 
+test("train refits the ranker's page and prior weights from what customers resolved on each page", async () => {
+  // Customers on the billing and the security page, each resolving with its page's article: 300,
+  // then 20 more asking in new words (a run builds from the outcomes the runs before it stored).
+  const customers = async (from, count, [billingText, securityText]) => {
+    const version = await manifestVersion();
+    const events = [];
+    for (let i = from; i < from + count; i++) {
+      const billing = i % 2 === 1;
+      for (const e of question(1000 + i, billing ? billingText : securityText,
+        ["refund", "reset-2fa", "reset-password"], billing ? "refund" : "reset-2fa", version)) {
+        events.push({ ...e, context: { route: billing ? "/billing" : "/settings/security" } });
+      }
+    }
+    for (let i = 0; i < events.length; i += 450) await send(events.slice(i, i + 450));
+    return request(`${base}/train`, { method: "POST", headers: admin(site.token) });
+  };
+  let r = await customers(0, 300, ["my card was charged twice", "lost my authenticator phone"]);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  r = await customers(300, 20, ["billed two times this month", "new phone and no login codes"]);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.ok(r.body.ranker, `the report names the refit weights: ${JSON.stringify(r.body)}`);
+  // The newest third of the resolved questions asked on a page, the earlier tests' included.
+  assert.ok(r.body.ranker.questions >= 100, JSON.stringify(r.body.ranker));
+  for (const w of [r.body.ranker.page_weight, r.body.ranker.prior_weight]) assert.ok(w >= 0 && w <= 3, String(w));
+});
+
 test("loopwise simulate on a tiny fixture writes the contract JSON, a chart and predictions", () => {
   const out = tempDir("loopwise-simulate-test-");
   try {

@@ -20,6 +20,8 @@
 #include "exemplar_learner.h"
 #include "learned_escalation.h"
 #include "learned_priors.h"
+#include "learned_ranker.h"
+#include "onnx_ranker.h"
 #include "publisher.h"
 #include "replay.h"
 #include "sqlite_store.h"
@@ -1390,4 +1392,66 @@ TEST_CASE("the escalation model learns frustration and segments from the log, an
   auto refused = Engine::Load(damaged.value().data(), damaged.value().size());
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.status().message().find("escalation cues") != std::string::npos);
+}
+
+TEST_CASE("the ranker's page and prior weights learn from what customers resolved on each page") {
+  auto built = Bundle::Build(testing::ToyArticles(), testing::ToyHistory(), testing::ToyVectors(),
+                             BundleOptions{});
+  REQUIRE(built.ok());
+  const std::vector<Article> articles = testing::ToyArticles();
+  // 300 customers ask "my card and my code" (a refund or a two-factor question, the words alone
+  // cannot tell) on the billing and the security page, and resolve as `answer` says.
+  auto sessions = [](auto answer) {
+    std::vector<Observation> obs;
+    for (int i = 0; i < 300; ++i) {
+      const std::string route = i % 2 ? "/billing" : "/settings/security";
+      Observation o = Resolved("q" + std::to_string(i), "s" + std::to_string(i), answer(route),
+                               {"refund", "reset-2fa", "reset-password"});
+      o.ts = i;
+      o.text = "my card and my code";
+      o.route = route;
+      obs.push_back(o);
+    }
+    return obs;
+  };
+  // Where each page's own article is the answer, the page match weighs more than its constant
+  // (0.5); where customers always resolve with the other page's article, less.
+  const ContextWeights telling = FitContextWeights(
+      built.value(),
+      sessions([](const std::string& r) { return r == "/billing" ? "refund" : "reset-2fa"; }),
+      articles);
+  const ContextWeights misleading = FitContextWeights(
+      built.value(),
+      sessions([](const std::string& r) { return r == "/billing" ? "reset-2fa" : "refund"; }),
+      articles);
+  REQUIRE(telling.fitted);
+  REQUIRE(misleading.fitted);
+  CHECK(telling.questions == 100);  // the newest third
+  CHECK(telling.page > 0.5f);
+  CHECK(misleading.page < 0.5f);
+
+  // Too few such questions: the constants stay, and the bundle is unchanged.
+  std::vector<Observation> few =
+      sessions([](const std::string& r) { return r == "/billing" ? "refund" : "reset-2fa"; });
+  few.resize(150);
+  CHECK_FALSE(FitContextWeights(built.value(), few, articles).fitted);
+  auto same = WithContextWeights(built.value(), ContextWeights{});
+  REQUIRE(same.ok());
+  CHECK(same.value() == built.value());
+
+  // Into the bundle: the engine ranks with them and its ranker.onnx carries them.
+  auto with = WithContextWeights(built.value(), telling);
+  REQUIRE(with.ok());
+  auto engine = Engine::Load(with.value().data(), with.value().size());
+  REQUIRE(engine.ok());
+  CHECK(engine.value().parts().ranker.weights[kPage] == telling.page);
+  CHECK(engine.value().parts().ranker.weights[kPrior] == telling.prior);
+  const std::vector<uint8_t>& onnx = engine.value().parts().ranker_model;
+  auto model = OnnxRanker::Load(onnx.data(), onnx.size());
+  REQUIRE(model.ok());
+  const float rows[] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 1};  // the page match alone, the prior alone
+  auto scores = model.value().Score(rows, 2);
+  REQUIRE(scores.ok());
+  CHECK(scores.value()[0] == doctest::Approx(telling.page));
+  CHECK(scores.value()[1] == doctest::Approx(telling.prior));
 }

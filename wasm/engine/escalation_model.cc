@@ -8,6 +8,11 @@ namespace loopwise {
 
 namespace {
 
+// A count of 0 to 3 (more counts as 3) as an input in [0, 1].
+float UpToThree(int n) {
+  return static_cast<float>(std::min(3, std::max(0, n))) / 3.0f;
+}
+
 bool IsAsciiLetter(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
@@ -57,15 +62,14 @@ int FrustrationCues(std::string_view text) {
 
 std::array<float, EscalationModel::kInputs> EscalationModel::Inputs(const EscalationFeatures& f) {
   return {1.0f, 1.0f - std::min(1.0f, std::max(0.0f, f.confidence)), f.gap ? 1.0f : 0.0f,
-          std::min(3, std::max(0, f.earlier_questions)) / 3.0f,
-          std::min(3, std::max(0, f.not_helpful)) / 3.0f};
+          UpToThree(f.earlier_questions), UpToThree(f.not_helpful)};
 }
 
 float EscalationModel::Logit(const EscalationFeatures& f) const {
   const auto x = Inputs(f);
   float z = 0;
   for (size_t i = 0; i < kInputs; ++i) z += weights_[i] * x[i];
-  z += frustration_weight_ * static_cast<float>(std::min(3, std::max(0, f.frustration))) / 3.0f;
+  z += frustration_weight_ * UpToThree(f.frustration);
   for (const std::string& segment : f.segments) {
     auto it = std::lower_bound(segment_weights_.begin(), segment_weights_.end(), segment,
                                [](const auto& a, const std::string& b) { return a.first < b; });
@@ -107,7 +111,7 @@ EscalationModel EscalationModel::Fit(const std::vector<EscalationExample>& examp
   for (const EscalationExample& e : examples) {
     const auto base = Inputs(e.features);
     std::vector<double> x(base.begin(), base.end());
-    x.push_back(std::min(3, std::max(0, e.features.frustration)) / 3.0);
+    x.push_back(UpToThree(e.features.frustration));
     for (const auto& [segment, count] : common) {
       const auto& s = e.features.segments;
       x.push_back(std::find(s.begin(), s.end(), segment) != s.end() ? 1.0 : 0.0);

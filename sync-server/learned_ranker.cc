@@ -6,7 +6,6 @@
 #include <set>
 #include <string>
 
-#include "engine/bundle.h"
 #include "engine/engine.h"
 #include "learned_priors.h"
 #include "ranker_model.h"
@@ -120,21 +119,12 @@ ContextWeights FitContextWeights(const std::vector<uint8_t>& bundle,
 Result<std::vector<uint8_t>> WithContextWeights(const std::vector<uint8_t>& bundle,
                                                 const ContextWeights& weights) {
   if (!weights.fitted) return bundle;
-  auto opened = Bundle::Open(bundle.data(), bundle.size());
-  if (!opened.ok()) return opened.status();
-  auto section = opened.value().Read(Section::kRanker);
-  if (!section.ok()) return section.status();
-  auto ranker = Ranker::Deserialize(&section.value());
+  auto ranker = BundleRanker(bundle);
   if (!ranker.ok()) return ranker.status();
   Ranker r = ranker.take();
   r.weights[kPage] = weights.page;
   r.weights[kPrior] = weights.prior;
-  ByteWriter w;
-  r.Serialize(&w);
-  auto with =
-      Bundle::WithSection(bundle.data(), bundle.size(), Section::kRanker, std::move(w.bytes()));
-  if (!with.ok()) return with;
-  return WithDefaultRankerModel(with.value());
+  return WithRanker(bundle, r);
 }
 
 }  // namespace loopwise

@@ -136,16 +136,29 @@ Result<std::vector<uint8_t>> RankerModel::ToOnnx() const {
   return std::vector<uint8_t>(bytes.begin(), bytes.end());
 }
 
-Result<std::vector<uint8_t>> WithDefaultRankerModel(const std::vector<uint8_t>& bundle) {
+Result<Ranker> BundleRanker(const std::vector<uint8_t>& bundle) {
   auto opened = Bundle::Open(bundle.data(), bundle.size());
   if (!opened.ok()) return opened.status();
   auto section = opened.value().Read(Section::kRanker);
   if (!section.ok()) return section.status();
-  auto ranker = Ranker::Deserialize(&section.value());
+  return Ranker::Deserialize(&section.value());
+}
+
+Result<std::vector<uint8_t>> WithDefaultRankerModel(const std::vector<uint8_t>& bundle) {
+  auto ranker = BundleRanker(bundle);
   if (!ranker.ok()) return ranker.status();
   auto onnx = RankerModel::Linear(ranker.value()).ToOnnx();
   if (!onnx.ok()) return onnx.status();
   return Bundle::WithSection(bundle.data(), bundle.size(), Section::kRankerModel, onnx.take());
+}
+
+Result<std::vector<uint8_t>> WithRanker(const std::vector<uint8_t>& bundle, const Ranker& ranker) {
+  ByteWriter w;
+  ranker.Serialize(&w);
+  auto with =
+      Bundle::WithSection(bundle.data(), bundle.size(), Section::kRanker, std::move(w.bytes()));
+  if (!with.ok()) return with;
+  return WithDefaultRankerModel(with.value());
 }
 
 }  // namespace loopwise

@@ -45,4 +45,10 @@ struct RankerModel {
 // linear model of the bundle's own fitted ranker. What publishing and `loopwise eval` ship.
 Result<std::vector<uint8_t>> WithDefaultRankerModel(const std::vector<uint8_t>& bundle);
 
+// The ranker `bundle` carries (Section::kRanker).
+Result<Ranker> BundleRanker(const std::vector<uint8_t>& bundle);
+
+// `bundle` with its ranker set to `ranker`, and its ranker model to the linear model of it.
+Result<std::vector<uint8_t>> WithRanker(const std::vector<uint8_t>& bundle, const Ranker& ranker);
+
 }  // namespace loopwise

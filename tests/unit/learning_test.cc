@@ -72,6 +72,14 @@ std::vector<Observation> TwoQuestionSessions(int n, const std::vector<std::strin
   return obs;
 }
 
+// The toy site's bundle, built from its articles and history.
+Result<std::vector<uint8_t>> ToyBundle() {
+  auto built = Bundle::Build(testing::ToyArticles(), testing::ToyHistory(), testing::ToyVectors(),
+                             BundleOptions{});
+  REQUIRE(built.ok());
+  return built;
+}
+
 // What the widget knows at answer time, as the escalation model reads it.
 EscalationFeatures Asked(float confidence, int earlier, int not_helpful, int frustration = 0,
                          std::vector<std::string> segments = {}) {
@@ -1237,9 +1245,7 @@ TEST_CASE(
   CHECK_FALSE(model.OfferHuman(calm));
   CHECK(FitEscalation({}).empty());  // nothing logged: never offers early
 
-  auto built = Bundle::Build(testing::ToyArticles(), testing::ToyHistory(), testing::ToyVectors(),
-                             BundleOptions{});
-  REQUIRE(built.ok());
+  const auto built = ToyBundle();
   auto with = WithEscalation(built.value(), model);
   REQUIRE(with.ok());
   auto engine = Engine::Load(with.value().data(), with.value().size());
@@ -1356,9 +1362,7 @@ TEST_CASE("the escalation model learns frustration and segments from the log, an
 
   // In a bundle: the cues travel in their own section and come back; a bundle without it (from an
   // earlier server) loads with no frustration or segment weights; a damaged one is refused.
-  auto built = Bundle::Build(testing::ToyArticles(), testing::ToyHistory(), testing::ToyVectors(),
-                             BundleOptions{});
-  REQUIRE(built.ok());
+  const auto built = ToyBundle();
   auto with = WithEscalation(built.value(), model);
   REQUIRE(with.ok());
   auto engine = Engine::Load(with.value().data(), with.value().size());
@@ -1395,9 +1399,7 @@ TEST_CASE("the escalation model learns frustration and segments from the log, an
 }
 
 TEST_CASE("the ranker's page and prior weights learn from what customers resolved on each page") {
-  auto built = Bundle::Build(testing::ToyArticles(), testing::ToyHistory(), testing::ToyVectors(),
-                             BundleOptions{});
-  REQUIRE(built.ok());
+  const auto built = ToyBundle();
   const std::vector<Article> articles = testing::ToyArticles();
   // 300 customers ask "my card and my code" (a refund or a two-factor question, the words alone
   // cannot tell) on the billing and the security page, and resolve as `answer` says.

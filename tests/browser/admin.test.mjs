@@ -102,7 +102,8 @@ before(async () => {
   }
   // Two quiet days of one invoice question an hour on the invoices page, each shown an article and
   // left without a word (abandoned), then, in the last 20 minutes, 40 customers whose invoice PDF
-  // comes out blank: nothing answers them (declined, escalated), a knowledge gap and a spike. One phrasing carries markup, which must stay text.
+  // comes out blank: nothing answers them (declined, escalated), a knowledge gap and a spike. One
+  // phrasing carries markup, which must stay text.
   const invoices = { bundle: "1", context: { route: "/billing/invoices" } };
   for (let hour = 48; hour >= 1; hour--) {
     const base = { ...invoices, ts: now - hour * 3600000, session: `hourly-${hour}`, query_id: `hourly-${hour}`, query: "how do i download an invoice" };

@@ -1,8 +1,8 @@
 // Signals: what happened to each question (asked, answers shown, resolved, not helpful, escalated,
-// abandoned), sent to the sync server so the site's bundle can learn. Durable: every event is written to
-// IndexedDB together with the id of the batch it will travel in, before anything is sent, so a
-// retry, a reload or an offline hour resends the same batch_id (the server stores a batch once)
-// and nothing is lost. The query text is scrubbed by the engine before it is stored or sent;
+// abandoned), sent to the sync server so the site's bundle can learn. Durable: every event is
+// written to IndexedDB together with the id of the batch it will travel in, before anything is
+// sent, so a retry, a reload or an offline hour resends the same batch_id (the server stores a
+// batch once) and nothing is lost. The query text is scrubbed by the engine before it is stored or sent;
 // routes are folded (ids to :id). Without IndexedDB the queue lives in memory only.
 
 import type { WidgetConfig } from "./contract";

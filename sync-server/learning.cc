@@ -14,6 +14,7 @@
 #include "gap_finder.h"
 #include "incident_detector.h"
 #include "logger.h"
+#include "state_document.h"
 #include "utf8.h"
 
 namespace loopwise {
@@ -25,6 +26,7 @@ constexpr size_t kSignalPage = 20000;
 // them (web/widget/panel.ts), so a shown article is always among them.
 constexpr size_t kWidgetCandidates = 10;
 constexpr size_t kExamplesPerChange = 3;
+constexpr const char* kRunsDocument = "learning_runs";
 
 // The engine of a kept bundle, or nothing when its file is gone or does not load.
 std::optional<Engine> LoadKept(BundleFiles* files, const std::string& sha256) {
@@ -113,11 +115,9 @@ json LearningReport::ToJson() const {
             {"build_ms", static_cast<int64_t>(build_ms)},
             {"total_ms", static_cast<int64_t>(total_ms)},
             {"operations", operations}};
-  j["replay"] = {{"questions", replay.questions},
-                 {"current", replay.current},
-                 {"candidate", replay.candidate},
-                 {"pass", replay.pass},
-                 {"note", replay.note}};
+  j["replay"] = {{"questions", replay.questions}, {"current", replay.current},
+                 {"candidate", replay.candidate}, {"pass", replay.pass},
+                 {"compared", replay.compared},   {"note", replay.note}};
   if (context_weights.fitted) {
     j["ranker"] = {{"page_weight", context_weights.page},
                    {"prior_weight", context_weights.prior},
@@ -161,10 +161,39 @@ Result<T> UnderLearningLock(Store* store, const std::string& site, Fn fn) {
 
 }  // namespace
 
+Result<json> LearningRuns(Store* store, const std::string& site) {
+  return LoadStateDocument<json>(store, site, kRunsDocument, "learning runs",
+                                 [](const json& j, json* runs) {
+                                   *runs = j.at("runs");
+                                   if (!runs->is_array()) throw std::runtime_error("no list");
+                                   return Status::Ok();
+                                 });
+}
+
 Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,
                                     const ProgressFn& progress) {
-  return UnderLearningLock<LearningReport>(store_, site,
-                                           [&] { return RunLocked(site, now_ms, progress); });
+  return UnderLearningLock<LearningReport>(store_, site, [&]() -> Result<LearningReport> {
+    auto report = RunLocked(site, now_ms, progress);
+    if (!report.ok() || !report.value().Eventful()) return report;
+    // Recorded after the run's own writes: a crash in between loses the record, never the run.
+    auto runs = LearningRuns(store_, site);
+    Status kept = runs.status();
+    if (runs.ok()) {
+      json entry = report.value().ToJson();
+      entry.erase("trained");
+      entry["at"] = IsoTime(now_ms);
+      json list = json::array({entry});
+      for (json& r : runs.value()) {
+        if (list.size() == kKeptRuns) break;
+        list.push_back(std::move(r));
+      }
+      kept = store_->PutDocument(site, kRunsDocument, json{{"format", 1}, {"runs", list}}.dump());
+    }
+    if (!kept.ok()) {
+      LogWarning("learning run not recorded", {{"site", site}, {"error", kept.message()}});
+    }
+    return report;
+  });
 }
 
 Result<std::vector<LearnedChange>> Learner::Decide(const std::string& site,

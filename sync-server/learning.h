@@ -80,7 +80,17 @@ struct LearningReport {
   nlohmann::json operations = nlohmann::json::object();  // what the gap finder and detector did
 
   nlohmann::json ToJson() const;
+  // True when the run read anything or changed what is published: the runs worth recording.
+  bool Eventful() const {
+    return signals || resolutions || published || finished || rolled_back_to;
+  }
 };
+
+// The site's recorded learning runs, newest first: each eventful run's report (ToJson) with "at",
+// the run's time, the newest kKeptRuns of them. Fails with a sentence naming the site when the
+// record does not read (left as it is; runs are not recorded over it).
+constexpr size_t kKeptRuns = 50;
+Result<nlohmann::json> LearningRuns(Store* store, const std::string& site);
 
 class Learner {
  public:

@@ -46,6 +46,7 @@ ReplayVerdict Replay(const Engine& current, const Engine& candidate,
     lost += a && !b;
     won += b && !a;
   }
+  v.compared = true;
   v.current = static_cast<double>(right_now) / questions.size();
   v.candidate = static_cast<double>(right_then) / questions.size();
   const double margin = static_cast<double>(lost) - static_cast<double>(won);

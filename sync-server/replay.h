@@ -19,10 +19,11 @@ struct ReplayQuestion {
 
 struct ReplayVerdict {
   size_t questions = 0;
-  double current = 0;    // top-1 accuracy of the current bundle
-  double candidate = 0;  // top-1 accuracy of the candidate
-  bool pass = true;      // not worse beyond the tolerance and chance, or too few questions to tell
-  std::string note;      // one sentence for the review queue
+  double current = 0;     // top-1 accuracy of the current bundle
+  double candidate = 0;   // top-1 accuracy of the candidate
+  bool pass = true;       // not worse beyond the tolerance and chance, or too few questions to tell
+  bool compared = false;  // false when there were too few questions: current and candidate are 0
+  std::string note;       // one sentence for the review queue
 };
 
 // Top-1 accuracy of `engine` on `questions` (articles it does not know count as wrong).

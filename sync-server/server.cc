@@ -240,6 +240,7 @@ struct Server::Impl {
   void Changes(const Request& req, Response& res);
   void Change(const Request& req, Response& res);
   void Versions(const Request& req, Response& res);
+  void Runs(const Request& req, Response& res);
   void Rules(const Request& req, Response& res);
   void PostRule(const Request& req, Response& res);
   void DeleteRule(const Request& req, Response& res);
@@ -298,6 +299,7 @@ void Server::Impl::Install() {
   Route("POST", "/v1/sites/{site}/changes/{id}/{action}",
         site + "/changes/([^/]+)/(approve|reject)", &Impl::Change);
   Route("GET", "/v1/sites/{site}/versions", site + "/versions", &Impl::Versions);
+  Route("GET", "/v1/sites/{site}/runs", site + "/runs", &Impl::Runs);
   Route("GET", "/v1/sites/{site}/rules", site + "/rules", &Impl::Rules);
   Route("POST", "/v1/sites/{site}/rules", site + "/rules", &Impl::PostRule);
   Route("DELETE", "/v1/sites/{site}/rules/{id}", site + "/rules/([^/]+)", &Impl::DeleteRule);
@@ -1121,6 +1123,17 @@ void Server::Impl::Versions(const Request& req, Response& res) {
                     {"note", note}});
   }
   SendJson(res, 200, {{"versions", list}});
+}
+
+void Server::Impl::Runs(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  auto runs = LearningRuns(store, site->name);
+  if (!runs.ok()) {
+    SendError(res, 503, "store_unavailable", runs.status().message());
+    return;
+  }
+  SendJson(res, 200, {{"runs", runs.value()}});
 }
 void Server::Impl::Gaps(const Request& req, Response& res) {
   auto site = LoadSite(req.matches[1], res);

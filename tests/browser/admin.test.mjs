@@ -474,6 +474,24 @@ test("Versions lists what is kept and rolls back after a confirmation", async ()
   await page.getByRole("status").filter({ hasText: `Restored: version ${newest} is current` }).waitFor();
   assert.equal(await currentVersion(), newest);
   await panel.locator("tr.current th").filter({ hasText: `v${newest}` }).waitFor();
+
+  // Below them, the learning runs as the server recorded them, newest first: the review test's
+  // two runs, each staged.
+  const runs = (await request(api("/runs"), { headers: admin(site.token) })).body.runs;
+  assert.ok(runs.filter((r) => r.outcome === "staged").length >= 2, JSON.stringify(runs).slice(0, 500));
+  const table = panel.getByRole("table", { name: "Learning runs, newest first" });
+  await table.waitFor();
+  const rows = await table.locator("tbody tr")
+    .evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((cell) => cell.textContent)));
+  assert.equal(rows.length, runs.length);
+  const count = (n, word) => `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
+  runs.forEach((run, i) => {
+    assert.equal(rows[i][0], `${new Date(run.at).toISOString().slice(0, 16).replace("T", " ")} UTC`);
+    assert.ok(rows[i][1].startsWith(count(run.signals, "signal")), rows[i][1]);
+    if (run.replay.compared) assert.ok(rows[i][3].endsWith(`on ${count(run.replay.questions, "question")}`), rows[i][3]);
+    else if (run.replay.questions) assert.equal(rows[i][3], run.replay.note);
+    if (run.outcome === "staged") assert.equal(rows[i][4], `${count(run.changes.length, "change")} staged for review.`);
+  });
 });
 
 test("Settings: the script tag, review or autonomous, allowed origins, pins and blocks, incident webhooks", async () => {

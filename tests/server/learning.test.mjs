@@ -145,10 +145,19 @@ test("autonomous mode publishes what passes the guardrails; rollback marks the c
   assert.equal(r.status, 200);
   assert.equal(r.body.outcome, "published", JSON.stringify(r.body));
   assert.equal(r.body.version, 3);
+  const trained = r.body;
   assert.equal(await manifestVersion(), 3);
   r = await request(`${base}/changes?status=published`, { headers: admin(site.token) });
   const learned = r.body.changes.find((c) => c.article === "export-data");
   assert.equal(learned.version, 3);
+  // The run is on record, newest first, as train reported it.
+  r = await request(`${base}/runs`, { headers: admin(site.token) });
+  assert.equal(r.status, 200);
+  const [run] = r.body.runs;
+  assert.deepEqual([run.outcome, run.version, run.signals, run.accepted, run.replay],
+    ["published", 3, events.length, trained.accepted, trained.replay], JSON.stringify(run));
+  assert.ok(!Number.isNaN(Date.parse(run.at)), JSON.stringify(run));
+  assert.equal((await request(`${base}/runs`)).status, 401, "runs need the admin token");
 
   r = await request(`${base}/rollback`, { method: "POST", headers: admin(site.token) });
   assert.equal(r.status, 200);
@@ -254,6 +263,10 @@ test("the server runs the pipeline by itself every --learn-every seconds", async
     }
     assert.ok(periodic.logs.some((l) => l.includes('"msg":"trained"')), "the run is logged");
     assert.ok(!periodic.logs.some((l) => l.includes("charged")), "logs carry no question text");
+    // And recorded for the console: the one run that read anything.
+    const runs = (await request(`${url}/runs`, { headers: admin(own.token) })).body.runs;
+    assert.deepEqual(runs.map((run) => [run.outcome, run.signals, run.changes.length]),
+      [["staged", events.length, 1]]);
   } finally {
     await periodic.stop();
     fs.rmSync(dir, { recursive: true, force: true });

@@ -21,6 +21,7 @@
 #include "learned_escalation.h"
 #include "learned_priors.h"
 #include "learned_ranker.h"
+#include "logger.h"
 #include "onnx_ranker.h"
 #include "publisher.h"
 #include "replay.h"
@@ -669,6 +670,7 @@ TEST_CASE("replay refuses a candidate that is worse on held-out questions") {
 
   const ReplayVerdict worse = Replay(current.value(), candidate.value(), questions, 0.02, 10);
   CHECK_FALSE(worse.pass);
+  CHECK(worse.compared);
   CHECK(worse.candidate < worse.current);
   CHECK(worse.note.find("not published") != std::string::npos);
 
@@ -677,6 +679,7 @@ TEST_CASE("replay refuses a candidate that is worse on held-out questions") {
   // Too few questions to tell: passes, and says so.
   const ReplayVerdict few = Replay(current.value(), candidate.value(), questions, 0.02, 100);
   CHECK(few.pass);
+  CHECK_FALSE(few.compared);
   CHECK(few.note.find("fewer than") != std::string::npos);
 }
 
@@ -747,6 +750,64 @@ TEST_CASE("a live drop in resolution rate rolls a learned version back") {
   const Observation kept = ObservationOf(outcomes.value().front());
   CHECK(kept.route == "/billing");
   CHECK(kept.segments == std::vector<std::string>{"plan=pro"});
+  // The run is on record with what it did.
+  auto runs = LearningRuns(store, "acme");
+  REQUIRE(runs.ok());
+  REQUIRE(runs.value().size() == 1);
+  CHECK(runs.value()[0]["rolled_back_to"] == 1);
+  CHECK(runs.value()[0]["signals"] == 150 + 110 + 150 + 40);
+}
+
+TEST_CASE("learning runs that read or did anything are recorded, newest first, the last 50") {
+  AutonomousSite acme(testing::ToyArticles());
+  Store* store = acme.store();
+  Publisher publisher(store, acme.files());
+  REQUIRE(publisher.Publish("acme").ok());
+  LearningOptions options;
+  options.operations = false;
+  Learner learner(store, acme.files(), &publisher, options);
+  auto runs = [&] {
+    auto r = LearningRuns(store, "acme");
+    REQUIRE(r.ok());
+    return r.take();
+  };
+  // A question someone asked (the n-th), nothing more: the run reads it and learns nothing.
+  auto ask = [&](int n) {
+    SignalEvent e;
+    e.ts = n;
+    e.session = "s" + std::to_string(n);
+    e.query_id = "q" + std::to_string(n);
+    e.query = "refund the charge on my card";
+    e.type = "query";
+    REQUIRE(store->AppendSignals({"acme", "b" + std::to_string(n), {e}}).ok());
+  };
+
+  REQUIRE(learner.Run("acme", 1000).ok());  // nothing to read: not recorded
+  CHECK(runs().empty());
+  const int runs_made = static_cast<int>(kKeptRuns) + 5;
+  for (int n = 1; n <= runs_made; ++n) {
+    ask(n);
+    REQUIRE(learner.Run("acme", 1000 + 60000 * n).ok());
+  }
+  const auto kept = runs();
+  REQUIRE(kept.size() == kKeptRuns);
+  CHECK(kept[0]["at"] == IsoTime(1000 + 60000 * runs_made));
+  CHECK(kept[0]["signals"] == 1);
+  CHECK(kept[0]["outcome"] == "nothing_new");
+  CHECK(kept[0]["version"].is_null());
+  CHECK(kept.back()["at"] == IsoTime(1000 + 60000 * 6));
+  CHECK_FALSE(kept[0].contains("trained"));
+
+  // A record this loopwise cannot read is left as it is, and says whose it is; runs go on.
+  REQUIRE(store->PutDocument("acme", "learning_runs", "{\"format\": 2}").ok());
+  auto unreadable = LearningRuns(store, "acme");
+  REQUIRE_FALSE(unreadable.ok());
+  CHECK(unreadable.status().message().find("learning runs of site \"acme\"") != std::string::npos);
+  ask(100);
+  CHECK(learner.Run("acme", 10000000).ok());
+  auto doc = store->Document("acme", "learning_runs");
+  REQUIRE(doc.ok());
+  CHECK(doc.value() == std::optional<std::string>("{\"format\": 2}"));
 }
 
 TEST_CASE("a publication a crash cut short is finished by the next run") {

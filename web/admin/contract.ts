@@ -144,6 +144,33 @@ export interface Version {
   note?: string | null;
 }
 
+// What a learning run read and did (GET .../runs, newest first), as POST .../train reports it.
+export interface LearningRun {
+  at?: string | number | null;
+  outcome?: string; // "published" | "staged" | "refused" | "nothing_new"
+  signals?: number;
+  resolutions?: number; // helpdesk resolutions
+  questions?: number;
+  accepted?: number; // new exemplars
+  merged?: number;
+  rejected?: number;
+  waiting?: number; // for more sessions to agree
+  changes?: unknown[];
+  replay?: {
+    questions?: number;
+    current?: number; // top-1 of the version then current on held-out recent questions
+    candidate?: number;
+    pass?: boolean;
+    compared?: boolean; // false: too few questions to compare (the note says so)
+    note?: string;
+  };
+  ranker?: { page_weight?: number; prior_weight?: number; questions?: number };
+  version?: number | null; // published by this run
+  finished?: number; // an interrupted publication this run completed
+  rolled_back_to?: number | null;
+  rollback_note?: string;
+}
+
 // An operator's rule, which always wins over learning: a pin sends questions containing
 // `pattern` to `article` first; a block keeps learning away from `article`.
 export interface Rule {

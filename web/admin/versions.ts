@@ -1,12 +1,13 @@
 // Versions: every kept published bundle, the current one marked, and a rollback to any other
-// after a confirmation. GET .../versions; POST .../rollback {"version": n}. A server without the
+// after a confirmation; below, the learning runs that made them (or did not, and why).
+// GET .../versions, GET .../runs; POST .../rollback {"version": n}. A server without the
 // versions list still shows the current version and can go back to the previous one.
 
 import { ApiError } from "./api";
-import type { SiteInfo, Version } from "./contract";
+import type { LearningRun, SiteInfo, Version } from "./contract";
 import { confirmAction } from "./confirm-dialog";
 import { h } from "./dom";
-import { formatBytes, formatTime } from "./format";
+import { formatBytes, formatCount, formatRate, formatTime, MISSING } from "./format";
 import {
   actionError,
   busyWhile,
@@ -108,6 +109,116 @@ function versionsTable(
   );
 }
 
+function plural(n: number | undefined, one: string, many = `${one}s`): string {
+  return `${formatCount(n ?? 0)} ${n === 1 ? one : many}`;
+}
+
+// One run's cells: when, what it read, what the guardrails made of it, the replay, the result.
+function runCells(r: LearningRun): (string | HTMLElement)[] {
+  const read = [plural(r.signals, "signal")];
+  if (r.resolutions) read.push(plural(r.resolutions, "helpdesk resolution"));
+  const learned: string[] = [];
+  if (r.accepted) learned.push(plural(r.accepted, "new exemplar"));
+  if (r.merged) learned.push(`${formatCount(r.merged)} merged`);
+  if (r.waiting) learned.push(`${formatCount(r.waiting)} waiting for agreement`);
+  if (r.rejected) learned.push(`${formatCount(r.rejected)} refused`);
+  if (r.ranker) {
+    learned.push(
+      `page weight ${r.ranker.page_weight?.toFixed(2) ?? MISSING}, prior weight ` +
+        `${r.ranker.prior_weight?.toFixed(2) ?? MISSING}`,
+    );
+  }
+  const replay = !r.replay?.questions
+    ? MISSING
+    : r.replay.compared === false
+      ? (r.replay.note ?? MISSING)
+      : `${formatRate(r.replay.current)} \u2192 ${formatRate(r.replay.candidate)} ` +
+        `on ${plural(r.replay.questions, "question")}`;
+  const result: string[] = [];
+  if (r.finished) result.push(`Finished publishing v${r.finished}.`);
+  if (r.rolled_back_to) {
+    result.push(`Rolled back to v${r.rolled_back_to}: ${r.rollback_note ?? ""}`.trim());
+  }
+  const staged = plural(r.changes?.length, "change");
+  switch (r.outcome) {
+    case "published":
+      result.push(r.version ? `Published v${r.version}.` : "Published.");
+      break;
+    case "staged":
+      result.push(`${staged} staged for review.`);
+      break;
+    case "refused":
+      result.push(`Refused: ${r.replay?.note ?? "worse in replay"}`);
+      break;
+    default:
+      if (!result.length) result.push("Nothing new to learn.");
+  }
+  return [
+    formatTime(r.at),
+    read.join(", ") + (r.questions ? `; ${plural(r.questions, "question")}` : ""),
+    learned.join("; ") || MISSING,
+    replay,
+    result.join(" "),
+  ];
+}
+
+// The learning runs section; a server without the runs list shows none.
+async function runsSection(ctx: ConsoleContext): Promise<HTMLElement | null> {
+  let runs: LearningRun[];
+  try {
+    runs = (await ctx.api.get<{ runs?: LearningRun[] }>("/runs")).runs ?? [];
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404 && e.code === "not_found") return null;
+    return h("section", { class: "runs-section" }, h("h3", {}, "Learning runs"), errorBox(e, "the learning runs"));
+  }
+  const intro = h(
+    "p",
+    { class: "muted" },
+    "What each learning run read and did, newest first (the last 50 that read anything). " +
+      "A candidate is replayed on recent questions no bundle learned from, against the version " +
+      "then current, and is refused if it answers markedly fewer of them right.",
+  );
+  if (runs.length === 0) {
+    return h(
+      "section",
+      { class: "runs-section" },
+      h("h3", {}, "Learning runs"),
+      intro,
+      emptyState("No learning runs yet.", "Runs appear once the widget has sent signals."),
+    );
+  }
+  const header = ["When", "Read", "Learned", "Replay (right first)", "Result"];
+  return h(
+    "section",
+    { class: "runs-section" },
+    h("h3", {}, "Learning runs"),
+    intro,
+    h(
+      "div",
+      { class: "table-scroll" },
+      h(
+        "table",
+        { class: "runs" },
+        h("caption", {}, "Learning runs, newest first"),
+        h("thead", {}, h("tr", {}, ...header.map((t) => h("th", { scope: "col" }, t)))),
+        h(
+          "tbody",
+          {},
+          ...runs.map((r) => {
+            const [when, ...rest] = runCells(r);
+            return h(
+              "tr",
+              { class: r.outcome === "refused" || r.rolled_back_to ? "refused" : undefined },
+              h("th", { scope: "row" }, when),
+              ...rest.map((c) => h("td", {}, c)),
+            );
+          }),
+        ),
+      ),
+    ),
+  );
+}
+
 export async function renderVersions(panel: HTMLElement, ctx: ConsoleContext): Promise<void> {
   loading(panel, "the versions");
   const slot = h("div", { class: "slot" });
@@ -154,6 +265,7 @@ export async function renderVersions(panel: HTMLElement, ctx: ConsoleContext): P
     }
     return;
   }
+  const runs = await runsSection(ctx);
   loaded(panel);
   panel.appendChild(h("h2", { tabindex: "-1" }, "Versions"));
   panel.appendChild(
@@ -168,12 +280,13 @@ export async function renderVersions(panel: HTMLElement, ctx: ConsoleContext): P
     panel.appendChild(
       emptyState("Nothing published yet.", "Publish the knowledge base to make the first version."),
     );
-    return;
+  } else {
+    panel.appendChild(
+      versionsTable(
+        versions,
+        (button, v, newer) => void rollBack(ctx, panel, slot, button, v, newer),
+      ),
+    );
   }
-  panel.appendChild(
-    versionsTable(
-      versions,
-      (button, v, newer) => void rollBack(ctx, panel, slot, button, v, newer),
-    ),
-  );
+  if (runs) panel.appendChild(runs);
 }

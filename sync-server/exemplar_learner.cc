@@ -43,6 +43,7 @@ nlohmann::json ObservationJson(const Observation& o) {
                       {"agent", o.agent},
                       {"confidence", o.confidence},
                       {"unrankable", o.unrankable},
+                      {"overruled", o.overruled},
                       {"article", o.article},
                       {"note", o.note}};
   j["agent_article"] = o.agent_article ? nlohmann::json(*o.agent_article) : nlohmann::json(nullptr);
@@ -84,6 +85,7 @@ Observation ObservationOf(const LearningOutcome& row) {
   o.confidence = j.value("confidence", -1.0);
   o.agent = j.value("agent", false);
   o.unrankable = j.value("unrankable", false);
+  o.overruled = j.value("overruled", false);
   if (auto it = j.find("agent_article"); it != j.end() && it->is_string()) {
     o.agent_article = it->get<std::string>();
   }
@@ -264,7 +266,10 @@ Selection SelectExemplars(std::vector<Observation>* observations,
         if (!voters.count(who) && voters.size() == options.neighbours) break;
         voters.insert(who);
         const std::string& other = labels[j].article;
-        if (other == label.article) {
+        if (obs[j].overruled) {
+          // The operator said its article does not answer it: a voice against that article only.
+          if (other == label.article) disagree[who] = std::max(disagree[who], say(j));
+        } else if (other == label.article) {
           agree[who] = std::max(agree[who], say(j));
         } else if (!other.empty() || std::find(obs[j].not_helpful.begin(), obs[j].not_helpful.end(),
                                                label.article) != obs[j].not_helpful.end()) {

@@ -78,6 +78,9 @@ struct Observation {
   // open, accepted, merged, rejected; "reference" for the site's history tickets, which take part
   // as evidence (and merge targets) only
   std::string status = "open";
+  // An operator rejected or reverted the change this question made (status "rejected"): from
+  // then on it speaks against its label's article around it, not for it.
+  bool overruled = false;
   std::string article;  // the learned label once accepted
   std::string note;     // why it was decided so
 };

@@ -11,6 +11,7 @@
 #include "engine/context.h"
 #include "engine/context_json.h"
 #include "engine/tokenizer.h"
+#include "engine/vector_math.h"
 #include "gap_finder.h"
 #include "incident_detector.h"
 #include "logger.h"
@@ -36,6 +37,11 @@ std::optional<Engine> LoadKept(BundleFiles* files, const std::string& sha256) {
       Engine::Load(reinterpret_cast<const uint8_t*>(bytes.value()->data()), bytes.value()->size());
   if (!e.ok()) return std::nullopt;
   return e.take();
+}
+
+// Only a revert rejects a change that a version published.
+bool Reverted(const LearnedChange& c) {
+  return c.status == "rejected" && c.version != 0;
 }
 
 std::string IsoOrNull(int64_t ms) {
@@ -209,6 +215,10 @@ Result<Version> Learner::Rollback(const std::string& site, std::optional<int64_t
                                     [&] { return RollbackLocked(site, version, now_ms); });
 }
 
+Result<Version> Learner::Revert(const std::string& site, int64_t id, int64_t now_ms) {
+  return UnderLearningLock<Version>(store_, site, [&] { return RevertLocked(site, id, now_ms); });
+}
+
 Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_ms,
                                           const ProgressFn& progress) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -366,13 +376,14 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
       if (r.kind == "block") blocked.insert(r.article);
     }
     // The replay's questions: labelled ones, but none of a forged session's or a burst's (nor,
-    // where verified customers are required, an unverified one's).
+    // where verified customers are required, an unverified one's), nor one an operator overruled.
     std::vector<size_t> labelled;
     const std::set<std::string> forged = ForgedSessions(obs, rules.value());
     const std::set<std::string> bursts = BurstSessions(obs, rules.value());
     for (size_t i = 0; i < obs.size(); ++i) {
       const Label l = LabelOf(obs[i], rules.value());
       if (!l.article.empty() && !blocked.count(l.article) && !obs[i].text.empty() &&
+          !obs[i].overruled &&
           (l.trusted || (!forged.count(obs[i].session) && !bursts.count(obs[i].session) &&
                          !(guardrails.verified_only && Unverified(obs[i])))))
         labelled.push_back(i);
@@ -405,10 +416,10 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
         ++r.questions;
         r.resolved += !o.resolved.empty();
       }
-      auto changes = store_->Changes(site);
-      if (!changes.ok()) return changes.status();
       const int64_t cur = current.value()->version;
       bool learned = false;
+      auto changes = store_->Changes(site);
+      if (!changes.ok()) return changes.status();
       for (const LearnedChange& c : changes.value()) learned |= c.version == cur;
       auto before = rates.lower_bound(cur);
       if (learned && rates.count(cur) && before != rates.begin()) {
@@ -519,7 +530,10 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
           const ExemplarDecision& d = selection.accepted[k];
           const Observation& o = obs[d.observation];
           if (examples.size() < kExamplesPerChange) examples.push_back(o.text);
-          exemplars.push_back({{"text", o.text}, {"article", article}, {"weight", d.weight}});
+          exemplars.push_back({{"text", o.text},
+                               {"article", article},
+                               {"weight", d.weight},
+                               {"query_id", o.query_id}});
           sessions.insert(d.trusted ? "agent:" + o.query_id : o.session);
           by_agent += d.trusted;
         }
@@ -637,7 +651,10 @@ Result<std::vector<LearnedChange>> Learner::DecideLocked(const std::string& site
     c.decided_at_ms = now_ms;
     if (Status s = store_->UpdateChange(site, c); !s.ok()) return s;
   }
-  if (!approve) return picked;
+  if (!approve) {
+    if (Status s = Overrule(site, picked); !s.ok()) return s;
+    return picked;
+  }
   auto p = publisher_->Publish(site);
   if (!p.ok()) {
     // Back to the queue: nothing was published.
@@ -675,7 +692,7 @@ Result<std::vector<LearnedChange>> Learner::MarkChangesFor(const std::string& si
       c.status = "rolled_back";
       c.note = note;
       marked.push_back(c);
-    } else if (c.status == "rolled_back" && held) {
+    } else if ((c.status == "rolled_back" || Reverted(c)) && held) {
       c.status = "published";
       c.note = "restored with version " + std::to_string(current.version);
     } else {
@@ -687,24 +704,95 @@ Result<std::vector<LearnedChange>> Learner::MarkChangesFor(const std::string& si
   return marked;
 }
 
+Status Learner::Overrule(const std::string& site, const std::vector<LearnedChange>& changes) {
+  // The change's exemplars name their questions (changes made before they did: by their words).
+  std::set<std::string> ids;
+  std::set<std::pair<std::string, std::string>> texts;  // (article, text)
+  for (const LearnedChange& c : changes) {
+    const json exemplars = json::parse(c.exemplars_json, nullptr, false);
+    for (const json& e : exemplars.is_array() ? exemplars : json::array()) {
+      if (!e.is_object()) continue;
+      if (e.value("query_id", json()).is_string()) {
+        ids.insert(e["query_id"].get<std::string>());
+      } else if (e.value("text", json()).is_string()) {
+        texts.emplace(c.article, e["text"].get<std::string>());
+      }
+    }
+  }
+  auto rows = store_->LearningOutcomes(site);
+  if (!rows.ok()) return rows.status();
+  std::vector<Observation> obs;
+  for (const LearningOutcome& row : rows.value()) obs.push_back(ObservationOf(row));
+  std::vector<size_t> marked;
+  for (size_t i = 0; i < obs.size(); ++i) {
+    if (obs[i].status == "accepted" &&
+        (ids.count(obs[i].query_id) || texts.count({obs[i].article, obs[i].text}))) {
+      marked.push_back(i);
+    }
+  }
+  // The questions merged into those: all but identical, with the same article.
+  std::set<std::string> articles;
+  for (size_t i : marked) articles.insert(obs[i].article);
+  std::vector<size_t> merged;
+  for (size_t i = 0; i < obs.size(); ++i) {
+    if (obs[i].status == "merged" && articles.count(obs[i].article)) merged.push_back(i);
+  }
+  auto current = store_->CurrentVersion(site);
+  if (!current.ok()) return current.status();
+  std::optional<Engine> engine;
+  if (!merged.empty() && current.value()) engine = LoadKept(files_, current.value()->sha256);
+  if (engine) {
+    auto encode = [&](size_t i) { return engine->parts().encoder.Encode(Tokenize(obs[i].text)); };
+    std::vector<std::vector<float>> exemplars;
+    for (size_t i : marked) exemplars.push_back(encode(i));
+    const size_t exemplar_count = marked.size();
+    for (size_t m : merged) {
+      const std::vector<float> v = encode(m);
+      for (size_t k = 0; k < exemplar_count; ++k) {
+        // Merged at 0.99 with the encoder of their day; today's vocabulary may differ a little.
+        if (obs[marked[k]].article == obs[m].article && v.size() == exemplars[k].size() &&
+            Dot(v.data(), exemplars[k].data(), v.size()) >= 0.95f) {
+          marked.push_back(m);
+          break;
+        }
+      }
+    }
+  }
+  if (marked.empty()) return Status::Ok();
+  std::vector<LearningOutcome> save;
+  for (size_t i : marked) {
+    obs[i].status = "rejected";
+    obs[i].overruled = true;
+    obs[i].note = "an operator rejected the change it made";
+    save.push_back(OutcomeOf(obs[i]));
+  }
+  auto cursor = store_->GetLearningCursor(site);
+  if (!cursor.ok()) return cursor.status();
+  return store_->SaveLearning(site, cursor.value(), save, {}, nullptr);
+}
+
 Result<std::optional<Version>> Learner::FinishPublication(const std::string& site) {
   auto changes = store_->Changes(site);
   if (!changes.ok()) return changes.status();
-  std::vector<LearnedChange> unnamed;
+  std::vector<LearnedChange> unnamed, reverted;
   for (const LearnedChange& c : changes.value()) {
     if (c.status == "published" && c.version == 0) unnamed.push_back(c);
+    if (Reverted(c)) reverted.push_back(c);
   }
-  if (unnamed.empty()) return std::optional<Version>();
+  if (unnamed.empty() && reverted.empty()) return std::optional<Version>();
   auto current = store_->CurrentVersion(site);
   if (!current.ok()) return current.status();
   bool held = current.value().has_value();
   if (held) {
     auto contents = publisher_->Contents(site, current.value()->version);
     if (!contents.ok()) return contents.status();
-    for (const LearnedChange& c : unnamed) {
-      held = held && contents.value() && contents.value()->count(c.id);
-    }
+    const auto holds = [&](const LearnedChange& c) {
+      return contents.value() && contents.value()->count(c.id) > 0;
+    };
+    held = std::all_of(unnamed.begin(), unnamed.end(), holds) &&
+           std::none_of(reverted.begin(), reverted.end(), holds);
   }
+  if (held && unnamed.empty()) return std::optional<Version>();
   std::optional<Version> published;
   if (!held) {
     auto p = publisher_->Publish(site);
@@ -719,6 +807,32 @@ Result<std::optional<Version>> Learner::FinishPublication(const std::string& sit
     if (Status s = store_->UpdateChange(site, c); !s.ok()) return s;
   }
   return published;
+}
+
+Result<Version> Learner::RevertLocked(const std::string& site, int64_t id, int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto changes = store_->Changes(site);
+  if (!changes.ok()) return changes.status();
+  auto it = std::find_if(changes.value().begin(), changes.value().end(),
+                         [&](const auto& c) { return c.id == id && c.status == "published"; });
+  if (it == changes.value().end()) {
+    return Status::Error("there is no published change " + std::to_string(id));
+  }
+  const LearnedChange before = *it;
+  LearnedChange c = before;
+  c.status = "rejected";
+  c.decided_at_ms = now_ms;
+  c.note = "reverted by an operator";
+  if (Status s = store_->UpdateChange(site, c); !s.ok()) return s;
+  auto p = publisher_->Publish(site);
+  if (!p.ok()) {
+    store_->UpdateChange(site, before);  // as it was: nothing was published
+    return p.status();
+  }
+  c.note += "; version " + std::to_string(p.value().version.version) + " leaves it out";
+  if (Status s = store_->UpdateChange(site, c); !s.ok()) return s;
+  if (Status s = Overrule(site, {c}); !s.ok()) return s;
+  return p.value().version;
 }
 
 Result<Version> Learner::RollbackLocked(const std::string& site, std::optional<int64_t> version,

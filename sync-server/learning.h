@@ -117,6 +117,13 @@ class Learner {
   // after it rolled back, so later builds leave their exemplars out.
   Result<Version> Rollback(const std::string& site, std::optional<int64_t> version, int64_t now_ms);
 
+  // Reverts the published change `id`: marks it rejected, publishes a version without it, which
+  // it returns, and overrules the questions behind it (they speak against its article from now
+  // on, see Observation::overruled; so do a rejected pending change's, in Decide). Fails when `id`
+  // names no published change, or when publishing fails (the change is left published). A crash
+  // between the two is finished by the next run.
+  Result<Version> Revert(const std::string& site, int64_t id, int64_t now_ms);
+
  private:
   Result<LearningReport> RunLocked(const std::string& site, int64_t now_ms,
                                    const ProgressFn& progress);
@@ -125,6 +132,7 @@ class Learner {
                                                   int64_t now_ms);
   Result<Version> RollbackLocked(const std::string& site, std::optional<int64_t> version,
                                  int64_t now_ms);
+  Result<Version> RevertLocked(const std::string& site, int64_t id, int64_t now_ms);
   // Marks the changes as `current` (just made current) holds them: those published that it does
   // not hold rolled back (with `note`), those rolled back that it holds restored. Returns the
   // changes rolled back.
@@ -133,8 +141,14 @@ class Learner {
   // Finishes a publication a crash cut short. A run or an approval records its changes as
   // published before it publishes them, so a crash in between leaves published changes that no
   // version names: the current version holds them when it was published after they were
-  // recorded, otherwise they are published now. Returns the version published, if one was.
+  // recorded, otherwise they are published now. Likewise a revert records its change rejected
+  // first: a current version still holding it is replaced. Returns the version published, if
+  // one was.
   Result<std::optional<Version>> FinishPublication(const std::string& site);
+  // Overrules the questions behind `changes`, which an operator just rejected or reverted (see
+  // Observation::overruled): the accepted questions their exemplars came from and those merged into
+  // them (all but identical in the current bundle's encoder, with the same article).
+  Status Overrule(const std::string& site, const std::vector<LearnedChange>& changes);
 
   Store* store_;
   BundleFiles* files_;

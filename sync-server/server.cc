@@ -297,7 +297,7 @@ void Server::Impl::Install() {
   Route("POST", "/v1/sites/{site}/rollback", site + "/rollback", &Impl::Rollback);
   Route("GET", "/v1/sites/{site}/changes", site + "/changes", &Impl::Changes);
   Route("POST", "/v1/sites/{site}/changes/{id}/{action}",
-        site + "/changes/([^/]+)/(approve|reject)", &Impl::Change);
+        site + "/changes/([^/]+)/(approve|reject|revert)", &Impl::Change);
   Route("GET", "/v1/sites/{site}/versions", site + "/versions", &Impl::Versions);
   Route("GET", "/v1/sites/{site}/runs", site + "/runs", &Impl::Runs);
   Route("GET", "/v1/sites/{site}/rules", site + "/rules", &Impl::Rules);
@@ -1104,16 +1104,22 @@ void Server::Impl::Versions(const Request& req, Response& res) {
   }
   json list = json::array();
   for (const Version& v : versions.value()) {
-    size_t learned = 0, rolled_back = 0;
+    size_t learned = 0, rolled_back = 0, reverted = 0;
     for (const LearnedChange& c : changes.value()) {
       if (c.version != v.version) continue;
       ++learned;
       rolled_back += c.status == "rolled_back";
+      reverted += c.status == "rejected";
     }
     std::string note;
     if (learned) {
       note = "learned: " + std::to_string(learned) + (learned == 1 ? " change" : " changes");
-      if (rolled_back) note += " (" + std::to_string(rolled_back) + " rolled back)";
+      std::vector<std::string> undone;
+      if (rolled_back) undone.push_back(std::to_string(rolled_back) + " rolled back");
+      if (reverted) undone.push_back(std::to_string(reverted) + " reverted");
+      if (!undone.empty()) {
+        note += " (" + undone[0] + (undone.size() > 1 ? ", " + undone[1] : "") + ")";
+      }
     }
     list.push_back({{"version", v.version},
                     {"sha256", v.sha256},
@@ -1201,7 +1207,13 @@ void Server::Impl::Change(const Request& req, Response& res) {
   auto site = LoadSite(req.matches[1], res);
   if (!site || !CheckAdmin(req, res, &*site)) return;
   const std::string which = req.matches[2];
-  const bool approve = std::string(req.matches[3]) == "approve";
+  const std::string action = req.matches[3];
+  const bool approve = action == "approve";
+  if (action == "revert" && which == "all") {
+    SendError(res, 400, "invalid_change",
+              "Published changes are reverted one at a time: POST .../changes/{id}/revert.");
+    return;
+  }
   std::optional<int64_t> id;
   if (which != "all") {
     char* end = nullptr;
@@ -1219,13 +1231,37 @@ void Server::Impl::Change(const Request& req, Response& res) {
       SendError(res, 404, "change_not_found", "There is no change \"" + which + "\".");
       return;
     }
-    if (found->status != "pending") {
+    if (action == "revert" && found->status != "published") {
+      SendError(res, 409, "change_not_published",
+                "Change " + which + " is " + found->status + "; only a published change can be " +
+                    "reverted" + (found->status == "pending" ? " (reject a pending one)." : "."));
+      return;
+    }
+    if (action != "revert" && found->status != "pending") {
       SendError(res, 409, "change_decided",
                 "Change " + which + " is already " + found->status + "; only pending changes can " +
                     "be approved or rejected.");
       return;
     }
     id = n;
+  }
+  if (action == "revert") {
+    auto version = learner.Revert(site->name, *id, NowMs());
+    auto changes = store->Changes(site->name);
+    if (!version.ok() || !changes.ok()) {
+      const std::string why = (version.ok() ? changes.status() : version.status()).message();
+      LogError("revert failed", {{"site", site->name}, {"error", why}});
+      SendError(res, 500, "publish_failed", why);
+      return;
+    }
+    json list = json::array();
+    for (const LearnedChange& c : changes.value()) {
+      if (c.id == *id) list.push_back(ChangeJson(c));
+    }
+    LogInfo("change reverted",
+            {{"site", site->name}, {"change", *id}, {"version", version.value().version}});
+    SendJson(res, 200, {{"changes", list}, {"version", version.value().version}});
+    return;
   }
   auto decided = learner.Decide(site->name, id, approve, NowMs());
   if (!decided.ok()) {

@@ -494,6 +494,37 @@ test("Versions lists what is kept and rolls back after a confirmation", async ()
   });
 });
 
+test("a published change is reverted from the review queue after a confirmation", async () => {
+  const events = [];
+  for (const s of ["acct-a", "acct-b", "acct-c"]) {
+    events.push(...outcome(s, 1, Date.now() - 20000, "my invoices should go to my accountant", "export-data", "resolved"));
+  }
+  await sendSignals(events);
+  const trained = await post("/train");
+  assert.equal(trained.status, 200, JSON.stringify(trained.body));
+  const approved = await post("/changes/all/approve");
+  assert.equal(approved.status, 200, JSON.stringify(approved.body));
+  const change = approved.body.changes.find((c) => c.article === "export-data");
+  assert.ok(change, `the lesson was learned and approved: ${JSON.stringify(trained.body).slice(0, 300)}`);
+
+  await page.getByRole("tab", { name: "Review queue" }).click();
+  await page.getByRole("button", { name: "Refresh" }).click();
+  const queue = page.getByRole("tabpanel", { name: "Review queue" });
+  await queue.locator("details.decided summary").click();
+  const card = queue.getByRole("article", { name: change.summary, exact: true });
+  await card.getByRole("button", { name: "Revert" }).click();
+  const dialog = page.getByRole("dialog", { name: `Revert change #${change.id}?` });
+  await dialog.getByRole("button", { name: "Revert" }).click();
+  await page.getByRole("status").filter({ hasText: "Reverted" }).waitFor();
+  const after = (await request(api("/changes"), { headers: admin(site.token) })).body.changes;
+  assert.equal(after.find((c) => c.id === change.id).status, "rejected");
+  assert.equal(await currentVersion(), approved.body.version + 1, "a version without it is current");
+  // Decided again, it offers no revert.
+  await queue.locator("details.decided summary").click();
+  assert.equal(await queue.getByRole("article", { name: change.summary, exact: true })
+    .getByRole("button", { name: "Revert" }).count(), 0);
+});
+
 test("Settings: the script tag, review or autonomous, allowed origins, pins and blocks, incident webhooks", async () => {
   // A receiver on this machine, so any alert the server sends lands somewhere real.
   const hookServer = http.createServer((req, res) => {

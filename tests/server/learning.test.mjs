@@ -236,6 +236,42 @@ test("operators' pins and blocks: listed, validated, deleted; a blocked article 
   assert.deepEqual([r.status, r.body.error.code], [404, "rule_not_found"]);
 });
 
+test("a published change is reverted on its own: a version without it; its questions then speak against it", async () => {
+  // Autonomous since the test above: four customers teach "reset-password" (shown second) a new
+  // phrasing, published at once.
+  const from = await manifestVersion();
+  const shown = ["reset-2fa", "reset-password"];
+  const asked = (n, text) => question(n, text, shown, "reset-password", from);
+  await send([100, 101, 102, 103].flatMap((n) => asked(n, "my sign in link has expired")));
+  let r = await request(`${base}/train`, { method: "POST", headers: admin(site.token) });
+  assert.deepEqual([r.body.outcome, r.body.version], ["published", from + 1], JSON.stringify(r.body));
+  r = await request(`${base}/changes?status=published`, { headers: admin(site.token) });
+  const change = r.body.changes.find((c) => c.article === "reset-password" && c.version === from + 1);
+  assert.ok(change, JSON.stringify(r.body.changes));
+
+  const revert = (id) => request(`${base}/changes/${id}/revert`, { method: "POST", headers: admin(site.token) });
+  r = await revert(change.id);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.version, from + 2);
+  assert.deepEqual([r.body.changes[0].status, r.body.changes[0].note],
+    ["rejected", `reverted by an operator; version ${from + 2} leaves it out`]);
+  assert.equal(await manifestVersion(), from + 2);
+  r = await request(`${base}/versions`, { headers: admin(site.token) });
+  assert.equal(r.body.versions.find((v) => v.version === from + 1).note, "learned: 1 change (1 reverted)");
+  r = await revert(change.id);
+  assert.deepEqual([r.status, r.body.error.code], [409, "change_not_published"]);
+  r = await revert("all");
+  assert.deepEqual([r.status, r.body.error.code], [400, "invalid_change"]);
+  r = await revert(9999);
+  assert.deepEqual([r.status, r.body.error.code], [404, "change_not_found"]);
+
+  // A fifth customer says much the same: the four the operator overruled contradict it.
+  await send(asked(104, "my sign in link has expired again"));
+  r = await request(`${base}/train`, { method: "POST", headers: admin(site.token) });
+  assert.deepEqual([r.body.accepted, r.body.changes, r.body.version], [0, [], null], JSON.stringify(r.body));
+  assert.equal(await manifestVersion(), from + 2);
+});
+
 test("the server runs the pipeline by itself every --learn-every seconds", async () => {
   const dir = tempDir();
   const own = createSite(dir, "auto");

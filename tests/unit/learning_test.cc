@@ -870,6 +870,149 @@ TEST_CASE("a publication a crash cut short is finished by the next run") {
   }
 }
 
+namespace {
+
+// Customers (four make a new association: one exemplar, three merged into it) find that
+// "delete-project", shown second, answers `question`.
+SignalBatch CloseAccountBatch(const std::string& batch_id, const std::vector<std::string>& sessions,
+                              const std::string& question = "close my whole account please") {
+  SignalBatch batch{"acme", batch_id, {}};
+  for (const std::string& session : sessions) {
+    SignalEvent e;
+    e.ts = 1000 * static_cast<int64_t>(batch.events.size() + 1);
+    e.session = session;
+    e.query_id = "q-" + session;
+    e.query = question;
+    e.bundle = "1";
+    e.type = "shown";
+    e.shown_json = R"(["reset-password","delete-project"])";
+    batch.events.push_back(e);
+    e.type = "resolved";
+    e.article = "delete-project";
+    batch.events.push_back(e);
+  }
+  return batch;
+}
+
+// The stored outcome of question `query_id`.
+Observation StoredObservation(Store* store, const std::string& query_id) {
+  auto rows = store->LearningOutcomes("acme");
+  REQUIRE(rows.ok());
+  for (const LearningOutcome& row : rows.value()) {
+    if (row.query_id == query_id) return ObservationOf(row);
+  }
+  FAIL("no outcome " << query_id);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("an operator's rejection sticks: the questions behind it speak against the article") {
+  AutonomousSite acme(testing::ToyArticles());
+  Store* store = acme.store();
+  auto site = store->FindSite("acme");
+  REQUIRE(site.ok());
+  site.value()->mode = "review";
+  REQUIRE(store->UpdateSite(*site.value()).ok());
+  Publisher publisher(store, acme.files());
+  REQUIRE(publisher.Publish("acme").ok());
+  LearningOptions options;
+  options.operations = false;
+  options.replay_every = 0;  // no question held out for replay
+  Learner learner(store, acme.files(), &publisher, options);
+
+  REQUIRE(store->AppendSignals(CloseAccountBatch("b1", {"c0", "c1", "c2", "c3"})).ok());
+  auto first = learner.Run("acme", 5000000);
+  REQUIRE(first.ok());
+  REQUIRE(first.value().changes.size() == 1);
+  CHECK(first.value().accepted == 1);
+  CHECK(first.value().merged == 3);
+  REQUIRE(learner.Decide("acme", first.value().changes[0], false, 5000001).ok());
+
+  // A fifth customer says much the same: the four the operator overruled now contradict it.
+  REQUIRE(store->AppendSignals(CloseAccountBatch("b2", {"c4"}, "close my whole account now please"))
+              .ok());
+  auto second = learner.Run("acme", 5000002);
+  REQUIRE(second.ok());
+  CHECK(second.value().changes.empty());
+  CHECK(second.value().accepted == 0);
+  const Observation fifth = StoredObservation(store, "q-c4");
+  CHECK(fifth.status == "rejected");
+  CHECK(fifth.note.find("contradicted by 4 sessions") != std::string::npos);
+  for (const char* id : {"q-c0", "q-c1", "q-c2", "q-c3"}) {
+    const Observation o = StoredObservation(store, id);
+    CHECK(o.status == "rejected");
+    CHECK(o.overruled);
+  }
+}
+
+TEST_CASE("a published change reverted: a version without it, and a crash midway is finished") {
+  AutonomousSite acme(testing::ToyArticles());
+  Store* store = acme.store();
+  Publisher publisher(store, acme.files());
+  REQUIRE(publisher.Publish("acme").ok());  // version 1
+  LearningOptions options;
+  options.operations = false;
+  Learner learner(store, acme.files(), &publisher, options);
+  REQUIRE(store->AppendSignals(CloseAccountBatch("b1", {"c0", "c1", "c2", "c3"})).ok());
+  auto run = learner.Run("acme", 5000000);
+  REQUIRE(run.ok());
+  REQUIRE(run.value().published);
+  REQUIRE(run.value().published->version == 2);
+  const int64_t id = run.value().changes.at(0);
+  auto change = [&] {
+    auto changes = store->Changes("acme");
+    REQUIRE(changes.ok());
+    for (const LearnedChange& c : changes.value()) {
+      if (c.id == id) return c;
+    }
+    FAIL("no change " << id);
+    return LearnedChange{};
+  };
+  auto holds = [&](int64_t version) {
+    auto contents = publisher.Contents("acme", version);
+    REQUIRE(contents.ok());
+    return contents.value() && contents.value()->count(id) > 0;
+  };
+  REQUIRE(holds(2));
+
+  SUBCASE("reverted") {
+    auto v = learner.Revert("acme", id, 5000001);
+    REQUIRE(v.ok());
+    CHECK(v.value().version == 3);
+    CHECK_FALSE(holds(3));
+    CHECK(change().status == "rejected");
+    CHECK(change().version == 2);  // the version that had published it
+    CHECK(change().note == "reverted by an operator; version 3 leaves it out");
+    auto again = learner.Revert("acme", id, 5000002);
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.status().message() == "there is no published change " + std::to_string(id));
+    // Nothing left to finish.
+    auto next = learner.Run("acme", 5000003);
+    REQUIRE(next.ok());
+    CHECK_FALSE(next.value().finished);
+  }
+  SUBCASE("killed after marking it, before publishing: the next run publishes without it") {
+    LearnedChange c = change();
+    c.status = "rejected";
+    REQUIRE(store->UpdateChange("acme", c).ok());
+    auto next = learner.Run("acme", 5000001);
+    REQUIRE(next.ok());
+    REQUIRE(next.value().finished);
+    CHECK(next.value().finished->version == 3);
+    CHECK_FALSE(holds(3));
+    auto current = store->CurrentVersion("acme");
+    REQUIRE(current.ok());
+    CHECK(current.value()->version == 3);
+  }
+  // Rolling back to the version that held it restores it, as for any rollback.
+  SUBCASE("rolled back to") {
+    REQUIRE(learner.Revert("acme", id, 5000001).ok());
+    REQUIRE(learner.Rollback("acme", 2, 5000002).ok());
+    CHECK(change().status == "published");
+  }
+}
+
 TEST_CASE("a learning run killed at any write is finished by the next run") {
   // Three customers each confirm the first answer with a new phrasing: a change to publish.
   auto site_with_signals = [](AutonomousSite* acme) {

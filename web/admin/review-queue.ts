@@ -1,6 +1,7 @@
 // Review queue: what the learning loop wants to change, each with its plain explanation, the
-// evidence behind it and example questions; approve or reject one change, or every pending one.
-// GET .../changes; POST .../changes/{id}/approve|reject and .../changes/all/approve|reject.
+// evidence behind it and example questions; approve or reject one change, or every pending one;
+// revert a published one after a confirmation. GET .../changes; POST .../changes/{id}/approve|
+// reject|revert and .../changes/all/approve|reject.
 
 import type { Change, Changes } from "./contract";
 import { confirmAction } from "./confirm-dialog";
@@ -19,7 +20,7 @@ import {
   type ConsoleContext,
 } from "./view";
 
-type Decision = "approve" | "reject";
+type Decision = "approve" | "reject" | "revert";
 
 function modeText(mode: string | undefined): string {
   if (mode === "review")
@@ -31,7 +32,7 @@ function modeText(mode: string | undefined): string {
 
 function changeCard(
   change: Change,
-  decide: (c: Change, d: Decision, button: HTMLButtonElement) => void,
+  decide: (c: Change, d: Decision, button: HTMLButtonElement) => Promise<void>,
 ): HTMLElement {
   const titleId = uniqueId("change");
   const pending = change.status === "pending";
@@ -59,6 +60,23 @@ function changeCard(
     facts(meta),
     change.note ? h("p", { class: "muted note" }, change.note) : null,
     examplesList(change.examples, "Questions like"),
+    change.status === "published"
+      ? h(
+          "div",
+          { class: "actions" },
+          h(
+            "button",
+            {
+              type: "button",
+              class: "button",
+              "aria-describedby": titleId,
+              onclick: (e: Event) =>
+                void decide(change, "revert", e.currentTarget as HTMLButtonElement),
+            },
+            "Revert",
+          ),
+        )
+      : null,
     pending
       ? h(
           "div",
@@ -70,7 +88,7 @@ function changeCard(
               class: "button primary",
               "aria-describedby": titleId,
               onclick: (e: Event) =>
-                decide(change, "approve", e.currentTarget as HTMLButtonElement),
+                void decide(change, "approve", e.currentTarget as HTMLButtonElement),
             },
             "Approve",
           ),
@@ -80,7 +98,8 @@ function changeCard(
               type: "button",
               class: "button",
               "aria-describedby": titleId,
-              onclick: (e: Event) => decide(change, "reject", e.currentTarget as HTMLButtonElement),
+              onclick: (e: Event) =>
+                void decide(change, "reject", e.currentTarget as HTMLButtonElement),
             },
             "Reject",
           ),
@@ -125,13 +144,27 @@ export async function renderReviewQueue(panel: HTMLElement, ctx: ConsoleContext)
       button.focus();
     }
   };
-  const decide = (c: Change, d: Decision, button: HTMLButtonElement): void => {
+  const decide = async (c: Change, d: Decision, button: HTMLButtonElement): Promise<void> => {
     const label = c.summary ? `\u201c${c.summary}\u201d` : `change #${c.id}`;
-    void run(
+    if (d === "revert") {
+      const ok = await confirmAction({
+        title: `Revert change #${c.id}?`,
+        message:
+          "A new version without it is published for every widget. The questions behind it " +
+          "count against its article from now on, so learning does not bring it back on the " +
+          "same evidence. Rolling back to a version that holds it restores it.",
+        confirmLabel: "Revert",
+        danger: true,
+      });
+      if (!ok) return;
+    }
+    const verb = { approve: "Approving", reject: "Rejecting", revert: "Reverting" }[d];
+    const done = { approve: "Approved", reject: "Rejected", revert: "Reverted" }[d];
+    await run(
       button,
-      d === "approve" ? "Approving the change" : "Rejecting the change",
+      `${verb} the change`,
       `/changes/${encodeURIComponent(String(c.id))}/${d}`,
-      d === "approve" ? `Approved ${label}.` : `Rejected ${label}.`,
+      `${done} ${label}.`,
     );
   };
   const decideAll = async (d: Decision, button: HTMLButtonElement): Promise<void> => {

@@ -145,6 +145,46 @@ class AutonomousSite {
   std::optional<BundleFiles> files_;
 };
 
+// The toy site (autonomous unless `mode` says otherwise) published once, as version 1, and a
+// learner over it that leaves gaps and incidents alone unless `options` say otherwise.
+struct PublishedSite {
+  static LearningOptions Options() {
+    LearningOptions o;
+    o.operations = false;
+    return o;
+  }
+  explicit PublishedSite(LearningOptions options = Options(),
+                         const std::string& mode = "autonomous")
+      : publisher(acme.store(), acme.files()),
+        learner(acme.store(), acme.files(), &publisher, options) {
+    auto site = acme.store()->FindSite("acme");
+    REQUIRE(site.ok());
+    site.value()->mode = mode;
+    REQUIRE(acme.store()->UpdateSite(*site.value()).ok());
+    REQUIRE(publisher.Publish("acme").ok());
+  }
+  Store* store() { return acme.store(); }
+  LearnedChange Change(int64_t id) {
+    auto changes = store()->Changes("acme");
+    REQUIRE(changes.ok());
+    for (const LearnedChange& c : changes.value()) {
+      if (c.id == id) return c;
+    }
+    FAIL("no change " << id);
+    return LearnedChange{};
+  }
+  // Whether `version` holds learned change `id`, as recorded when it was published.
+  bool Holds(int64_t version, int64_t id) {
+    auto contents = publisher.Contents("acme", version);
+    REQUIRE(contents.ok());
+    return contents.value() && contents.value()->count(id) > 0;
+  }
+
+  AutonomousSite acme{testing::ToyArticles()};
+  Publisher publisher;
+  Learner learner;
+};
+
 // The engine `site` publishes with `obs` stored as its learning outcomes.
 Engine PublishedFrom(AutonomousSite* site, const std::vector<Observation>& obs) {
   std::vector<LearningOutcome> rows;
@@ -759,13 +799,9 @@ TEST_CASE("a live drop in resolution rate rolls a learned version back") {
 }
 
 TEST_CASE("learning runs that read or did anything are recorded, newest first, the last 50") {
-  AutonomousSite acme(testing::ToyArticles());
-  Store* store = acme.store();
-  Publisher publisher(store, acme.files());
-  REQUIRE(publisher.Publish("acme").ok());
-  LearningOptions options;
-  options.operations = false;
-  Learner learner(store, acme.files(), &publisher, options);
+  PublishedSite site;
+  Store* store = site.store();
+  Learner& learner = site.learner;
   auto runs = [&] {
     auto r = LearningRuns(store, "acme");
     REQUIRE(r.ok());
@@ -811,33 +847,18 @@ TEST_CASE("learning runs that read or did anything are recorded, newest first, t
 }
 
 TEST_CASE("a publication a crash cut short is finished by the next run") {
-  AutonomousSite acme(testing::ToyArticles());
-  Store* store = acme.store();
-  Publisher publisher(store, acme.files());
-  REQUIRE(publisher.Publish("acme").ok());  // version 1
-  LearningOptions options;
-  options.operations = false;
-  Learner learner(store, acme.files(), &publisher, options);
+  PublishedSite site;
+  Store* store = site.store();
+  Publisher& publisher = site.publisher;
+  Learner& learner = site.learner;
   // A run (or an approval) records its changes as published, then publishes them.
   LearnedChange change;
   change.kind = "exemplars";
   change.status = "published";
   change.article = "refund";
   change.exemplars_json = R"([{"text":"charged twice","article":"refund","weight":1}])";
-  auto change_of = [&](int64_t id) {
-    auto changes = store->Changes("acme");
-    REQUIRE(changes.ok());
-    for (const LearnedChange& c : changes.value()) {
-      if (c.id == id) return c;
-    }
-    FAIL("no change " << id);
-    return LearnedChange{};
-  };
-  auto holds = [&](int64_t version, int64_t id) {
-    auto contents = publisher.Contents("acme", version);
-    REQUIRE(contents.ok());
-    return contents.value() && contents.value()->count(id) > 0;
-  };
+  auto change_of = [&](int64_t id) { return site.Change(id); };
+  auto holds = [&](int64_t version, int64_t id) { return site.Holds(version, id); };
 
   SUBCASE("killed before publishing: the next run publishes the change") {
     auto id = store->AddChange("acme", change);
@@ -908,18 +929,11 @@ Observation StoredObservation(Store* store, const std::string& query_id) {
 }  // namespace
 
 TEST_CASE("an operator's rejection sticks: the questions behind it speak against the article") {
-  AutonomousSite acme(testing::ToyArticles());
-  Store* store = acme.store();
-  auto site = store->FindSite("acme");
-  REQUIRE(site.ok());
-  site.value()->mode = "review";
-  REQUIRE(store->UpdateSite(*site.value()).ok());
-  Publisher publisher(store, acme.files());
-  REQUIRE(publisher.Publish("acme").ok());
-  LearningOptions options;
-  options.operations = false;
+  LearningOptions options = PublishedSite::Options();
   options.replay_every = 0;  // no question held out for replay
-  Learner learner(store, acme.files(), &publisher, options);
+  PublishedSite site(options, "review");
+  Store* store = site.store();
+  Learner& learner = site.learner;
 
   REQUIRE(store->AppendSignals(CloseAccountBatch("b1", {"c0", "c1", "c2", "c3"})).ok());
   auto first = learner.Run("acme", 5000000);
@@ -947,33 +961,17 @@ TEST_CASE("an operator's rejection sticks: the questions behind it speak against
 }
 
 TEST_CASE("a published change reverted: a version without it, and a crash midway is finished") {
-  AutonomousSite acme(testing::ToyArticles());
-  Store* store = acme.store();
-  Publisher publisher(store, acme.files());
-  REQUIRE(publisher.Publish("acme").ok());  // version 1
-  LearningOptions options;
-  options.operations = false;
-  Learner learner(store, acme.files(), &publisher, options);
+  PublishedSite site;
+  Store* store = site.store();
+  Learner& learner = site.learner;
   REQUIRE(store->AppendSignals(CloseAccountBatch("b1", {"c0", "c1", "c2", "c3"})).ok());
   auto run = learner.Run("acme", 5000000);
   REQUIRE(run.ok());
   REQUIRE(run.value().published);
   REQUIRE(run.value().published->version == 2);
   const int64_t id = run.value().changes.at(0);
-  auto change = [&] {
-    auto changes = store->Changes("acme");
-    REQUIRE(changes.ok());
-    for (const LearnedChange& c : changes.value()) {
-      if (c.id == id) return c;
-    }
-    FAIL("no change " << id);
-    return LearnedChange{};
-  };
-  auto holds = [&](int64_t version) {
-    auto contents = publisher.Contents("acme", version);
-    REQUIRE(contents.ok());
-    return contents.value() && contents.value()->count(id) > 0;
-  };
+  auto change = [&] { return site.Change(id); };
+  auto holds = [&](int64_t version) { return site.Holds(version, id); };
   REQUIRE(holds(2));
 
   SUBCASE("reverted") {

@@ -47,6 +47,22 @@ function changeCard(
   ];
   if (!pending) meta.push(["Decided", formatTime(change.decided_at)]);
   if (change.version) meta.push(["Published in", `v${change.version}`]);
+  const button = (d: Decision, label: string, primary = false): HTMLElement =>
+    h(
+      "button",
+      {
+        type: "button",
+        class: primary ? "button primary" : "button",
+        "aria-describedby": titleId,
+        onclick: (e: Event) => void decide(change, d, e.currentTarget as HTMLButtonElement),
+      },
+      label,
+    );
+  const actions = pending
+    ? [button("approve", "Approve", true), button("reject", "Reject")]
+    : change.status === "published"
+      ? [button("revert", "Revert")]
+      : [];
   return h(
     "article",
     { class: "card change", "aria-labelledby": titleId },
@@ -60,51 +76,7 @@ function changeCard(
     facts(meta),
     change.note ? h("p", { class: "muted note" }, change.note) : null,
     examplesList(change.examples, "Questions like"),
-    change.status === "published"
-      ? h(
-          "div",
-          { class: "actions" },
-          h(
-            "button",
-            {
-              type: "button",
-              class: "button",
-              "aria-describedby": titleId,
-              onclick: (e: Event) =>
-                void decide(change, "revert", e.currentTarget as HTMLButtonElement),
-            },
-            "Revert",
-          ),
-        )
-      : null,
-    pending
-      ? h(
-          "div",
-          { class: "actions" },
-          h(
-            "button",
-            {
-              type: "button",
-              class: "button primary",
-              "aria-describedby": titleId,
-              onclick: (e: Event) =>
-                void decide(change, "approve", e.currentTarget as HTMLButtonElement),
-            },
-            "Approve",
-          ),
-          h(
-            "button",
-            {
-              type: "button",
-              class: "button",
-              "aria-describedby": titleId,
-              onclick: (e: Event) =>
-                void decide(change, "reject", e.currentTarget as HTMLButtonElement),
-            },
-            "Reject",
-          ),
-        )
-      : null,
+    actions.length ? h("div", { class: "actions" }, ...actions) : null,
   );
 }
 

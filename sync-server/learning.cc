@@ -416,10 +416,10 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
         ++r.questions;
         r.resolved += !o.resolved.empty();
       }
-      const int64_t cur = current.value()->version;
-      bool learned = false;
       auto changes = store_->Changes(site);
       if (!changes.ok()) return changes.status();
+      const int64_t cur = current.value()->version;
+      bool learned = false;
       for (const LearnedChange& c : changes.value()) learned |= c.version == cur;
       auto before = rates.lower_bound(cur);
       if (learned && rates.count(cur) && before != rates.begin()) {

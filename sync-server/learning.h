@@ -121,7 +121,8 @@ class Learner {
   // it returns, and overrules the questions behind it (they speak against its article from now
   // on, see Observation::overruled; so do a rejected pending change's, in Decide). Fails when `id`
   // names no published change, or when publishing fails (the change is left published). A crash
-  // between the two is finished by the next run.
+  // between marking and publishing is finished by the next run; one before the questions are
+  // overruled leaves them as they were.
   Result<Version> Revert(const std::string& site, int64_t id, int64_t now_ms);
 
  private:

@@ -114,7 +114,7 @@ function plural(n: number | undefined, one: string, many = `${one}s`): string {
 }
 
 // One run's cells: when, what it read, what the guardrails made of it, the replay, the result.
-function runCells(r: LearningRun): (string | HTMLElement)[] {
+function runCells(r: LearningRun): string[] {
   const read = [plural(r.signals, "signal")];
   if (r.resolutions) read.push(plural(r.resolutions, "helpdesk resolution"));
   const learned: string[] = [];
@@ -164,12 +164,14 @@ function runCells(r: LearningRun): (string | HTMLElement)[] {
 
 // The learning runs section; a server without the runs list shows none.
 async function runsSection(ctx: ConsoleContext): Promise<HTMLElement | null> {
+  const section = (...body: HTMLElement[]): HTMLElement =>
+    h("section", { class: "runs-section" }, h("h3", {}, "Learning runs"), ...body);
   let runs: LearningRun[];
   try {
     runs = (await ctx.api.get<{ runs?: LearningRun[] }>("/runs")).runs ?? [];
   } catch (e) {
     if (e instanceof ApiError && e.status === 404 && e.code === "not_found") return null;
-    return h("section", { class: "runs-section" }, h("h3", {}, "Learning runs"), errorBox(e, "the learning runs"));
+    return section(errorBox(e, "the learning runs"));
   }
   const intro = h(
     "p",
@@ -179,19 +181,13 @@ async function runsSection(ctx: ConsoleContext): Promise<HTMLElement | null> {
       "then current, and is refused if it answers markedly fewer of them right.",
   );
   if (runs.length === 0) {
-    return h(
-      "section",
-      { class: "runs-section" },
-      h("h3", {}, "Learning runs"),
+    return section(
       intro,
       emptyState("No learning runs yet.", "Runs appear once the widget has sent signals."),
     );
   }
   const header = ["When", "Read", "Learned", "Replay (right first)", "Result"];
-  return h(
-    "section",
-    { class: "runs-section" },
-    h("h3", {}, "Learning runs"),
+  return section(
     intro,
     h(
       "div",

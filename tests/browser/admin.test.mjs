@@ -494,18 +494,27 @@ test("Versions lists what is kept and rolls back after a confirmation", async ()
   });
 });
 
-test("a published change is reverted from the review queue after a confirmation", async () => {
+test("Learn now stages a lesson; a published change is reverted from the review queue after a confirmation", async () => {
   const events = [];
   for (const s of ["acct-a", "acct-b", "acct-c"]) {
     events.push(...outcome(s, 1, Date.now() - 20000, "my invoices should go to my accountant", "export-data", "resolved"));
   }
   await sendSignals(events);
-  const trained = await post("/train");
-  assert.equal(trained.status, 200, JSON.stringify(trained.body));
+  // Learned at once from the Versions page, staged for review: the new run heads the table and
+  // the review queue's tab counts the change.
+  await page.getByRole("tab", { name: "Versions" }).click();
+  const versions = page.getByRole("tabpanel", { name: "Versions" });
+  await versions.getByRole("button", { name: "Learn now" }).click();
+  await page.getByRole("status").filter({ hasText: "Learning run finished. 1 change staged for review." }).waitFor();
+  const [run] = (await request(api("/runs"), { headers: admin(site.token) })).body.runs;
+  assert.deepEqual([run.outcome, run.signals], ["staged", events.length], JSON.stringify(run));
+  await versions.getByRole("table", { name: "Learning runs, newest first" }).locator("tbody tr").first()
+    .filter({ hasText: "1 change staged for review." }).waitFor();
+  assert.equal(await page.getByRole("tab", { name: "Review queue" }).locator(".count").textContent(), "1");
   const approved = await post("/changes/all/approve");
   assert.equal(approved.status, 200, JSON.stringify(approved.body));
   const change = approved.body.changes.find((c) => c.article === "export-data");
-  assert.ok(change, `the lesson was learned and approved: ${JSON.stringify(trained.body).slice(0, 300)}`);
+  assert.ok(change, `the lesson was learned and approved: ${JSON.stringify(run).slice(0, 300)}`);
 
   await page.getByRole("tab", { name: "Review queue" }).click();
   await page.getByRole("button", { name: "Refresh" }).click();

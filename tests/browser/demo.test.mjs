@@ -1,13 +1,14 @@
 // The widget on the Tallyframe demo in headless Chromium, against the real server serving API,
 // widget and pages: a question gets the right article (time from Enter to the rendered answer
 // reported, not asserted); the page decides between two plausible articles; an article and a
-// question carrying HTML render inert; the whole flow works by keyboard alone. Screenshots of the
-// demo with an answer showing land in build/test-artifacts/.
+// question carrying HTML render inert; the whole flow works by keyboard alone; a customer's Yes is
+// learned through the console. Screenshots of the demo with an answer showing land in
+// build/test-artifacts/.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { repoRoot } from "../server/server.mjs";
+import { admin, repoRoot, request } from "../server/server.mjs";
 import { launchChromium, startDemo } from "./demo-site.mjs";
 
 const artifacts = path.join(repoRoot, "build/test-artifacts");
@@ -340,5 +341,40 @@ test("every text in the panel meets WCAG AA contrast, the placeholder too", asyn
     return out;
   });
   assert.deepEqual(low, []);
+  await s.context.close();
+});
+
+test("the demo learns from a customer's Yes: Learn now in the console stages it, approving publishes it", async () => {
+  const adminGet = async (p) => (await request(`${demo.url}/v1/sites/demo${p}`, { headers: admin(demo.token) })).body;
+  const before = (await adminGet("/analytics")).signals;
+  const s = await openPage("/projects/42");
+  const question = "where can my accountant download every single invoice";
+  await ask(s, question);
+  const article = await s.dialog.locator(".card h3").first().textContent();
+  await s.dialog.getByRole("button", { name: "Yes", exact: true }).first().click();
+  await s.dialog.getByText("Glad that helped.").waitFor();
+  await s.page.goto("about:blank"); // pagehide sends the signals
+  for (let i = 0; i < 40 && (await adminGet("/analytics")).signals < before + 3; i++) {
+    await new Promise((done) => setTimeout(done, 250));
+  }
+
+  const page = await s.context.newPage();
+  await page.goto(`${demo.url}/admin/?site=demo`);
+  await page.locator("#signin-token").fill(demo.token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("tab", { name: "Versions" }).click();
+  await page.getByRole("tabpanel", { name: "Versions" }).getByRole("button", { name: "Learn now" }).click();
+  await page.getByRole("status").filter({ hasText: /Learning run finished\. \d+ changes? staged for review\./ }).waitFor();
+
+  await page.getByRole("tab", { name: "Review queue" }).click();
+  const queue = page.getByRole("tabpanel", { name: "Review queue" });
+  const card = queue.getByRole("article").filter({ hasText: question });
+  await card.waitFor();
+  assert.match(await card.getByRole("heading").textContent(),
+    new RegExp(`^'${article}' now answers questions like '.*': \\d+ sessions? resolved, 0 not helpful$`));
+  await card.getByRole("button", { name: "Approve" }).click();
+  await page.getByRole("status").filter({ hasText: "Approved" }).waitFor();
+  assert.equal((await adminGet("")).version, 2, "approving published version 2");
+  await page.screenshot({ path: path.join(artifacts, "demo-learned.png"), fullPage: true });
   await s.context.close();
 });

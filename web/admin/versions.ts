@@ -4,7 +4,7 @@
 // versions list still shows the current version and can go back to the previous one.
 
 import { ApiError } from "./api";
-import type { LearningRun, SiteInfo, Version } from "./contract";
+import type { Changes, LearningRun, SiteInfo, Version } from "./contract";
 import { confirmAction } from "./confirm-dialog";
 import { h } from "./dom";
 import { formatBytes, formatCount, formatRate, formatTime, MISSING } from "./format";
@@ -162,10 +162,60 @@ function runCells(r: LearningRun): string[] {
   ];
 }
 
-// The learning runs section; a server without the runs list shows none.
-async function runsSection(ctx: ConsoleContext): Promise<HTMLElement | null> {
+// Runs the learning pipeline now (POST .../train), says what it did, and draws the page again.
+async function learnNow(
+  ctx: ConsoleContext,
+  panel: HTMLElement,
+  slot: HTMLElement,
+  button: HTMLButtonElement,
+): Promise<void> {
+  try {
+    const run = await busyWhile(panel, button, "Learning\u2026", () =>
+      ctx.api.post<LearningRun>("/train"),
+    );
+    ctx.announce(`Learning run finished. ${runCells(run)[4]}`);
+    const changes = (await ctx.api.get<Changes>("/changes")).changes ?? [];
+    ctx.setPending(changes.filter((c) => c.status === "pending").length);
+    await Promise.all([renderVersions(panel, ctx), ctx.refreshSite()]);
+    // The button that had focus went with the old page.
+    panel.querySelector<HTMLElement>("h2")?.focus();
+  } catch (e) {
+    actionError(ctx, e, slot, "Learning");
+    button.focus();
+  }
+}
+
+// The learning runs section, with "Learn now" once something is published; a server without the
+// runs list shows none.
+async function runsSection(
+  ctx: ConsoleContext,
+  panel: HTMLElement,
+  published: boolean,
+): Promise<HTMLElement | null> {
+  const slot = h("div", { class: "slot" });
+  const learn = h(
+    "button",
+    {
+      type: "button",
+      class: "button",
+      onclick: (e: Event) =>
+        void learnNow(ctx, panel, slot, e.currentTarget as HTMLButtonElement),
+    },
+    "Learn now",
+  );
   const section = (...body: HTMLElement[]): HTMLElement =>
-    h("section", { class: "runs-section" }, h("h3", {}, "Learning runs"), ...body);
+    h(
+      "section",
+      { class: "runs-section" },
+      h(
+        "div",
+        { class: "section-head" },
+        h("h3", {}, "Learning runs"),
+        published ? h("div", { class: "actions" }, learn) : null,
+      ),
+      slot,
+      ...body,
+    );
   let runs: LearningRun[];
   try {
     runs = (await ctx.api.get<{ runs?: LearningRun[] }>("/runs")).runs ?? [];
@@ -178,7 +228,8 @@ async function runsSection(ctx: ConsoleContext): Promise<HTMLElement | null> {
     { class: "muted" },
     "What each learning run read and did, newest first (the last 50 that read anything). " +
       "A candidate is replayed on recent questions no bundle learned from, against the version " +
-      "then current, and is refused if it answers markedly fewer of them right.",
+      "then current, and is refused if it answers markedly fewer of them right. The server also " +
+      "learns by itself on a schedule (hourly by default); Learn now runs it at once.",
   );
   if (runs.length === 0) {
     return section(
@@ -261,7 +312,7 @@ export async function renderVersions(panel: HTMLElement, ctx: ConsoleContext): P
     }
     return;
   }
-  const runs = await runsSection(ctx);
+  const runs = await runsSection(ctx, panel, versions.length > 0);
   loaded(panel);
   panel.appendChild(h("h2", { tabindex: "-1" }, "Versions"));
   panel.appendChild(

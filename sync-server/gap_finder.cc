@@ -367,6 +367,12 @@ void Settle(FinderState* s, const Encoder& encoder, int64_t now_ms, GapUpdate* u
 
 }  // namespace
 
+Result<int64_t> GapsReadUpTo(Store* store, const std::string& site) {
+  auto s = Load(store, site);
+  if (!s.ok()) return s.status();
+  return s.value().cursor;
+}
+
 Result<GapUpdate> UpdateGaps(Store* store, const std::string& site, const Engine& engine,
                              int64_t now_ms) {
   // The server's watch and its learning runs both call this; one at a time, so neither works

@@ -60,6 +60,9 @@ struct GapUpdate {
 Result<GapUpdate> UpdateGaps(Store* store, const std::string& site, const Engine& engine,
                              int64_t now_ms);
 
+// The position in the site's signal log up to which the gap finder has read (0 before it has).
+Result<int64_t> GapsReadUpTo(Store* store, const std::string& site);
+
 // The site's gaps, open ones first, each group by score (highest first); empty before the first
 // update.
 Result<std::vector<Gap>> ListGaps(Store* store, const std::string& site);

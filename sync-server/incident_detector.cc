@@ -634,6 +634,12 @@ double NegativeBinomialUpperTail(int64_t k, double mean, double shape) {
   return std::min(1.0, sum);
 }
 
+Result<int64_t> IncidentsReadUpTo(Store* store, const std::string& site) {
+  auto s = Load(store, site);
+  if (!s.ok()) return s.status();
+  return s.value().cursor;
+}
+
 Result<std::vector<Incident>> UpdateIncidents(Store* store, const std::string& site,
                                               const Engine& engine, int64_t now_ms) {
   // The server's watch and its learning runs both call this; one at a time, so neither works

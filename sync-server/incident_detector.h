@@ -60,6 +60,9 @@ Result<std::vector<Incident>> UpdateIncidents(Store* store, const std::string& s
 // Gamma-distributed with that shape (the larger the shape, the closer to Poisson).
 double NegativeBinomialUpperTail(int64_t k, double mean, double shape);
 
+// The position in the site's signal log up to which the detector has read (0 before it has).
+Result<int64_t> IncidentsReadUpTo(Store* store, const std::string& site);
+
 // The site's incidents (the most recent 200), open ones first, then newest first.
 Result<std::vector<Incident>> ListIncidents(Store* store, const std::string& site);
 

@@ -490,6 +490,19 @@ Result<int64_t> PostgresStore::CountSignals(const std::string& site) {
   });
 }
 
+Result<int64_t> PostgresStore::ForgetSignals(const std::string& site, int64_t up_to_id,
+                                             int64_t before_ms, size_t limit) {
+  return Run<int64_t>("forgetting old signals", [&](pqxx::connection& c) {
+    pqxx::work w(c);
+    const pqxx::result r = w.exec_params(
+        "DELETE FROM signals WHERE id IN (SELECT id FROM signals WHERE site = $1 AND ts < $2 "
+        "AND id <= $3 ORDER BY id LIMIT $4)",
+        site, before_ms, up_to_id, static_cast<int64_t>(limit));
+    w.commit();
+    return static_cast<int64_t>(r.affected_rows());
+  });
+}
+
 Result<std::vector<SignalCounts>> PostgresStore::SignalCountsByDay(const std::string& site) {
   return Run<std::vector<SignalCounts>>("counting signals", [&](pqxx::connection& c) {
     pqxx::read_transaction w(c);

@@ -47,6 +47,9 @@ SIGTERM or SIGINT stops it after the requests in flight.
                       0: only on POST /v1/sites/{site}/train)
   --watch-every S     update every published site's gaps and incidents and send webhook alerts
                       each S seconds (default 60; fractions allowed; 0: never)
+  --keep-signals-days N
+                      forget signals dated more than N days ago once learning, the gap finder
+                      and the spike detector have read them, on each watch (default 0: keep all)
 
 Environment: LOOPWISE_OPERATOR_TOKEN, when set, is a token that may create sites over HTTP
 (PUT /v1/sites/{site}) and administer every site.
@@ -75,10 +78,11 @@ Status ParseListen(const std::string& listen, ServerOptions* options) {
 
 int ServeCommand(int argc, char** argv) {
   cli::Args args;
-  if (auto exit = cli::Start("serve", kUsage, argc, argv,
-                             {"data", "listen", "db", "threads", "site-rate", "client-rate",
-                              "widget-dir", "demo-dir", "learn-every", "watch-every"},
-                             {}, &args)) {
+  if (auto exit =
+          cli::Start("serve", kUsage, argc, argv,
+                     {"data", "listen", "db", "threads", "site-rate", "client-rate", "widget-dir",
+                      "demo-dir", "learn-every", "watch-every", "keep-signals-days"},
+                     {}, &args)) {
     return *exit;
   }
   ServerOptions options;
@@ -95,6 +99,8 @@ int ServeCommand(int argc, char** argv) {
   if (!learn_every.ok()) return cli::Fail(learn_every.status().message());
   auto watch_every = args.number("watch-every", 60, 0, 86400);
   if (!watch_every.ok()) return cli::Fail(watch_every.status().message());
+  auto keep_days = args.integer("keep-signals-days", 0, 0, 36500);
+  if (!keep_days.ok()) return cli::Fail(keep_days.status().message());
   options.learn_every_seconds = static_cast<int>(learn_every.value());
   options.threads = static_cast<size_t>(threads.value());
   options.site_rate = site_rate.value();
@@ -163,6 +169,7 @@ int ServeCommand(int argc, char** argv) {
   if (watch_every.value() > 0) {
     WatchOptions watch;
     watch.every_seconds = watch_every.value();
+    watch.keep_signal_days = static_cast<int>(keep_days.value());
     watcher = std::make_unique<Watcher>(d.store.get(), d.bundles.get(), watch);
   }
   Status s = server.Run();

@@ -585,6 +585,17 @@ Result<int64_t> SqliteStore::CountSignals(const std::string& site) {
   return st.Int(0);
 }
 
+Result<int64_t> SqliteStore::ForgetSignals(const std::string& site, int64_t up_to_id,
+                                           int64_t before_ms, size_t limit) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_,
+               "DELETE FROM signals WHERE id IN (SELECT id FROM signals WHERE site = ? AND ts < ? "
+               "AND id <= ? ORDER BY id LIMIT ?)");
+  st.Bind(1, site).Bind(2, before_ms).Bind(3, up_to_id).Bind(4, static_cast<int64_t>(limit));
+  if (Status s = Done(st, db_, "forgetting old signals"); !s.ok()) return s;
+  return static_cast<int64_t>(sqlite3_changes(db_));
+}
+
 Result<std::vector<SignalCounts>> SqliteStore::SignalCountsByDay(const std::string& site) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement st(db_,

@@ -48,6 +48,8 @@ class SqliteStore : public Store {
 
   Result<BatchReceipt> AppendSignals(SignalBatch batch) override;
   Result<int64_t> CountSignals(const std::string& site) override;
+  Result<int64_t> ForgetSignals(const std::string& site, int64_t up_to_id, int64_t before_ms,
+                                size_t limit) override;
   Result<std::vector<SignalCounts>> SignalCountsByDay(const std::string& site) override;
   Result<std::vector<StoredSignal>> SignalsAfter(const std::string& site, int64_t after_id,
                                                  size_t limit) override;

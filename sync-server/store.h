@@ -198,6 +198,11 @@ class Store {
   // learning pipeline, gap finder and spike detector each read the log from their own cursor.
   virtual Result<std::vector<StoredSignal>> SignalsAfter(const std::string& site, int64_t after_id,
                                                          size_t limit) = 0;
+  // Deletes up to `limit` of the site's signals stored at or before position `up_to_id` and dated
+  // (`ts`) before `before_ms`, oldest first; returns how many it deleted. The batches' idempotency
+  // records stay.
+  virtual Result<int64_t> ForgetSignals(const std::string& site, int64_t up_to_id,
+                                        int64_t before_ms, size_t limit) = 0;
   // One outcome per question (query_id) of the site, oldest first.
   virtual Result<std::vector<QueryOutcome>> QueryOutcomes(const std::string& site) = 0;
 

@@ -1,5 +1,6 @@
 #include "watcher.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "gap_finder.h"
@@ -107,6 +108,38 @@ void Watcher::Watch(const Site& site, int64_t now_ms) {
   auto alerts = DeliverAlerts(store_, site.name, now_ms, options_.send, options_.alerts);
   if (!alerts.ok()) {
     LogError("alert delivery failed", {{"site", site.name}, {"error", alerts.status().message()}});
+  }
+  if (options_.keep_signal_days > 0) ForgetOldSignals(site.name, now_ms);
+}
+
+void Watcher::ForgetOldSignals(const std::string& site, int64_t now_ms) {
+  // Only what every reader of the log is done with: learning, the gap finder, the detector.
+  auto learned = store_->GetLearningCursor(site);
+  auto gaps = GapsReadUpTo(store_, site);
+  auto incidents = IncidentsReadUpTo(store_, site);
+  if (!learned.ok() || !gaps.ok() || !incidents.ok()) {
+    const Status& failed =
+        !learned.ok() ? learned.status() : (!gaps.ok() ? gaps.status() : incidents.status());
+    LogError("forgetting old signals failed", {{"site", site}, {"error", failed.message()}});
+    return;
+  }
+  const int64_t read = std::min({learned.value().signals, gaps.value(), incidents.value()});
+  const int64_t before = now_ms - int64_t{options_.keep_signal_days} * 24 * 3600 * 1000;
+  // In slices, so signals arriving meanwhile never wait long for the store.
+  constexpr size_t kSlice = 10000;
+  int64_t forgotten = 0;
+  for (;;) {
+    auto n = store_->ForgetSignals(site, read, before, kSlice);
+    if (!n.ok()) {
+      LogError("forgetting old signals failed", {{"site", site}, {"error", n.status().message()}});
+      break;
+    }
+    forgotten += n.value();
+    if (n.value() < static_cast<int64_t>(kSlice)) break;
+  }
+  if (forgotten) {
+    LogInfo("old signals forgotten",
+            {{"site", site}, {"signals", forgotten}, {"days", options_.keep_signal_days}});
   }
 }
 

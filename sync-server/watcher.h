@@ -1,7 +1,9 @@
 #pragma once
 // The server's watch over its sites: every interval, for each site with a published bundle, the
-// gap finder and the spike detector read the new signals with the current bundle's encoder, and
-// newly opened incidents are sent to the site's webhooks (alerts.h), failed ones retried.
+// gap finder and the spike detector read the new signals with the current bundle's encoder,
+// newly opened incidents are sent to the site's webhooks (alerts.h), failed ones retried, and,
+// when a number of days to keep is set, signals older than that which the learning pipeline, the
+// gap finder and the detector have all read are forgotten.
 //
 // Runs on its own thread from construction until destruction; a pass that fails for one site is
 // logged and the others go on.
@@ -23,6 +25,7 @@ namespace loopwise {
 
 struct WatchOptions {
   double every_seconds = 60;
+  int keep_signal_days = 0;  // 0: keep every signal
   AlertSender send = PostJson;
   AlertOptions alerts;
 };
@@ -40,6 +43,7 @@ class Watcher {
  private:
   void Loop();
   void Watch(const Site& site, int64_t now_ms);
+  void ForgetOldSignals(const std::string& site, int64_t now_ms);
   // The engine of the site's current bundle, loaded once per bundle; null when unpublished.
   std::shared_ptr<const Engine> CurrentEngine(const std::string& site);
 

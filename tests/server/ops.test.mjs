@@ -1,7 +1,8 @@
 // Gaps, incidents, webhook alerts and analytics on a real server: signals posted over HTTP, the
 // server's periodic watch (--watch-every) finding a knowledge gap and a spike, the spike POSTed to
 // a webhook receiver started here (which fails once, so the alert is retried), exactly once, also
-// across a restart; analytics checked against the known input.
+// across a restart; analytics checked against the known input; old signals forgotten
+// (--keep-signals-days) only once every reader has read them.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
@@ -206,4 +207,33 @@ test("analytics: rates overall, by day, route, bundle and article, before and af
   assert.equal(a.changes.length, 1);
   assert.equal(a.changes[0].version, 1);
   assert.equal(a.changes[0].before.queries + a.changes[0].after.queries <= total, true);
+});
+
+test("--keep-signals-days forgets old signals, but only once learning, gaps and incidents have read them", async () => {
+  const dir = tempDir();
+  const own = createSite(dir, "keep");
+  importFixtures(dir, "keep");
+  const keeper = await startServer(dir, ["--watch-every", "0.2", "--learn-every", "0", "--keep-signals-days", "2"]);
+  try {
+    const base = `${keeper.url}/v1/sites/keep`;
+    const events = [
+      ...question(now - 5 * 24 * HOUR, "i want my money back", "/billing", "resolved", "refund"),
+      ...question(now - HOUR, "i forgot my password", "/login", "resolved", "reset-password"),
+    ];
+    const r = await request(`${base}/signals`, signalsRequest(own.key, { batch_id: batchId(), events }));
+    assert.equal(r.status, 202);
+    const analytics = async () => (await request(`${base}/analytics`, { headers: admin(own.token) })).body;
+    // The watch reads them at once; learning has not yet, so they all stay.
+    await new Promise((done) => setTimeout(done, 1500));
+    assert.equal((await analytics()).signals, 6);
+    assert.equal((await request(`${base}/train`, { method: "POST", headers: admin(own.token) })).status, 200);
+    await until("the old question forgotten", async () => (await analytics()).signals === 3);
+    const day = (ms) => new Date(ms).toISOString().slice(0, 10);
+    assert.deepEqual((await analytics()).days.map((d) => d.day),
+      [...new Set([day(now - HOUR), day(now - HOUR + 1000)])], "only the recent question's days are left");
+    assert.ok(keeper.logs.some((l) => l.includes('"msg":"old signals forgotten"') && l.includes('"signals":3')));
+  } finally {
+    await keeper.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

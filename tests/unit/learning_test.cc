@@ -275,6 +275,10 @@ class KilledAfter : public Store {
   Result<int64_t> CountSignals(const std::string& site) override {
     return Read([&] { return inner_->CountSignals(site); });
   }
+  Result<int64_t> ForgetSignals(const std::string& site, int64_t up_to_id, int64_t before_ms,
+                                size_t limit) override {
+    return Write([&] { return inner_->ForgetSignals(site, up_to_id, before_ms, limit); });
+  }
   Result<std::vector<SignalCounts>> SignalCountsByDay(const std::string& site) override {
     return Read([&] { return inner_->SignalCountsByDay(site); });
   }

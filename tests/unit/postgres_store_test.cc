@@ -160,6 +160,19 @@ json Exercise(Store& s) {
     return j;
   }));
 
+  // Forgetting the first day's signals (ids 1 to 3), never past the position given.
+  for (const auto& [up_to, limit] :
+       std::vector<std::pair<int64_t, size_t>>{{2, 5}, {6, 5}, {6, 5}}) {
+    out.push_back(Read<int64_t>(s.ForgetSignals("acme", up_to, 1767312000000, limit),
+                                [](int64_t n) { return json(n); }));
+  }
+  out.push_back(
+      Read<std::vector<StoredSignal>>(s.SignalsAfter("acme", 0, 10), [](const auto& list) {
+        json j = json::array();
+        for (const StoredSignal& x : list) j.push_back(x.id);
+        return j;
+      }));
+
   out.push_back(ShowStatus(s.PutDocument("acme", "gaps", R"({"a":1})")));
   out.push_back(ShowStatus(s.PutDocument("acme", "gaps", R"({"a":2})")));
   out.push_back(Read<std::optional<std::string>>(

@@ -121,6 +121,41 @@ TEST_CASE("signals are read back in arrival order from a cursor, field for field
   CHECK(s.SignalsAfter("other", 0, 100).value().empty());
 }
 
+TEST_CASE(
+    "old signals are forgotten oldest first, up to a position and a date, a slice at a time") {
+  TempDb db;
+  auto store = SqliteStore::Open(db.path());
+  REQUIRE(store.ok());
+  auto& s = *store.value();
+  REQUIRE(s.InsertSite({"acme", "pk", "hash", {}, "review"}).ok());
+  REQUIRE(s.InsertSite({"beta", "pk2", "hash2", {}, "review"}).ok());
+  SignalBatch b = Batch("b", 6);
+  for (size_t i = 0; i < 6; ++i) b.events[i].ts = i < 4 ? 1000 : 5000;  // ids 1-4 old, 5-6 new
+  REQUIRE(s.AppendSignals(b).ok());
+  SignalBatch other = Batch("b", 2);
+  other.site = "beta";
+  REQUIRE(s.AppendSignals(other).ok());  // ids 7-8, another site's
+
+  auto ids = [&](const std::string& site) {
+    auto stored = s.SignalsAfter(site, 0, 100);
+    REQUIRE(stored.ok());
+    std::vector<int64_t> out;
+    for (const auto& x : stored.value()) out.push_back(x.id);
+    return out;
+  };
+  CHECK(s.ForgetSignals("acme", 3, 2000, 2).value() == 2);  // a slice of 2: ids 1, 2
+  CHECK(ids("acme") == std::vector<int64_t>{3, 4, 5, 6});
+  CHECK(s.ForgetSignals("acme", 3, 2000, 10).value() == 1);    // not past position 3
+  CHECK(s.ForgetSignals("acme", 100, 2000, 10).value() == 1);  // id 4; 5 and 6 are newer
+  CHECK(s.ForgetSignals("acme", 100, 2000, 10).value() == 0);
+  CHECK(ids("acme") == std::vector<int64_t>{5, 6});
+  CHECK(ids("beta") == std::vector<int64_t>{7, 8});
+  // The batch's idempotency record stays: sent again, it is still a duplicate.
+  auto again = s.AppendSignals(Batch("b", 6));
+  REQUIRE(again.ok());
+  CHECK(again.value().duplicate);
+}
+
 TEST_CASE("versions: the newest is current, old ones are forgotten, any kept one can come back") {
   TempDb db;
   auto store = SqliteStore::Open(db.path());

@@ -1,7 +1,8 @@
 // Versions: every kept published bundle, the current one marked, and a rollback to any other
-// after a confirmation; below, the learning runs that made them (or did not, and why).
-// GET .../versions, GET .../runs; POST .../rollback {"version": n}. A server without the
-// versions list still shows the current version and can go back to the previous one.
+// after a confirmation; below, the learning runs that made them (or did not, and why), and
+// "Learn now". GET .../versions, GET .../runs; POST .../rollback {"version": n}, POST .../train.
+// A server without the versions list still shows the current version and can go back to the
+// previous one.
 
 import { ApiError } from "./api";
 import type { Changes, LearningRun, SiteInfo, Version } from "./contract";

@@ -168,12 +168,14 @@ Result<T> UnderLearningLock(Store* store, const std::string& site, Fn fn) {
 }  // namespace
 
 Result<json> LearningRuns(Store* store, const std::string& site) {
-  return LoadStateDocument<json>(store, site, kRunsDocument, "learning runs",
-                                 [](const json& j, json* runs) {
-                                   *runs = j.at("runs");
-                                   if (!runs->is_array()) throw std::runtime_error("no list");
-                                   return Status::Ok();
-                                 });
+  auto runs = LoadStateDocument<json>(store, site, kRunsDocument, "learning runs",
+                                      [](const json& j, json* out) {
+                                        *out = j.at("runs");
+                                        if (!out->is_array()) throw std::runtime_error("no list");
+                                        return Status::Ok();
+                                      });
+  if (runs.ok() && runs.value().is_null()) return json::array();  // none recorded yet
+  return runs;
 }
 
 Result<LearningReport> Learner::Run(const std::string& site, int64_t now_ms,

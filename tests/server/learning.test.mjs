@@ -316,6 +316,8 @@ test("train refuses a site that was never published, and needs the admin token",
   r = await request(`${server.url}/v1/sites/fresh/train`, { method: "POST", headers: admin(other.token) });
   assert.equal(r.status, 409);
   assert.equal(r.body.error.code, "not_published");
+  r = await request(`${server.url}/v1/sites/fresh/runs`, { headers: admin(other.token) });
+  assert.deepEqual([r.status, r.body], [200, { runs: [] }], "no runs yet: an empty list");
   assert.match(cliFails("train", "--site", "nope", "--data", data).stderr, /no site "nope"/);
 });
 

@@ -101,6 +101,10 @@ int ServeCommand(int argc, char** argv) {
   if (!watch_every.ok()) return cli::Fail(watch_every.status().message());
   auto keep_days = args.integer("keep-signals-days", 0, 0, 36500);
   if (!keep_days.ok()) return cli::Fail(keep_days.status().message());
+  if (keep_days.value() > 0 && watch_every.value() == 0) {
+    return cli::Fail(
+        "--keep-signals-days forgets signals on each watch; --watch-every 0 turns it off");
+  }
   options.learn_every_seconds = static_cast<int>(learn_every.value());
   options.threads = static_cast<size_t>(threads.value());
   options.site_rate = site_rate.value();

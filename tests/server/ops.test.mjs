@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import http from "node:http";
 import {
-  admin, batchId, createSite, importFixtures, request, signalsRequest, startServer, tempDir,
+  admin, batchId, cliFails, createSite, importFixtures, request, signalsRequest, startServer, tempDir,
 } from "./server.mjs";
 
 const HOUR = 3600 * 1000;
@@ -232,6 +232,9 @@ test("--keep-signals-days forgets old signals, but only once learning, gaps and 
     assert.deepEqual((await analytics()).days.map((d) => d.day),
       [...new Set([day(now - HOUR), day(now - HOUR + 1000)])], "only the recent question's days are left");
     assert.ok(keeper.logs.some((l) => l.includes('"msg":"old signals forgotten"') && l.includes('"signals":3')));
+    // Without the watch nothing would ever be forgotten: refused at start.
+    assert.match(cliFails("serve", "--keep-signals-days", "2", "--watch-every", "0", "--data", dir).stderr,
+      /--keep-signals-days forgets signals on each watch; --watch-every 0 turns it off/);
   } finally {
     await keeper.stop();
     fs.rmSync(dir, { recursive: true, force: true });

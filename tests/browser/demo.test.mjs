@@ -346,7 +346,11 @@ test("every text in the panel meets WCAG AA contrast, the placeholder too", asyn
 
 test("the demo learns from a customer's Yes: Learn now in the console stages it, approving publishes it", async () => {
   const adminGet = async (p) => (await request(`${demo.url}/v1/sites/demo${p}`, { headers: admin(demo.token) })).body;
-  const before = (await adminGet("/analytics")).signals;
+  // Resolutions per article, to know when this customer's has arrived (other tests' signals may
+  // still be on their way).
+  const resolved = async () => Object.fromEntries(
+    ((await adminGet("/analytics")).by_article ?? []).map((a) => [a.article, a.resolved]));
+  const before = await resolved();
   const s = await openPage("/projects/42");
   const question = "where can my accountant download every single invoice";
   await ask(s, question);
@@ -354,16 +358,22 @@ test("the demo learns from a customer's Yes: Learn now in the console stages it,
   await s.dialog.getByRole("button", { name: "Yes", exact: true }).first().click();
   await s.dialog.getByText("Glad that helped.").waitFor();
   await s.page.goto("about:blank"); // pagehide sends the signals
-  for (let i = 0; i < 40 && (await adminGet("/analytics")).signals < before + 3; i++) {
-    await new Promise((done) => setTimeout(done, 250));
+  const { id } = (await adminGet("/articles")).articles.find((a) => a.title === article);
+  for (let i = 0; i < 100 && ((await resolved())[id] ?? 0) <= (before[id] ?? 0); i++) {
+    await new Promise((done) => setTimeout(done, 200));
   }
+  assert.ok(((await resolved())[id] ?? 0) > (before[id] ?? 0), "the customer's Yes reached the server");
 
   const page = await s.context.newPage();
   await page.goto(`${demo.url}/admin/?site=demo`);
   await page.locator("#signin-token").fill(demo.token);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("tab", { name: "Versions" }).click();
+  // A learning run rebuilds the bundle: on two shared cores that can take a while.
+  const trained = page.waitForResponse((r) => r.url().endsWith("/v1/sites/demo/train"), { timeout: 120000 });
   await page.getByRole("tabpanel", { name: "Versions" }).getByRole("button", { name: "Learn now" }).click();
+  const report = await (await trained).json();
+  assert.equal(report.outcome, "staged", JSON.stringify(report));
   await page.getByRole("status").filter({ hasText: /Learning run finished\. \d+ changes? staged for review\./ }).waitFor();
 
   await page.getByRole("tab", { name: "Review queue" }).click();

@@ -847,10 +847,10 @@ Result<std::vector<std::string>> PostgresStore::ReferencedBundles() {
 Result<bool> PostgresStore::Exclusively(const std::string& site, const std::string& name, bool wait,
                                         const std::function<void()>& body) {
   std::unique_ptr<pqxx::connection> holder;
+  const std::string key = "loopwise/" + site + "/" + name;
   try {
     holder = std::make_unique<pqxx::connection>(url_);
     pqxx::nontransaction w(*holder);
-    const std::string key = "loopwise/" + site + "/" + name;
     if (wait) {
       w.exec_params("SELECT pg_advisory_lock(hashtext($1))", key);
     } else if (!w.exec_params1("SELECT pg_try_advisory_lock(hashtext($1))", key)[0].as<bool>()) {
@@ -860,7 +860,20 @@ Result<bool> PostgresStore::Exclusively(const std::string& site, const std::stri
     return Status::Error("store: taking the " + name + " lock of site \"" + site + "\" failed (" +
                          Trimmed(e.what()) + ")");
   }
-  // Closing the connection afterwards releases the lock, whatever body did.
+  // Released when body is done, whatever it did: unlocked here, so whoever asks next finds it
+  // free (the server drops a closed connection's locks only once its backend has exited), and
+  // else, as a last resort, by closing the connection.
+  struct Release {
+    pqxx::connection* c;
+    const std::string& key;
+    ~Release() {
+      try {
+        pqxx::nontransaction w(*c);
+        w.exec_params("SELECT pg_advisory_unlock(hashtext($1))", key);
+      } catch (const std::exception&) {
+      }
+    }
+  } release{holder.get(), key};
   body();
   return true;
 }

@@ -346,45 +346,58 @@ test("every text in the panel meets WCAG AA contrast, the placeholder too", asyn
 
 test("the demo learns from a customer's Yes: Learn now in the console stages it, approving publishes it", async () => {
   const adminGet = async (p) => (await request(`${demo.url}/v1/sites/demo${p}`, { headers: admin(demo.token) })).body;
-  // Resolutions per article, to know when this customer's has arrived (other tests' signals may
+  // Resolutions per article, to know when a customer's has arrived (other tests' signals may
   // still be on their way).
   const resolved = async () => Object.fromEntries(
     ((await adminGet("/analytics")).by_article ?? []).map((a) => [a.article, a.resolved]));
-  const before = await resolved();
-  const s = await openPage("/projects/42");
   const question = "where can my accountant download every single invoice";
-  await ask(s, question);
-  const article = await s.dialog.locator(".card h3").first().textContent();
-  await s.dialog.getByRole("button", { name: "Yes", exact: true }).first().click();
-  await s.dialog.getByText("Glad that helped.").waitFor();
-  await s.page.goto("about:blank"); // pagehide sends the signals
-  const { id } = (await adminGet("/articles")).articles.find((a) => a.title === article);
-  for (let i = 0; i < 100 && ((await resolved())[id] ?? 0) <= (before[id] ?? 0); i++) {
-    await new Promise((done) => setTimeout(done, 200));
-  }
-  assert.ok(((await resolved())[id] ?? 0) > (before[id] ?? 0), "the customer's Yes reached the server");
+  // One customer asks and answers Yes.
+  const customer = async () => {
+    const before = await resolved();
+    const s = await openPage("/projects/42");
+    await ask(s, question);
+    const title = await s.dialog.locator(".card h3").first().textContent();
+    await s.dialog.getByRole("button", { name: "Yes", exact: true }).first().click();
+    await s.dialog.getByText("Glad that helped.").waitFor();
+    await s.page.goto("about:blank"); // pagehide sends the signals
+    await s.context.close();
+    const { id } = (await adminGet("/articles")).articles.find((a) => a.title === title);
+    for (let i = 0; i < 100 && ((await resolved())[id] ?? 0) <= (before[id] ?? 0); i++) {
+      await new Promise((done) => setTimeout(done, 200));
+    }
+    assert.ok(((await resolved())[id] ?? 0) > (before[id] ?? 0), "the customer's Yes reached the server");
+    return title;
+  };
 
-  const page = await s.context.newPage();
+  const context = await browser.newContext();
+  const page = await context.newPage();
   await page.goto(`${demo.url}/admin/?site=demo`);
   await page.locator("#signin-token").fill(demo.token);
   await page.getByRole("button", { name: "Sign in" }).click();
-  await page.getByRole("tab", { name: "Versions" }).click();
-  // A learning run rebuilds the bundle: on two shared cores that can take a while.
-  const trained = page.waitForResponse((r) => r.url().endsWith("/v1/sites/demo/train"), { timeout: 120000 });
-  await page.getByRole("tabpanel", { name: "Versions" }).getByRole("button", { name: "Learn now" }).click();
-  const report = await (await trained).json();
-  assert.equal(report.outcome, "staged", JSON.stringify(report));
-  await page.getByRole("status").filter({ hasText: /Learning run finished\. \d+ changes? staged for review\./ }).waitFor();
-
-  await page.getByRole("tab", { name: "Review queue" }).click();
   const queue = page.getByRole("tabpanel", { name: "Review queue" });
   const card = queue.getByRole("article").filter({ hasText: question });
-  await card.waitFor();
+  let article;
+  // One recent question in five is held out for the replay, unlearned while recent (chosen by its
+  // random id): another customer asks until one is learned.
+  for (let attempt = 0; attempt < 5 && !(await card.count()); attempt++) {
+    article = await customer();
+    await page.getByRole("tab", { name: "Versions" }).click();
+    // A learning run rebuilds the bundle: on two shared cores that can take a while.
+    const trained = page.waitForResponse((r) => r.url().endsWith("/v1/sites/demo/train"), { timeout: 120000 });
+    await page.getByRole("tabpanel", { name: "Versions" }).getByRole("button", { name: "Learn now" }).click();
+    const report = await (await trained).json();
+    await page.getByRole("status").filter({ hasText: "Learning run finished." }).last().waitFor();
+    if (report.outcome === "staged") {
+      await page.getByRole("status").filter({ hasText: /\d+ changes? staged for review\./ }).waitFor();
+    }
+    await page.getByRole("tab", { name: "Review queue" }).click();
+    await queue.getByRole("heading", { name: /^Pending/ }).waitFor();
+  }
   assert.match(await card.getByRole("heading").textContent(),
     new RegExp(`^'${article}' now answers questions like '.*': \\d+ sessions? resolved, 0 not helpful$`));
   await card.getByRole("button", { name: "Approve" }).click();
   await page.getByRole("status").filter({ hasText: "Approved" }).waitFor();
   assert.equal((await adminGet("")).version, 2, "approving published version 2");
   await page.screenshot({ path: path.join(artifacts, "demo-learned.png"), fullPage: true });
-  await s.context.close();
+  await context.close();
 });

@@ -358,7 +358,7 @@ test("the demo learns from a customer's Yes: Learn now in the console stages it,
     await ask(s, question);
     const title = await s.dialog.locator(".card h3").first().textContent();
     await s.dialog.getByRole("button", { name: "Yes", exact: true }).first().click();
-    await s.dialog.getByText("Glad that helped.").waitFor();
+    await s.dialog.locator(".answers").getByText("Glad that helped.").waitFor();
     await s.page.goto("about:blank"); // pagehide sends the signals
     await s.context.close();
     const { id } = (await adminGet("/articles")).articles.find((a) => a.title === title);

@@ -239,6 +239,7 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
   auto finished = FinishPublication(site);
   if (!finished.ok()) return finished.status();
   report.finished = finished.value();
+  if (Status s = FinishOverruling(site); !s.ok()) return s;
   auto current = store_->CurrentVersion(site);
   if (!current.ok()) return current.status();
   if (!current.value()) {
@@ -706,21 +707,25 @@ Result<std::vector<LearnedChange>> Learner::MarkChangesFor(const std::string& si
   return marked;
 }
 
-Status Learner::Overrule(const std::string& site, const std::vector<LearnedChange>& changes) {
-  // The change's exemplars name their questions (changes made before they did: by their words).
-  std::set<std::string> ids;
-  std::set<std::pair<std::string, std::string>> texts;  // (article, text)
-  for (const LearnedChange& c : changes) {
-    const json exemplars = json::parse(c.exemplars_json, nullptr, false);
-    for (const json& e : exemplars.is_array() ? exemplars : json::array()) {
-      if (!e.is_object()) continue;
-      if (e.value("query_id", json()).is_string()) {
-        ids.insert(e["query_id"].get<std::string>());
-      } else if (e.value("text", json()).is_string()) {
-        texts.emplace(c.article, e["text"].get<std::string>());
-      }
+// The questions a change's exemplars came from: by id (`ids`) or, for changes made before
+// exemplars named their question, by (article, text) (`texts`, when given).
+void QuestionsBehind(const LearnedChange& c, std::set<std::string>* ids,
+                     std::set<std::pair<std::string, std::string>>* texts) {
+  const json exemplars = json::parse(c.exemplars_json, nullptr, false);
+  for (const json& e : exemplars.is_array() ? exemplars : json::array()) {
+    if (!e.is_object()) continue;
+    if (e.value("query_id", json()).is_string()) {
+      ids->insert(e["query_id"].get<std::string>());
+    } else if (texts && e.value("text", json()).is_string()) {
+      texts->emplace(c.article, e["text"].get<std::string>());
     }
   }
+}
+
+Status Learner::Overrule(const std::string& site, const std::vector<LearnedChange>& changes) {
+  std::set<std::string> ids;
+  std::set<std::pair<std::string, std::string>> texts;  // (article, text)
+  for (const LearnedChange& c : changes) QuestionsBehind(c, &ids, &texts);
   auto rows = store_->LearningOutcomes(site);
   if (!rows.ok()) return rows.status();
   std::vector<Observation> obs;
@@ -771,6 +776,33 @@ Status Learner::Overrule(const std::string& site, const std::vector<LearnedChang
   auto cursor = store_->GetLearningCursor(site);
   if (!cursor.ok()) return cursor.status();
   return store_->SaveLearning(site, cursor.value(), save, {}, nullptr);
+}
+
+Status Learner::FinishOverruling(const std::string& site) {
+  auto changes = store_->Changes(site);
+  if (!changes.ok()) return changes.status();
+  std::vector<LearnedChange> rejected;
+  for (const LearnedChange& c : changes.value()) {
+    if (c.status == "rejected") rejected.push_back(c);
+  }
+  if (rejected.empty()) return Status::Ok();
+  auto rows = store_->LearningOutcomes(site);
+  if (!rows.ok()) return rows.status();
+  std::set<std::string> accepted;
+  for (const LearningOutcome& row : rows.value()) {
+    if (row.status == "accepted") accepted.insert(row.query_id);
+  }
+  std::vector<LearnedChange> unfinished;
+  for (const LearnedChange& c : rejected) {
+    std::set<std::string> ids;
+    QuestionsBehind(c, &ids, nullptr);
+    if (std::any_of(ids.begin(), ids.end(), [&](const auto& id) { return accepted.count(id); })) {
+      unfinished.push_back(c);
+    }
+  }
+  if (unfinished.empty()) return Status::Ok();
+  LogWarning("finished an interrupted rejection", {{"site", site}, {"changes", unfinished.size()}});
+  return Overrule(site, unfinished);
 }
 
 Result<std::optional<Version>> Learner::FinishPublication(const std::string& site) {

@@ -121,8 +121,7 @@ class Learner {
   // it returns, and overrules the questions behind it (they speak against its article from now
   // on, see Observation::overruled; so do a rejected pending change's, in Decide). Fails when `id`
   // names no published change, or when publishing fails (the change is left published). A crash
-  // between marking and publishing is finished by the next run; one before the questions are
-  // overruled leaves them as they were.
+  // midway is finished by the next run (FinishPublication, FinishOverruling).
   Result<Version> Revert(const std::string& site, int64_t id, int64_t now_ms);
 
  private:
@@ -150,6 +149,10 @@ class Learner {
   // Observation::overruled): the accepted questions their exemplars came from and those merged into
   // them (all but identical in the current bundle's encoder, with the same article).
   Status Overrule(const std::string& site, const std::vector<LearnedChange>& changes);
+  // Finishes a rejection or revert a crash cut short before its questions were overruled: a
+  // rejected change whose exemplars' questions still count as accepted. (The guardrails reject
+  // their candidates' questions together with the changes, in one transaction.)
+  Status FinishOverruling(const std::string& site);
 
   Store* store_;
   BundleFiles* files_;

@@ -945,7 +945,15 @@ TEST_CASE("an operator's rejection sticks: the questions behind it speak against
   REQUIRE(first.value().changes.size() == 1);
   CHECK(first.value().accepted == 1);
   CHECK(first.value().merged == 3);
-  REQUIRE(learner.Decide("acme", first.value().changes[0], false, 5000001).ok());
+  SUBCASE("rejected") {
+    REQUIRE(learner.Decide("acme", first.value().changes[0], false, 5000001).ok());
+  }
+  SUBCASE("killed after marking it rejected, before overruling: the next run overrules") {
+    LearnedChange c = site.Change(first.value().changes[0]);
+    c.status = "rejected";
+    REQUIRE(store->UpdateChange("acme", c).ok());
+    CHECK(StoredObservation(store, "q-c0").status == "accepted");
+  }
 
   // A fifth customer says much the same: the four the operator overruled now contradict it.
   REQUIRE(store->AppendSignals(CloseAccountBatch("b2", {"c4"}, "close my whole account now please"))
@@ -965,7 +973,9 @@ TEST_CASE("an operator's rejection sticks: the questions behind it speak against
 }
 
 TEST_CASE("a published change reverted: a version without it, and a crash midway is finished") {
-  PublishedSite site;
+  LearningOptions options = PublishedSite::Options();
+  options.replay_every = 0;  // no question held out for replay: all four are the change's
+  PublishedSite site(options);
   Store* store = site.store();
   Learner& learner = site.learner;
   REQUIRE(store->AppendSignals(CloseAccountBatch("b1", {"c0", "c1", "c2", "c3"})).ok());
@@ -1006,6 +1016,9 @@ TEST_CASE("a published change reverted: a version without it, and a crash midway
     auto current = store->CurrentVersion("acme");
     REQUIRE(current.ok());
     CHECK(current.value()->version == 3);
+    for (const char* q : {"q-c0", "q-c1", "q-c2", "q-c3"}) {
+      CHECK(StoredObservation(store, q).overruled);
+    }
   }
   // Rolling back to the version that held it restores it, as for any rollback.
   SUBCASE("rolled back to") {

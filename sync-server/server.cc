@@ -1141,6 +1141,7 @@ void Server::Impl::Runs(const Request& req, Response& res) {
   }
   SendJson(res, 200, {{"runs", runs.value()}});
 }
+
 void Server::Impl::Gaps(const Request& req, Response& res) {
   auto site = LoadSite(req.matches[1], res);
   if (!site || !CheckAdmin(req, res, &*site)) return;

@@ -10,5 +10,6 @@ int ImportCommand(int argc, char** argv);
 int PublishCommand(int argc, char** argv);
 int TrainCommand(int argc, char** argv);
 int SimulateCommand(int argc, char** argv);
+int BackupCommand(int argc, char** argv);
 
 }  // namespace loopwise

@@ -18,6 +18,7 @@ Commands:
   publish    build a site's bundle and make it the current version
   train      run a site's learning pipeline now (learn, guard, replay, publish or stage)
   simulate   run the learning loop end to end in simulated days and report each day
+  backup     copy a data directory, consistently, while its server runs
 
 Run `loopwise <command> --help` for a command's options.
 )";
@@ -31,7 +32,7 @@ constexpr Command kCommands[] = {
     {"eval", loopwise::EvalCommand},         {"serve", loopwise::ServeCommand},
     {"site", loopwise::SiteCommand},         {"import", loopwise::ImportCommand},
     {"publish", loopwise::PublishCommand},   {"train", loopwise::TrainCommand},
-    {"simulate", loopwise::SimulateCommand},
+    {"simulate", loopwise::SimulateCommand}, {"backup", loopwise::BackupCommand},
 };
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "sqlite_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -333,6 +336,52 @@ Version ReadVersion(const Statement& st) {
 
 int SqliteStore::SchemaVersion() {
   return kSchemaVersion;
+}
+
+Status SqliteStore::Snapshot(const std::string& from, const std::string& to) {
+  sqlite3* source = nullptr;
+  sqlite3* copy = nullptr;
+  auto fail = [&](const std::string& why) {
+    sqlite3_close(source);
+    sqlite3_close(copy);
+    return Status::Error(why);
+  };
+  if (sqlite3_open_v2(from.c_str(), &source, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    return fail(from + ": cannot open the database (" +
+                (source ? sqlite3_errmsg(source) : "out of memory") + ")");
+  }
+  sqlite3_busy_timeout(source, 10000);
+  if (sqlite3_open_v2(to.c_str(), &copy,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    return fail(to + ": cannot create the copy (" +
+                (copy ? sqlite3_errmsg(copy) : "out of memory") + ")");
+  }
+  sqlite3_backup* backup = sqlite3_backup_init(copy, "main", source, "main");
+  if (!backup) return fail(to + ": cannot start the copy (" + sqlite3_errmsg(copy) + ")");
+  // All pages in one step: a single read transaction, so one consistent snapshot. Writers never
+  // block it in WAL mode; a checkpoint or a writer's lock can briefly, so it waits and tries again.
+  int rc;
+  while ((rc = sqlite3_backup_step(backup, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+    sqlite3_sleep(50);
+  }
+  sqlite3_backup_finish(backup);
+  if (rc != SQLITE_DONE) {
+    return fail(from + ": cannot copy the database (" + sqlite3_errmsg(copy) + ")");
+  }
+  if (sqlite3_close(copy) != SQLITE_OK) {
+    copy = nullptr;
+    return fail(to + ": cannot close the copy");
+  }
+  copy = nullptr;
+  sqlite3_close(source);
+  source = nullptr;
+  const int fd = ::open(to.c_str(), O_RDONLY | O_CLOEXEC);
+  const bool synced = fd >= 0 && ::fsync(fd) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!synced) return Status::Error(to + ": cannot sync the copy to disk");
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& path) {

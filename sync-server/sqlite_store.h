@@ -33,6 +33,11 @@ class SqliteStore : public Store {
   // The schema version this code migrates to.
   static int SchemaVersion();
 
+  // Copies the database at `from` (which must exist) to the new file `to` as one consistent
+  // snapshot (SQLite's online backup), while other connections and processes go on reading and
+  // writing it, and syncs `to` to disk. Fails with a sentence naming the file.
+  static Status Snapshot(const std::string& from, const std::string& to);
+
   Status InsertSite(const Site& site) override;
   Status UpdateSite(const Site& site) override;
   Result<std::optional<Site>> FindSite(const std::string& name) override;

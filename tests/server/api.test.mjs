@@ -370,10 +370,10 @@ test("the CLI refuses a taken port and an unusable data directory with one line"
   r = cliFails("publish", "--site", "nobody", "--data", data);
   assert.match(r.stderr, /no site "nobody"/);
   for (const cmd of [["serve"], ["site", "create"], ["import", "articles"], ["publish"], ["train"],
-    ["eval"], ["simulate"]]) {
+    ["eval"], ["simulate"], ["backup"]]) {
     assert.match(cli(...cmd, "--help"), /usage: loopwise/);
   }
-  for (const cmd of ["serve", "publish", "train", "eval", "simulate"]) {
+  for (const cmd of ["serve", "publish", "train", "eval", "simulate", "backup"]) {
     r = cliFails(cmd, "stray");
     assert.equal(r.status, 2);
     assert.equal(r.stderr.trim(), `loopwise: ${cmd} takes no arguments (got "stray")`);

@@ -11,6 +11,7 @@ namespace {
 
 using loopwise::SignalBatch;
 using loopwise::SqliteStore;
+using loopwise::Status;
 
 struct TempDb {
   TempDb() {
@@ -62,6 +63,32 @@ TEST_CASE("the store migrates once, keeps sites, and refuses a schema from the f
   auto future = SqliteStore::Open(db.path());
   REQUIRE_FALSE(future.ok());
   CHECK(future.status().message().find("newer") != std::string::npos);
+}
+
+TEST_CASE("a snapshot taken while the store writes holds what was committed before it") {
+  TempDb db;
+  auto store = SqliteStore::Open(db.path());
+  REQUIRE(store.ok());
+  REQUIRE(store.value()->InsertSite({"acme", "pk_1", "hash", {}, "review"}).ok());
+  REQUIRE(store.value()->AppendSignals(Batch("b1", 3)).ok());
+  const std::string copy = (db.dir / "copy.db").string();
+  REQUIRE(SqliteStore::Snapshot(db.path(), copy).ok());  // the store still open, writing
+  REQUIRE(store.value()->AppendSignals(Batch("b2", 2)).ok());
+  auto restored = SqliteStore::Open(copy);
+  REQUIRE(restored.ok());
+  auto site = restored.value()->FindSite("acme");
+  REQUIRE(site.ok());
+  CHECK(site.value().has_value());
+  auto count = restored.value()->CountSignals("acme");
+  REQUIRE(count.ok());
+  CHECK(count.value() == 3);
+
+  const std::string missing = (db.dir / "missing.db").string();
+  Status s = SqliteStore::Snapshot(missing, (db.dir / "other.db").string());
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.message().find(missing + ": cannot open the database") == 0);
+  CHECK_FALSE(std::filesystem::exists(missing));
+  CHECK_FALSE(std::filesystem::exists(db.dir / "other.db"));
 }
 
 TEST_CASE("signal batches are stored once per batch id, from many threads at once") {

@@ -308,6 +308,17 @@ Status PostgresStore::UpdateSite(const Site& site) {
   }));
 }
 
+Status PostgresStore::SetSiteToken(const std::string& site, const std::string& token_hash) {
+  return Check(Run<bool>("replacing the admin token", [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::work w(c);
+    const pqxx::result r =
+        w.exec_params("UPDATE sites SET token_hash = $1 WHERE name = $2", token_hash, site);
+    if (r.affected_rows() == 0) return Status::Error("site \"" + site + "\" does not exist");
+    w.commit();
+    return true;
+  }));
+}
+
 Result<std::optional<Site>> PostgresStore::FindSite(const std::string& name) {
   return Run<std::optional<Site>>("reading the site", [&](pqxx::connection& c) {
     pqxx::read_transaction w(c);

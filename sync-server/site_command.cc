@@ -1,4 +1,5 @@
-// loopwise site create: adds a site to a data directory and prints its key and admin token once.
+// loopwise site create|list|token: adds a site to a data directory (printing its key and admin
+// token once), lists the sites, or gives one a new admin token.
 
 #include <cstdio>
 #include <cstring>
@@ -17,19 +18,91 @@ namespace {
 constexpr const char* kUsage =
     R"(usage: loopwise site create NAME --origin URL... [--mode review|autonomous]
                            [--identity off|optional|required] [--json] [--data DIR] [--db URL]
+       loopwise site list [--json] [--data DIR] [--db URL]
+       loopwise site token NAME [--json] [--data DIR] [--db URL]
 
-Creates a site and prints its public site key (for the script tag) and its admin token. The token is
-shown once and only its SHA-256 is stored: keep it somewhere safe.
+create  Creates a site and prints its public site key (for the script tag) and its admin token.
+        The token is shown once and only its SHA-256 is stored: keep it somewhere safe.
+list    Lists the sites: name, mode, current version, origins and site key (never tokens).
+token   Gives site NAME a new admin token, printed once, for a token lost or leaked: the old one
+        stops working at once (within two seconds on a running server).
 
   --origin URL   an origin the widget runs on, e.g. https://app.example.com (repeat for several)
   --mode M       review (default: learned changes wait for approval) or autonomous
   --identity I   off (default), optional or required: whether signals may name a signed-in
                  customer your backend vouches for, and whether only those teach the learning
                  loop (README, "Verified customers"); when on, the identity secret is printed
-  --json         print {"site", "key", "token"} (and "identity_secret" when identity is on)
+  --json         create: print {"site", "key", "token"} (and "identity_secret" when identity is
+                 on); list: [{"site", "key", "mode", "identity", "origins", "version"}];
+                 token: {"site", "token"}
   --data DIR     data directory (default $LOOPWISE_DATA_DIR, else ./loopwise-data)
   --db URL       PostgreSQL store, as for serve (default $LOOPWISE_DB, else SQLite in --data)
 )";
+
+int ListSites(int argc, char** argv) {
+  cli::Args args;
+  if (auto exit = cli::Start("site list", kUsage, argc, argv, {"data", "db"}, {"json"}, &args)) {
+    return *exit;
+  }
+  auto dir = OpenDataDirectory(DataPath(args), DatabaseUrl(args));
+  if (!dir.ok()) return cli::Fail(dir.status().message());
+  auto sites = dir.value().store->ListSites();
+  if (!sites.ok()) return cli::Fail(sites.status().message());
+  nlohmann::json list = nlohmann::json::array();
+  for (const Site& site : sites.value()) {
+    auto current = dir.value().store->CurrentVersion(site.name);
+    if (!current.ok()) return cli::Fail(current.status().message());
+    list.push_back({{"site", site.name},
+                    {"key", site.key},
+                    {"mode", site.mode},
+                    {"identity", site.identity},
+                    {"origins", site.origins},
+                    {"version", current.value() ? nlohmann::json(current.value()->version)
+                                                : nlohmann::json()}});
+  }
+  if (args.has("json")) {
+    std::printf("%s\n", list.dump().c_str());
+    return 0;
+  }
+  if (list.empty()) std::printf("no sites yet (create one with loopwise site create)\n");
+  for (const nlohmann::json& s : list) {
+    std::string origins;
+    for (const auto& o : s["origins"])
+      origins += (origins.empty() ? "" : " ") + o.get<std::string>();
+    const std::string version =
+        s["version"].is_null() ? "not published" : "version " + s["version"].dump();
+    std::printf("%s  %s mode, %s  key %s  origins %s\n", s["site"].get<std::string>().c_str(),
+                s["mode"].get<std::string>().c_str(), version.c_str(),
+                s["key"].get<std::string>().c_str(), origins.c_str());
+  }
+  return 0;
+}
+
+int NewToken(int argc, char** argv) {
+  cli::Args args;
+  if (auto exit = cli::Start("site token", kUsage, argc, argv, {"data", "db"}, {"json"}, &args,
+                             /*positional=*/true)) {
+    return *exit;
+  }
+  if (args.positional().size() != 1)
+    return cli::Fail("site token takes one site NAME (see --help)");
+  const std::string name = args.positional()[0];
+  auto dir = OpenSiteData(DataPath(args), name, DatabaseUrl(args));
+  if (!dir.ok()) return cli::Fail(dir.status().message());
+  auto token = NewAdminToken();
+  if (!token.ok()) return cli::Fail(token.status().message());
+  if (Status s = dir.value().store->SetSiteToken(name, HashToken(token.value())); !s.ok()) {
+    return cli::Fail(s.message());
+  }
+  if (args.has("json")) {
+    std::printf("%s\n", nlohmann::json{{"site", name}, {"token", token.value()}}.dump().c_str());
+  } else {
+    std::printf("site \"%s\" has a new admin token; the old one no longer works\n", name.c_str());
+    std::printf("  admin token  %s   secret, shown only now: store it safely\n",
+                token.value().c_str());
+  }
+  return 0;
+}
 
 }  // namespace
 
@@ -38,8 +111,11 @@ int SiteCommand(int argc, char** argv) {
     std::fputs(kUsage, argc < 1 ? stderr : stdout);
     return argc < 1 ? 2 : 0;
   }
+  if (!std::strcmp(argv[0], "list")) return ListSites(argc - 1, argv + 1);
+  if (!std::strcmp(argv[0], "token")) return NewToken(argc - 1, argv + 1);
   if (std::strcmp(argv[0], "create") != 0) {
-    return cli::Fail("unknown site command \"" + std::string(argv[0]) + "\" (try: site create)");
+    return cli::Fail("unknown site command \"" + std::string(argv[0]) +
+                     "\" (try: site create, site list, site token)");
   }
   cli::Args args;
   if (auto exit = cli::Start("site create", kUsage, argc - 1, argv + 1,

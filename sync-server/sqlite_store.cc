@@ -457,6 +457,15 @@ Status SqliteStore::UpdateSite(const Site& site) {
   return Status::Ok();
 }
 
+Status SqliteStore::SetSiteToken(const std::string& site, const std::string& token_hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Statement st(db_, "UPDATE sites SET token_hash = ? WHERE name = ?");
+  st.Bind(1, token_hash).Bind(2, site);
+  if (Status s = Done(st, db_, "replacing the admin token"); !s.ok()) return s;
+  if (sqlite3_changes(db_) == 0) return Status::Error("site \"" + site + "\" does not exist");
+  return Status::Ok();
+}
+
 Result<std::optional<Site>> SqliteStore::FindSite(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement st(db_,

@@ -176,7 +176,10 @@ class Store {
 
   // Sites. InsertSite fails if the name is taken.
   virtual Status InsertSite(const Site& site) = 0;
+  // UpdateSite sets origins, mode, identity and identity secret; SetSiteToken the hash of a new
+  // admin token. Both fail when there is no such site.
   virtual Status UpdateSite(const Site& site) = 0;
+  virtual Status SetSiteToken(const std::string& site, const std::string& token_hash) = 0;
   virtual Result<std::optional<Site>> FindSite(const std::string& name) = 0;
   virtual Result<std::vector<Site>> ListSites() = 0;
 

@@ -437,3 +437,32 @@ test("a bundle damaged on disk is never served under its name", async () => {
     fs.rmSync(own, { recursive: true, force: true });
   }
 });
+
+test("site token replaces a lost or leaked admin token; site list shows every site, no tokens", async () => {
+  const beta = createSite(data, "beta", "https://beta.example.com");
+  const settings = (token) => request(`${server.url}/v1/sites/beta`, { headers: admin(token) });
+  assert.equal((await settings(beta.token)).status, 200);
+  const { site, token } = JSON.parse(cli("site", "token", "beta", "--json", "--data", data));
+  assert.equal(site, "beta");
+  assert.match(token, /^sk_[0-9a-f]{64}$/);
+  // The server reads a site's settings again within two seconds.
+  const deadline = Date.now() + 5000;
+  while ((await settings(beta.token)).status !== 403) {
+    assert.ok(Date.now() < deadline, "the old token still works after 5 s");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal((await settings(token)).status, 200);
+  assert.equal((await settings(acme.token)).status, 403, "another site's token is no key to this one");
+  assert.match(cliFails("site", "token", "nobody", "--data", data).stderr, /no site "nobody"/);
+
+  const list = JSON.parse(cli("site", "list", "--json", "--data", data));
+  const current = (await request(`${server.url}/v1/sites/acme`, { headers: admin(acme.token) })).body.version;
+  assert.deepEqual(list.find((s) => s.site === "acme"), {
+    site: "acme", key: acme.key, mode: "review", identity: "off",
+    origins: ["https://app.example.com", "http://localhost:3000"], version: current ?? null,
+  });
+  assert.equal(list.find((s) => s.site === "beta").version, null);
+  const text = cli("site", "list", "--data", data);
+  assert.match(text, /^beta {2}review mode, not published {2}key pk_[0-9a-f]{32} {2}origins https:\/\/beta\.example\.com$/m);
+  for (const t of [acme.token, beta.token, token]) assert.equal(text.includes(t), false);
+});

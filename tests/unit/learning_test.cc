@@ -244,6 +244,9 @@ class KilledAfter : public Store {
   Status UpdateSite(const Site& site) override {
     return Write([&] { return inner_->UpdateSite(site); });
   }
+  Status SetSiteToken(const std::string& site, const std::string& token_hash) override {
+    return Write([&] { return inner_->SetSiteToken(site, token_hash); });
+  }
   Result<std::optional<Site>> FindSite(const std::string& name) override {
     return Read([&] { return inner_->FindSite(name); });
   }

@@ -87,8 +87,10 @@ json Exercise(Store& s) {
   out.push_back(ShowStatus(s.InsertSite({"acme", "pk_2", "hash", {}, "review"})));
   out.push_back(ShowStatus(s.UpdateSite({"acme", "", "", {"https://b.example"}, "autonomous"})));
   out.push_back(ShowStatus(s.UpdateSite({"nobody", "", "", {}, "review"})));
+  out.push_back(ShowStatus(s.SetSiteToken("acme", "hash-2")));
+  out.push_back(ShowStatus(s.SetSiteToken("nobody", "hash-3")));
   out.push_back(Read<std::optional<Site>>(s.FindSite("acme"), [](const std::optional<Site>& x) {
-    return x ? json{x->name, x->key, x->origins, x->mode} : json();
+    return x ? json{x->name, x->key, x->token_hash, x->origins, x->mode} : json();
   }));
   out.push_back(Read<std::optional<Site>>(s.FindSite("nobody"),
                                           [](const auto& x) { return json(x.has_value()); }));

@@ -39,7 +39,7 @@ token   Gives site NAME a new admin token, printed once, for a token lost or lea
   --db URL       PostgreSQL store, as for serve (default $LOOPWISE_DB, else SQLite in --data)
 )";
 
-int ListSites(int argc, char** argv) {
+int SiteList(int argc, char** argv) {
   cli::Args args;
   if (auto exit = cli::Start("site list", kUsage, argc, argv, {"data", "db"}, {"json"}, &args)) {
     return *exit;
@@ -67,8 +67,9 @@ int ListSites(int argc, char** argv) {
   if (list.empty()) std::printf("no sites yet (create one with loopwise site create)\n");
   for (const nlohmann::json& s : list) {
     std::string origins;
-    for (const auto& o : s["origins"])
+    for (const auto& o : s["origins"]) {
       origins += (origins.empty() ? "" : " ") + o.get<std::string>();
+    }
     const std::string version =
         s["version"].is_null() ? "not published" : "version " + s["version"].dump();
     std::printf("%s  %s mode, %s  key %s  origins %s\n", s["site"].get<std::string>().c_str(),
@@ -78,14 +79,15 @@ int ListSites(int argc, char** argv) {
   return 0;
 }
 
-int NewToken(int argc, char** argv) {
+int SiteToken(int argc, char** argv) {
   cli::Args args;
   if (auto exit = cli::Start("site token", kUsage, argc, argv, {"data", "db"}, {"json"}, &args,
                              /*positional=*/true)) {
     return *exit;
   }
-  if (args.positional().size() != 1)
+  if (args.positional().size() != 1) {
     return cli::Fail("site token takes one site NAME (see --help)");
+  }
   const std::string name = args.positional()[0];
   auto dir = OpenSiteData(DataPath(args), name, DatabaseUrl(args));
   if (!dir.ok()) return cli::Fail(dir.status().message());
@@ -111,8 +113,8 @@ int SiteCommand(int argc, char** argv) {
     std::fputs(kUsage, argc < 1 ? stderr : stdout);
     return argc < 1 ? 2 : 0;
   }
-  if (!std::strcmp(argv[0], "list")) return ListSites(argc - 1, argv + 1);
-  if (!std::strcmp(argv[0], "token")) return NewToken(argc - 1, argv + 1);
+  if (!std::strcmp(argv[0], "list")) return SiteList(argc - 1, argv + 1);
+  if (!std::strcmp(argv[0], "token")) return SiteToken(argc - 1, argv + 1);
   if (std::strcmp(argv[0], "create") != 0) {
     return cli::Fail("unknown site command \"" + std::string(argv[0]) +
                      "\" (try: site create, site list, site token)");

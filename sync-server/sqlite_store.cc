@@ -361,9 +361,12 @@ Status SqliteStore::Snapshot(const std::string& from, const std::string& to) {
   sqlite3_backup* backup = sqlite3_backup_init(copy, "main", source, "main");
   if (!backup) return fail(to + ": cannot start the copy (" + sqlite3_errmsg(copy) + ")");
   // All pages in one step: a single read transaction, so one consistent snapshot. Writers never
-  // block it in WAL mode; a checkpoint or a writer's lock can briefly, so it waits and tries again.
+  // block it in WAL mode; a checkpoint or a writer's lock can briefly, so it waits and tries again
+  // (for a minute at most).
   int rc;
-  while ((rc = sqlite3_backup_step(backup, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED) {
+  for (int tries = 0; (rc = sqlite3_backup_step(backup, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED;
+       ++tries) {
+    if (tries == 1200) break;
     sqlite3_sleep(50);
   }
   sqlite3_backup_finish(backup);

@@ -58,6 +58,7 @@ int BackupCommand(int argc, char** argv) {
       (!fs::is_directory(out.value(), ec) || !fs::is_empty(out.value(), ec))) {
     return cli::Fail(out.value() + " already exists and is not an empty directory; name a new one");
   }
+  const bool made = !fs::exists(out.value(), ec);
   fs::create_directories(out.value(), ec);
   if (ec) return cli::Fail(out.value() + ": cannot create the directory (" + ec.message() + ")");
 
@@ -65,6 +66,7 @@ int BackupCommand(int argc, char** argv) {
   const std::string copy = out.value() + "/loopwise.db";
   if (Status s = SqliteStore::Snapshot(db, copy + ".partial"); !s.ok()) {
     fs::remove(copy + ".partial", ec);
+    if (made) fs::remove(out.value(), ec);
     return cli::Fail(s.message());
   }
   fs::rename(copy + ".partial", copy, ec);

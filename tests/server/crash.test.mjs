@@ -140,10 +140,17 @@ test("a backup taken while clients send is one consistent snapshot that a server
     const bytes = Buffer.from(await bundle.arrayBuffer());
     assert.equal(crypto.createHash("sha256").update(bytes).digest("hex"), served.body.bundle.sha256);
 
-    // Never over an existing copy.
+    // Never over an existing copy; a database that is not one is named, and leaves nothing.
     const again = cliFails("backup", "--data", data, "--to", copy);
     assert.equal(again.status, 2);
     assert.match(again.stderr, /already exists and is not an empty directory/);
+    const damaged = tempDir();
+    fs.writeFileSync(path.join(damaged, "loopwise.db"), "not a database");
+    const nowhere = path.join(path.dirname(copy), "nowhere");
+    const refused = cliFails("backup", "--data", damaged, "--to", nowhere);
+    assert.match(refused.stderr, /loopwise\.db: cannot copy the database \(file is not a database\)/);
+    assert.equal(fs.existsSync(nowhere), false);
+    fs.rmSync(damaged, { recursive: true, force: true });
   } finally {
     await server.stop();
     await restored?.stop();

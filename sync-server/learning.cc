@@ -239,7 +239,6 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
   auto finished = FinishPublication(site);
   if (!finished.ok()) return finished.status();
   report.finished = finished.value();
-  if (Status s = FinishOverruling(site); !s.ok()) return s;
   auto current = store_->CurrentVersion(site);
   if (!current.ok()) return current.status();
   if (!current.value()) {
@@ -261,6 +260,12 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
   LearningCursor next = cursor.value();
   auto rows = store_->LearningOutcomes(site);
   if (!rows.ok()) return rows.status();
+  auto overruled = FinishOverruling(site, rows.value());
+  if (!overruled.ok()) return overruled.status();
+  if (overruled.value()) {
+    rows = store_->LearningOutcomes(site);  // as the overruling left them
+    if (!rows.ok()) return rows.status();
+  }
   std::vector<Observation> obs;
   std::unordered_map<std::string, size_t> by_query;
   for (const LearningOutcome& row : rows.value()) {
@@ -778,18 +783,17 @@ Status Learner::Overrule(const std::string& site, const std::vector<LearnedChang
   return store_->SaveLearning(site, cursor.value(), save, {}, nullptr);
 }
 
-Status Learner::FinishOverruling(const std::string& site) {
+Result<bool> Learner::FinishOverruling(const std::string& site,
+                                       const std::vector<LearningOutcome>& outcomes) {
   auto changes = store_->Changes(site);
   if (!changes.ok()) return changes.status();
   std::vector<LearnedChange> rejected;
   for (const LearnedChange& c : changes.value()) {
     if (c.status == "rejected") rejected.push_back(c);
   }
-  if (rejected.empty()) return Status::Ok();
-  auto rows = store_->LearningOutcomes(site);
-  if (!rows.ok()) return rows.status();
+  if (rejected.empty()) return false;
   std::set<std::string> accepted;
-  for (const LearningOutcome& row : rows.value()) {
+  for (const LearningOutcome& row : outcomes) {
     if (row.status == "accepted") accepted.insert(row.query_id);
   }
   std::vector<LearnedChange> unfinished;
@@ -800,9 +804,10 @@ Status Learner::FinishOverruling(const std::string& site) {
       unfinished.push_back(c);
     }
   }
-  if (unfinished.empty()) return Status::Ok();
+  if (unfinished.empty()) return false;
   LogWarning("finished an interrupted rejection", {{"site", site}, {"changes", unfinished.size()}});
-  return Overrule(site, unfinished);
+  if (Status s = Overrule(site, unfinished); !s.ok()) return s;
+  return true;
 }
 
 Result<std::optional<Version>> Learner::FinishPublication(const std::string& site) {

@@ -150,9 +150,11 @@ class Learner {
   // them (all but identical in the current bundle's encoder, with the same article).
   Status Overrule(const std::string& site, const std::vector<LearnedChange>& changes);
   // Finishes a rejection or revert a crash cut short before its questions were overruled: a
-  // rejected change whose exemplars' questions still count as accepted. (The guardrails reject
-  // their candidates' questions together with the changes, in one transaction.)
-  Status FinishOverruling(const std::string& site);
+  // rejected change whose exemplars' questions still count as accepted in `outcomes` (the site's,
+  // as stored). (The guardrails reject their candidates' questions together with the changes, in
+  // one transaction.) True when it overruled any, so the stored outcomes changed.
+  Result<bool> FinishOverruling(const std::string& site,
+                                const std::vector<LearningOutcome>& outcomes);
 
   Store* store_;
   BundleFiles* files_;

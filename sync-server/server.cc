@@ -1114,12 +1114,10 @@ void Server::Impl::Versions(const Request& req, Response& res) {
     std::string note;
     if (learned) {
       note = "learned: " + std::to_string(learned) + (learned == 1 ? " change" : " changes");
-      std::vector<std::string> undone;
-      if (rolled_back) undone.push_back(std::to_string(rolled_back) + " rolled back");
-      if (reverted) undone.push_back(std::to_string(reverted) + " reverted");
-      if (!undone.empty()) {
-        note += " (" + undone[0] + (undone.size() > 1 ? ", " + undone[1] : "") + ")";
-      }
+      std::string undone;
+      if (rolled_back) undone = std::to_string(rolled_back) + " rolled back";
+      if (reverted) undone += (undone.empty() ? "" : ", ") + std::to_string(reverted) + " reverted";
+      if (!undone.empty()) note += " (" + undone + ")";
     }
     list.push_back({{"version", v.version},
                     {"sha256", v.sha256},

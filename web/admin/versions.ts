@@ -114,6 +114,29 @@ function plural(n: number | undefined, one: string, many = `${one}s`): string {
   return `${formatCount(n ?? 0)} ${n === 1 ? one : many}`;
 }
 
+// What a run ended in: what it published, staged, refused or rolled back.
+function runResult(r: LearningRun): string {
+  const result: string[] = [];
+  if (r.finished) result.push(`Finished publishing v${r.finished}.`);
+  if (r.rolled_back_to) {
+    result.push(`Rolled back to v${r.rolled_back_to}: ${r.rollback_note ?? ""}`.trim());
+  }
+  switch (r.outcome) {
+    case "published":
+      result.push(r.version ? `Published v${r.version}.` : "Published.");
+      break;
+    case "staged":
+      result.push(`${plural(r.changes?.length, "change")} staged for review.`);
+      break;
+    case "refused":
+      result.push(`Refused: ${r.replay?.note ?? "worse in replay"}`);
+      break;
+    default:
+      if (!result.length) result.push("Nothing new to learn.");
+  }
+  return result.join(" ");
+}
+
 // One run's cells: when, what it read, what the guardrails made of it, the replay, the result.
 function runCells(r: LearningRun): string[] {
   const read = [plural(r.signals, "signal")];
@@ -135,31 +158,12 @@ function runCells(r: LearningRun): string[] {
       ? (r.replay.note ?? MISSING)
       : `${formatRate(r.replay.current)} \u2192 ${formatRate(r.replay.candidate)} ` +
         `on ${plural(r.replay.questions, "question")}`;
-  const result: string[] = [];
-  if (r.finished) result.push(`Finished publishing v${r.finished}.`);
-  if (r.rolled_back_to) {
-    result.push(`Rolled back to v${r.rolled_back_to}: ${r.rollback_note ?? ""}`.trim());
-  }
-  const staged = plural(r.changes?.length, "change");
-  switch (r.outcome) {
-    case "published":
-      result.push(r.version ? `Published v${r.version}.` : "Published.");
-      break;
-    case "staged":
-      result.push(`${staged} staged for review.`);
-      break;
-    case "refused":
-      result.push(`Refused: ${r.replay?.note ?? "worse in replay"}`);
-      break;
-    default:
-      if (!result.length) result.push("Nothing new to learn.");
-  }
   return [
     formatTime(r.at),
     read.join(", ") + (r.questions ? `; ${plural(r.questions, "question")}` : ""),
     learned.join("; ") || MISSING,
     replay,
-    result.join(" "),
+    runResult(r),
   ];
 }
 
@@ -174,7 +178,7 @@ async function learnNow(
     const run = await busyWhile(panel, button, "Learning\u2026", () =>
       ctx.api.post<LearningRun>("/train"),
     );
-    ctx.announce(`Learning run finished. ${runCells(run)[4]}`);
+    ctx.announce(`Learning run finished. ${runResult(run)}`);
     const changes = (await ctx.api.get<Changes>("/changes")).changes ?? [];
     ctx.setPending(changes.filter((c) => c.status === "pending").length);
     await Promise.all([renderVersions(panel, ctx), ctx.refreshSite()]);

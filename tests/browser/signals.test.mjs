@@ -330,28 +330,34 @@ test("offline, a Yes waits; back online it arrives exactly once, even when a ret
   const context = await browser.newContext();
   const logs = [];
   const page = await newPage(context, logs);
-  const state = { offline: false, cut: true, acked: [] };
-  await routeSignals(page, state);
-  await page.goto(`${hostUrl}/settings/security?flush=300`);
-  const dialog = await ask(page, "I forgot my password and can't log in");
-  await context.setOffline(true);
-  state.offline = true;
-  await dialog.getByRole("button", { name: "Yes", exact: true }).click();
-  await dialog.locator(".answers").getByText("Glad that helped.").waitFor();
-  await pause(1500); // several flushes, all failing
-  assert.equal((await counts()).resolved || 0, before, "nothing arrives while offline");
-  const queued = (await stored(page)).filter((r) => r.event.type === "resolved");
-  assert.equal(queued.length, 1);
+  // Closed however it ends: a page left running would send its queue into the next test.
+  try {
+    const state = { offline: false, cut: true, acked: [] };
+    await routeSignals(page, state);
+    await page.goto(`${hostUrl}/settings/security?flush=300`);
+    const dialog = await ask(page, "I forgot my password and can't log in");
+    await context.setOffline(true);
+    state.offline = true;
+    await dialog.getByRole("button", { name: "Yes", exact: true }).click();
+    await dialog.locator(".answers").getByText("Glad that helped.").waitFor();
+    await pause(1500); // several flushes, all failing
+    assert.equal((await counts()).resolved || 0, before, "nothing arrives while offline");
+    const queued = (await stored(page)).filter((r) => r.event.type === "resolved");
+    assert.equal(queued.length, 1);
 
-  await context.setOffline(false);
-  state.offline = false;
-  await waitFor(async () => state.acked.length >= 2, `a retry after the lost answer\n${logs.join("\n")}`, 30000);
-  assert.ok(state.acked.includes(queued[0].batch), "the queued batch_id is the one sent");
-  assert.equal(state.acked[1], state.acked[0], `the retry repeats the batch_id: ${state.acked.join(" ")}`);
-  await waitFor(async () => (await stored(page)).length === 0, "an empty queue");
-  await pause(1000);
-  assert.equal((await counts()).resolved, before + 1, "stored exactly once");
-  await context.close();
+    await context.setOffline(false);
+    state.offline = false;
+    // The question's own signals may have gone out before the page went offline: wait for the Yes.
+    await waitFor(async () => state.acked.length >= 2 && state.acked.includes(queued[0].batch),
+      `a retry after the lost answer, and the Yes\n${logs.join("\n")}`, 30000);
+    assert.ok(state.acked.includes(queued[0].batch), "the queued batch_id is the one sent");
+    assert.equal(state.acked[1], state.acked[0], `the retry repeats the batch_id: ${state.acked.join(" ")}`);
+    await waitFor(async () => (await stored(page)).length === 0, "an empty queue");
+    await pause(1000);
+    assert.equal((await counts()).resolved, before + 1, "stored exactly once");
+  } finally {
+    await context.close();
+  }
 });
 
 test("a reload while offline loses nothing and sends nothing twice", async () => {
@@ -359,28 +365,32 @@ test("a reload while offline loses nothing and sends nothing twice", async () =>
   const context = await browser.newContext();
   const logs = [];
   const page = await newPage(context, logs);
-  const state = { offline: false, cut: false, acked: [] };
-  await routeSignals(page, state);
-  await page.goto(`${hostUrl}/settings/security?flush=300`);
-  const dialog = await ask(page, "I forgot my password and can't log in");
-  await context.setOffline(true);
-  state.offline = true;
-  await dialog.getByRole("button", { name: "Yes", exact: true }).click();
-  await dialog.locator(".answers").getByText("Glad that helped.").waitFor();
-  await waitFor(async () => (await stored(page)).some((r) => r.event.type === "resolved"), "the Yes queued");
+  // Closed however it ends: a page left running would send its queue into the next test.
+  try {
+    const state = { offline: false, cut: false, acked: [] };
+    await routeSignals(page, state);
+    await page.goto(`${hostUrl}/settings/security?flush=300`);
+    const dialog = await ask(page, "I forgot my password and can't log in");
+    await context.setOffline(true);
+    state.offline = true;
+    await dialog.getByRole("button", { name: "Yes", exact: true }).click();
+    await dialog.locator(".answers").getByText("Glad that helped.").waitFor();
+    await waitFor(async () => (await stored(page)).some((r) => r.event.type === "resolved"), "the Yes queued");
 
-  // The page goes away offline (its keepalive send may or may not get out) and comes back online:
-  // the queued batch is sent again under its stored id, and the server keeps one copy.
-  await page.reload().catch(() => undefined);
-  await context.setOffline(false);
-  state.offline = false;
-  await page.reload();
-  await page.waitForFunction(() => window.Loopwise && window.Loopwise.loaded === true);
-  await waitFor(async () => ((await counts()).resolved || 0) > before, `the Yes\n${logs.join("\n")}`, 30000);
-  await waitFor(async () => (await stored(page)).length === 0, "an empty queue");
-  await pause(1000);
-  assert.equal((await counts()).resolved, before + 1, "stored exactly once");
-  await context.close();
+    // The page goes away offline (its keepalive send may or may not get out) and comes back online:
+    // the queued batch is sent again under its stored id, and the server keeps one copy.
+    await page.reload().catch(() => undefined);
+    await context.setOffline(false);
+    state.offline = false;
+    await page.reload();
+    await page.waitForFunction(() => window.Loopwise && window.Loopwise.loaded === true);
+    await waitFor(async () => ((await counts()).resolved || 0) > before, `the Yes\n${logs.join("\n")}`, 30000);
+    await waitFor(async () => (await stored(page)).length === 0, "an empty queue");
+    await pause(1000);
+    assert.equal((await counts()).resolved, before + 1, "stored exactly once");
+  } finally {
+    await context.close();
+  }
 });
 
 test("a batch the server refuses for good (wrong key) is dropped with a warning, not retried", async () => {

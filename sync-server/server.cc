@@ -15,6 +15,7 @@
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
@@ -25,6 +26,7 @@
 #include "analytics.h"
 #include "credentials.h"
 #include "customer_identity.h"
+#include "engine/engine.h"
 #include "engine/scrubber.h"
 #include "gap_finder.h"
 #include "import_formats.h"
@@ -840,9 +842,43 @@ void Server::Impl::GetArticles(const Request& req, Response& res) {
     SendError(res, 503, "store_unavailable", articles.status().message());
     return;
   }
-  json list = json::array();
-  for (const Article& a : articles.value()) list.push_back(ArticleJson(a));
-  SendJson(res, 200, {{"articles", list}});
+  // Whether customers see each article as it is now: `published` (as in the current bundle),
+  // `edited` since, or `new`; `removed` names the current bundle's articles deleted since. When
+  // the current bundle cannot be read (damaged on disk; publishing again mends it), `unknown`
+  // says why instead.
+  json out = {{"articles", json::array()}};
+  std::optional<std::map<std::string, Article>> published;
+  published.emplace();
+  if (auto current = store->CurrentVersion(site->name); current.ok() && current.value()) {
+    auto bytes = bundles->Get(current.value()->sha256, false);
+    auto listed =
+        bytes.ok() ? Engine::LoadArticles(reinterpret_cast<const uint8_t*>(bytes.value()->data()),
+                                          bytes.value()->size())
+                   : Result<std::vector<Article>>(bytes.status());
+    if (listed.ok()) {
+      for (Article& a : listed.value()) published->emplace(a.id, std::move(a));
+    } else {
+      published.reset();
+      out["unknown"] = "The current bundle cannot be read: " + listed.status().message();
+    }
+  }
+  for (const Article& a : articles.value()) {
+    json item = ArticleJson(a);
+    if (published) {
+      const char* state = "new";
+      if (auto it = published->find(a.id); it != published->end()) {
+        state = ArticleJson(it->second) == item ? "published" : "edited";
+        published->erase(it);
+      }
+      item["state"] = state;
+    }
+    out["articles"].push_back(std::move(item));
+  }
+  if (published) {
+    out["removed"] = json::array();
+    for (const auto& [id, a] : *published) out["removed"].push_back(id);
+  }
+  SendJson(res, 200, out);
 }
 
 void Server::Impl::DeleteArticle(const Request& req, Response& res) {

@@ -3,7 +3,7 @@
 // sent over HTTP with the site key (among them a burst of questions nothing answers), then the
 // operator's walk: sign in, the overview's figures, the gap and the incident that burst raised,
 // a learned change in the review queue with its explanation, approve it, the new version
-// current, roll back, settings; accessibility (axe-core, keyboard, a phone-sized screen) and the
+// current, roll back, settings, an article written for the gap; accessibility (axe-core, keyboard, a phone-sized screen) and the
 // page's Content-Security-Policy checked along the way.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -309,7 +309,7 @@ test("Gaps and Incidents show the blank-invoice questions, their examples as tex
 
 test("every page passes axe's WCAG 2.1 AA checks (contrast, labels, roles)", async () => {
   const violations = [];
-  for (const tab of ["Overview", "Review queue", "Gaps", "Incidents", "Versions", "Settings"]) {
+  for (const tab of ["Overview", "Review queue", "Gaps", "Articles", "Incidents", "Versions", "Settings"]) {
     await page.getByRole("tab", { name: tab }).click();
     await page.getByRole("tabpanel", { name: tab }).getByRole("heading", { level: 2 }).waitFor();
     await page.waitForFunction(() => !document.querySelector("[aria-busy=true]"));
@@ -334,7 +334,7 @@ test("the tabs work by keyboard", async () => {
 test("on a phone-sized screen the console fits its width", async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   try {
-    for (const tab of ["Overview", "Versions"]) {
+    for (const tab of ["Overview", "Articles", "Versions"]) {
       await page.getByRole("tab", { name: tab }).click();
       await page.getByRole("tabpanel", { name: tab }).getByRole("heading", { level: 2 }).waitFor();
       if (tab === "Overview") await page.locator("figure.chart canvas").first().waitFor();
@@ -704,6 +704,84 @@ async function rollBackInConsole(target, from) {
   }
 }
 
+test("a gap leads to a new article: written with the gap's pages, published, edited, deleted", async () => {
+  const articles = async () => (await request(api("/articles"), { headers: admin(site.token) })).body;
+  const gap = (await eventually("/gaps", (b) => b.gaps.some((g) => g.status === "open" && g.examples.some((e) => e.includes("pdf"))),
+    "the blank-invoice gap")).gaps.find((g) => g.examples.some((e) => e.includes("pdf")));
+  await page.getByRole("tab", { name: "Gaps" }).click();
+  await page.getByRole("tabpanel", { name: "Gaps" }).getByRole("article", { name: gap.label, exact: true })
+    .getByRole("button", { name: "Write an article" }).click();
+
+  const panel = page.getByRole("tabpanel", { name: "Articles" });
+  await page.getByRole("tab", { name: "Articles", selected: true }).waitFor();
+  const editor = panel.getByRole("form", { name: "New article" });
+  await editor.waitFor();
+  assert.equal(await editor.getByRole("textbox", { name: "Pages" }).inputValue(),
+    gap.pages.map((p) => p.route).slice(0, 5).join("\n"));
+  assert.deepEqual(await editor.locator(".examples li").allTextContents(), gap.examples);
+  const title = "Invoice PDFs come out blank";
+  await editor.getByRole("textbox", { name: "Title" }).fill(title);
+  assert.equal(await editor.getByRole("textbox", { name: "Id" }).inputValue(), "invoice-pdfs-come-out-blank");
+  await editor.getByRole("textbox", { name: "Body" }).fill("Turn off **Compact layout** in Billing settings, then export again.");
+  await editor.getByRole("textbox", { name: "Tags" }).fill("billing, invoices, billing");
+  await editor.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("status").filter({ hasText: `Saved \u201c${title}\u201d. Publish to show it to customers.` }).waitFor();
+  const row = panel.getByRole("row", { name: new RegExp(title) });
+  assert.equal(await row.locator(".badge").textContent(), "new");
+  await panel.getByText("1 change not published yet.").waitFor();
+  let listed = await articles();
+  assert.deepEqual(listed.articles.find((a) => a.id === "invoice-pdfs-come-out-blank"), {
+    id: "invoice-pdfs-come-out-blank", title, body: "Turn off **Compact layout** in Billing settings, then export again.",
+    tags: ["billing", "invoices"], pages: gap.pages.map((p) => p.route).slice(0, 5), state: "new",
+  });
+  assert.equal(listed.articles.filter((a) => a.state !== "published").length, 1);
+
+  // Found by what it is about, and published: customers' widgets now answer with it.
+  await panel.getByRole("searchbox", { name: "Find an article" }).fill("invoices");
+  assert.equal(await panel.locator("tbody tr:not([hidden])").count(),
+    listed.articles.filter((a) => [a.title, a.id, ...a.tags, ...a.pages].join(" ").toLowerCase().includes("invoices")).length);
+  const before = await currentVersion();
+  await panel.getByRole("button", { name: "Publish" }).click();
+  await page.getByRole("status").filter({ hasText: `Published version ${before + 1} with ${listed.articles.length} articles` }).waitFor();
+  assert.equal(await currentVersion(), before + 1);
+  await panel.getByText("Customers see every article as it is here.").waitFor();
+  assert.equal(await row.locator(".badge").textContent(), "published");
+  listed = await articles();
+  assert.ok(listed.articles.every((a) => a.state === "published"), JSON.stringify(listed.articles.map((a) => a.state)));
+
+  // Edited, then deleted: each waits for the next publish, and says so.
+  await row.getByRole("button", { name: `Edit \u201c${title}\u201d` }).click();
+  const edit = panel.getByRole("form", { name: `Edit \u201c${title}\u201d` });
+  assert.equal(await edit.getByRole("textbox", { name: "Id" }).getAttribute("readonly"), "");
+  await edit.getByRole("textbox", { name: "Body" }).fill("Export the invoice again from the invoice's own page.");
+  await edit.getByRole("button", { name: "Save" }).click();
+  await page.getByRole("status").filter({ hasText: "Saved" }).waitFor();
+  assert.equal(await row.locator(".badge").textContent(), "edited");
+  await row.getByRole("button", { name: `Delete \u201c${title}\u201d` }).click();
+  await page.getByRole("dialog", { name: `Delete \u201c${title}\u201d?` }).getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("status").filter({ hasText: `Deleted \u201c${title}\u201d. Publish to take it out of the widgets.` }).waitFor();
+  await panel.getByText("Deleted, still shown until you publish: invoice-pdfs-come-out-blank").waitFor();
+  assert.equal(await row.count(), 0);
+  assert.deepEqual((await articles()).removed, ["invoice-pdfs-come-out-blank"]);
+  await panel.getByRole("button", { name: "Publish" }).click();
+  await page.getByRole("status").filter({ hasText: `Published version ${before + 2}` }).waitFor();
+  assert.deepEqual((await articles()).removed, []);
+
+  // A new article needs a title and an id of its own.
+  await panel.getByRole("button", { name: "New article" }).click();
+  const blank = panel.getByRole("form", { name: "New article" });
+  await blank.getByRole("button", { name: "Save" }).click();
+  await blank.getByRole("alert").filter({ hasText: "Give the article a title." }).waitFor();
+  await blank.getByRole("textbox", { name: "Title" }).fill("Refunds");
+  await blank.getByRole("textbox", { name: "Id" }).fill("refund");
+  await blank.getByRole("button", { name: "Save" }).click();
+  await blank.getByRole("alert").filter({ hasText: "An article with the id \u201crefund\u201d exists" }).waitFor();
+  await blank.getByRole("button", { name: "Cancel" }).click();
+  assert.equal(await blank.count(), 0);
+  assert.equal((await articles()).articles.find((a) => a.id === "refund").title, "Ask for a refund");
+  await page.screenshot({ path: path.join(artifacts, "admin-articles.png"), fullPage: true });
+});
+
 test("the console loaded nothing its Content-Security-Policy refused, and threw nothing", async () => {
   assert.deepEqual(await page.evaluate(() => window.cspViolations), []);
   assert.deepEqual(problems, []);
@@ -718,7 +796,7 @@ test("a site with nothing yet: every page says so plainly", async () => {
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.locator(".site-line").filter({ hasText: "quiet · review mode · nothing published yet" }).waitFor();
   for (const [tab, text] of [["Overview", "No signals yet."], ["Review queue", "Nothing waits for review."],
-    ["Gaps", "No knowledge gaps found."], ["Incidents", "No incidents."], ["Versions", "Nothing published yet."]]) {
+    ["Gaps", "No knowledge gaps found."], ["Articles", "No articles yet."], ["Incidents", "No incidents."], ["Versions", "Nothing published yet."]]) {
     await page.getByRole("tab", { name: tab }).click();
     await page.getByRole("tabpanel", { name: tab }).getByText(text).waitFor();
   }

@@ -194,6 +194,50 @@ test("rollback returns to the previous version and the manifest follows", async 
   assert.equal(r.body.error.code, "cannot_roll_back");
 });
 
+test("the article list says which articles customers see as they are: new, published, edited, removed", async () => {
+  const site = createSite(data, "kb-state");
+  importFixtures(data, "kb-state", { history: false, publish: false });
+  const url = `${server.url}/v1/sites/kb-state`;
+  const states = async () => {
+    const r = await request(`${url}/articles`, { headers: admin(site.token) });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    return { ...Object.fromEntries(r.body.articles.map((a) => [a.id, a.state])), removed: r.body.removed };
+  };
+  let s = await states();
+  assert.equal(Object.keys(s).length, 8);
+  assert.ok(Object.entries(s).every(([id, state]) => id === "removed" || state === "new"), JSON.stringify(s));
+  assert.deepEqual(s.removed, []);
+
+  assert.equal((await request(`${url}/publish`, { method: "POST", headers: admin(site.token) })).status, 200);
+  s = await states();
+  assert.ok(Object.entries(s).every(([id, state]) => id === "removed" || state === "published"), JSON.stringify(s));
+
+  const [first, second] = Object.keys(s).filter((id) => id !== "removed");
+  const article = (await request(`${url}/articles`, { headers: admin(site.token) })).body.articles.find((a) => a.id === first);
+  let r = await request(`${url}/articles`, {
+    method: "POST", headers: admin(site.token, { "Content-Type": "application/json" }),
+    body: JSON.stringify({ ...article, state: undefined, pages: [...article.pages, "/a/new/page"] }),
+  });
+  assert.equal(r.status, 200);
+  r = await request(`${url}/articles/${encodeURIComponent(second)}`, { method: "DELETE", headers: admin(site.token) });
+  assert.equal(r.status, 200);
+  r = await request(`${url}/articles`, {
+    method: "POST", headers: admin(site.token, { "Content-Type": "application/json" }),
+    body: JSON.stringify({ id: "brand-new", title: "A brand new article" }),
+  });
+  assert.equal(r.status, 200);
+  s = await states();
+  assert.equal(s[first], "edited");
+  assert.equal(s[second], undefined);
+  assert.equal(s["brand-new"], "new");
+  assert.deepEqual(s.removed, [second]);
+  assert.equal(Object.values(s).filter((state) => state === "published").length, 5);
+
+  assert.equal((await request(`${url}/publish`, { method: "POST", headers: admin(site.token) })).status, 200);
+  s = await states();
+  assert.deepEqual([s[first], s["brand-new"], s.removed], ["published", "published", []]);
+});
+
 test("a POST with no body and no Content-Length (curl -X POST) is taken as an empty body", async () => {
   // Without the length, the body is empty (RFC 9112, 6.3); a server waiting for one would answer
   // only when its read timeout gives up, with an error.
@@ -426,6 +470,12 @@ test("a bundle damaged on disk is never served under its name", async () => {
     }
     const m = await request(`${s.url}/v1/sites/dmg/manifest`, { headers: { "X-Loopwise-Key": site.key } });
     assert.equal(m.body.bundle.sha256, sha);
+    // The articles are still listed; whether customers see them as they are cannot be told.
+    const listed = await request(`${s.url}/v1/sites/dmg/articles`, { headers: admin(site.token) });
+    assert.equal(listed.status, 200);
+    assert.equal(listed.body.articles.length, 7);
+    assert.ok(listed.body.articles.every((a) => a.state === undefined));
+    assert.match(listed.body.unknown, /^The current bundle cannot be read: .*damaged/);
     // Publishing the same bundle again repairs both files.
     cli("publish", "--site", "dmg", "--data", own);
     const plain = await get(false), packed = await get(true);

@@ -99,6 +99,28 @@ TEST_CASE("a bundle round-trips through bytes unchanged") {
   CHECK(engine.value().ToBundle() == bytes);
 }
 
+TEST_CASE("a bundle's articles are read alone as they were built, and only from a sound bundle") {
+  const auto bytes = ToyBundle();
+  auto articles = Engine::LoadArticles(bytes.data(), bytes.size());
+  REQUIRE(articles.ok());
+  const auto built = testing::ToyArticles();
+  REQUIRE(articles.value().size() == built.size());
+  for (size_t i = 0; i < built.size(); ++i) {
+    const Article& a = articles.value()[i];
+    CHECK(a.id == built[i].id);
+    CHECK(a.title == built[i].title);
+    CHECK(a.body == built[i].body);
+    CHECK(a.tags == built[i].tags);
+    CHECK(a.pages == built[i].pages);
+  }
+  auto copy = bytes;
+  copy[copy.size() - 10] ^= 0x10;
+  auto damaged = Engine::LoadArticles(copy.data(), copy.size());
+  REQUIRE(!damaged.ok());
+  CHECK(damaged.status().message().find("checksum") != std::string::npos);
+  CHECK(!Engine::LoadArticles(bytes.data(), bytes.size() / 2).ok());
+}
+
 TEST_CASE("bad bundles are refused with a clear message") {
   const auto bytes = ToyBundle();
   SUBCASE("empty") {
@@ -211,6 +233,8 @@ TEST_CASE("mutated bundles never crash the loader") {
         RefreshChecksums(&copy);
         break;
     }
+    auto articles = Engine::LoadArticles(copy.data(), copy.size());
+    CHECK((articles.ok() || !articles.status().message().empty()));
     auto engine = Engine::Load(copy.data(), copy.size());
     if (!engine.ok()) {
       CHECK(!engine.status().message().empty());
@@ -234,5 +258,6 @@ TEST_CASE("random bytes are never a bundle") {
     for (auto& b : junk) b = static_cast<uint8_t>(rng());
     if (i % 2 && junk.size() >= 8) std::memcpy(junk.data(), "LWBUNDLE", 8);
     CHECK(!Engine::Load(junk.data(), junk.size()).ok());
+    CHECK(!Engine::LoadArticles(junk.data(), junk.size()).ok());
   }
 }

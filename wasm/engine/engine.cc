@@ -96,6 +96,16 @@ std::vector<uint8_t> Engine::ToBundle() const {
   return writer.Finish();
 }
 
+Result<std::vector<Article>> Engine::LoadArticles(const uint8_t* data, size_t size) {
+  auto opened = Bundle::Open(data, size);
+  if (!opened.ok()) return opened.status();
+  std::vector<Article> articles;
+  Status s = ReadSection<std::vector<Article>>(opened.value(), Section::kArticles, &articles,
+                                               ReadArticles);
+  if (!s.ok()) return s;
+  return articles;
+}
+
 Result<Engine> Engine::Load(const uint8_t* data, size_t size) {
   auto opened = Bundle::Open(data, size);
   if (!opened.ok()) return opened.status();

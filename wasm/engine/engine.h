@@ -65,6 +65,8 @@ class Engine {
   // Opens a bundle (see bundle.h). Fails with a message on truncated, corrupt or foreign bytes;
   // the bytes are not needed afterwards.
   static Result<Engine> Load(const uint8_t* data, size_t size);
+  // Only a bundle's articles (checked as Load checks them), without building the models.
+  static Result<std::vector<Article>> LoadArticles(const uint8_t* data, size_t size);
 
   // Serializes the parts as bundle bytes that Load reads back.
   std::vector<uint8_t> ToBundle() const;

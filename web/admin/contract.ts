@@ -184,3 +184,11 @@ export interface ArticleSummary {
   id: string;
   title?: string;
 }
+
+// GET .../articles: each article, and whether customers see it as it is now.
+export interface Article extends ArticleSummary {
+  body?: string;
+  tags?: string[];
+  pages?: string[];
+  state?: "published" | "edited" | "new";
+}

@@ -1,6 +1,8 @@
 // Knowledge gaps: questions the site cannot answer yet (declined, escalated or marked not
-// helpful), grouped by meaning and ranked by volume and recency. GET .../gaps.
+// helpful), grouped by meaning and ranked by volume and recency; an open one leads to the article
+// editor with its pages and questions. GET .../gaps.
 
+import { draftArticle } from "./articles";
 import type { Gap } from "./contract";
 import { h, uniqueId } from "./dom";
 import { formatCount, formatTime } from "./format";
@@ -16,8 +18,13 @@ import {
   type ConsoleContext,
 } from "./view";
 
-function gapCard(gap: Gap): HTMLElement {
+function gapCard(gap: Gap, ctx: ConsoleContext): HTMLElement {
   const titleId = uniqueId("gap");
+  const write = (): void => {
+    const pages = (gap.pages ?? []).flatMap((p) => (p.route ? [p.route] : []));
+    draftArticle({ pages: pages.slice(0, 5), asked: gap.examples });
+    ctx.show("articles");
+  };
   return h(
     "article",
     { class: "card", "aria-labelledby": titleId },
@@ -34,6 +41,13 @@ function gapCard(gap: Gap): HTMLElement {
     ]),
     examplesList(gap.examples, "Customers asked"),
     pagesList(gap.pages),
+    gap.status === "closed"
+      ? null
+      : h(
+          "div",
+          { class: "actions" },
+          h("button", { type: "button", class: "button", onclick: write }, "Write an article"),
+        ),
   );
 }
 
@@ -66,14 +80,14 @@ export async function renderGaps(panel: HTMLElement, ctx: ConsoleContext): Promi
   }
   const open = gaps.filter((g) => g.status !== "closed");
   const closed = gaps.filter((g) => g.status === "closed");
-  panel.appendChild(h("div", { class: "cards" }, ...open.map(gapCard)));
+  panel.appendChild(h("div", { class: "cards" }, ...open.map((g) => gapCard(g, ctx))));
   if (closed.length) {
     panel.appendChild(
       h(
         "details",
         { class: "decided" },
         h("summary", {}, `Closed (${closed.length})`),
-        h("div", { class: "cards" }, ...closed.map(gapCard)),
+        h("div", { class: "cards" }, ...closed.map((g) => gapCard(g, ctx))),
       ),
     );
   }

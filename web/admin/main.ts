@@ -1,8 +1,9 @@
 // The operators' console, served by the sync server at /admin/: sign in with a site name and its
-// admin token (kept in sessionStorage), then six pages as tabs: overview, review queue, gaps,
-// incidents, versions and settings. Every server string is drawn as text (see dom.ts).
+// admin token (kept in sessionStorage), then seven pages as tabs: overview, review queue, gaps,
+// articles, incidents, versions and settings. Every server string is drawn as text (see dom.ts).
 
 import { AdminApi, ApiError } from "./api";
+import { renderArticles } from "./articles";
 import type { SiteInfo } from "./contract";
 import {
   clearCredentials,
@@ -29,6 +30,7 @@ const TABS: Tab[] = [
   { id: "overview", label: "Overview", view: renderOverview },
   { id: "review", label: "Review queue", view: renderReviewQueue },
   { id: "gaps", label: "Gaps", view: renderGaps },
+  { id: "articles", label: "Articles", view: renderArticles },
   { id: "incidents", label: "Incidents", view: renderIncidents },
   { id: "versions", label: "Versions", view: renderVersions },
   { id: "settings", label: "Settings", view: renderSettings },
@@ -147,6 +149,10 @@ function showConsole(c: Credentials, initial: SiteInfo): void {
       } catch (e) {
         if (e instanceof ApiError && e.unauthorized) signOut(e.message);
       }
+    },
+    show(id) {
+      const index = TABS.findIndex((t) => t.id === id);
+      if (index >= 0) select(index, true);
     },
     setPending(count) {
       pendingBadge.hidden = !count;

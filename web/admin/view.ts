@@ -12,6 +12,8 @@ export interface ConsoleContext {
   announce(message: string): void;
   // Re-reads the site (mode, current version) for the header.
   refreshSite(): Promise<void>;
+  // Opens another page of the console ("articles"...), its tab focused.
+  show(tab: string): void;
   // The number shown on the review queue's tab; null hides it.
   setPending(count: number | null): void;
   // Back to the sign-in form with `message` (the token was refused).

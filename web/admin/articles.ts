@@ -1,0 +1,387 @@
+// The knowledge base: every article with whether customers see it as it is (published, edited
+// since the current version, or new; and those deleted since), how often it was shown and
+// resolved, an editor to write, change or delete one, and "Publish" to make the changes what the
+// widgets answer with. GET/POST .../articles, DELETE .../articles/{id}, POST .../publish, and
+// GET .../analytics for the counts.
+
+import type { Analytics, Article, ArticleRates } from "./contract";
+import { confirmAction } from "./confirm-dialog";
+import { clear, h, uniqueId } from "./dom";
+import { exampleText, formatCount, formatRate } from "./format";
+import {
+  actionError,
+  badge,
+  busyWhile,
+  emptyState,
+  examplesList,
+  loaded,
+  loading,
+  showError,
+  type ConsoleContext,
+} from "./view";
+
+// What the editor opens with: an article to change, or a new one's pages and the questions that
+// asked for it (a knowledge gap's).
+export interface Draft {
+  article?: Article;
+  pages?: string[];
+  asked?: unknown[];
+}
+
+let pendingDraft: Draft | null = null;
+
+// Opens the editor with `draft` the next time the page is drawn (a gap's "Write an article").
+export function draftArticle(draft: Draft): void {
+  pendingDraft = draft;
+}
+
+// "Reset two-factor authentication" -> "reset-two-factor-authentication".
+function slug(title: string): string {
+  return title
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 60)
+    .replace(/-+$/, "");
+}
+
+function splitList(text: string, separator: RegExp): string[] {
+  return [...new Set(text.split(separator).map((s) => s.trim()))].filter(Boolean);
+}
+
+function field(label: string, control: HTMLElement, hint?: string): HTMLElement {
+  const id = uniqueId("article-field");
+  control.id = id;
+  const hintEl = hint ? h("p", { class: "hint muted", id: `${id}-hint` }, hint) : null;
+  if (hintEl) control.setAttribute("aria-describedby", hintEl.id);
+  return h("div", { class: "field" }, h("label", { for: id }, label), hintEl, control);
+}
+
+function editor(
+  ctx: ConsoleContext,
+  panel: HTMLElement,
+  draft: Draft,
+  existing: Set<string>,
+  close: () => void,
+): HTMLFormElement {
+  const a = draft.article;
+  const titleId = uniqueId("editor");
+  const title = h("input", { type: "text", required: true, maxlength: "300", value: a?.title });
+  const id = h("input", {
+    type: "text",
+    required: true,
+    maxlength: "200",
+    spellcheck: "false",
+    value: a?.id,
+    readonly: a !== undefined,
+  });
+  // A new article's id follows its title until the operator types one.
+  let idTyped = false;
+  id.addEventListener("input", () => (idTyped = true));
+  title.addEventListener("input", () => {
+    if (!a && !idTyped) id.value = slug(title.value);
+  });
+  const body = h("textarea", { rows: 12, spellcheck: "true" });
+  body.value = a?.body ?? "";
+  const tags = h("input", { type: "text", value: (a?.tags ?? []).join(", ") });
+  const pages = h("textarea", { rows: 3, spellcheck: "false" });
+  pages.value = (a?.pages ?? draft.pages ?? []).join("\n");
+  const slot = h("div", { class: "slot" });
+  const save = h("button", { type: "submit", class: "button primary" }, "Save");
+  const cancel = h("button", { type: "button", class: "button", onclick: close }, "Cancel");
+  const form = h(
+    "form",
+    { class: "card settings editor", "aria-labelledby": titleId, novalidate: true },
+    h("h3", { id: titleId }, a ? `Edit \u201c${a.title || a.id}\u201d` : "New article"),
+    examplesList(
+      draft.asked?.map((e) => exampleText(e)),
+      "Customers asked (write the article that answers them)",
+    ),
+    field("Title", title),
+    field("Id", id, "Stays with the article: its tickets and what is learned for it point to it."),
+    field("Body", body, "Markdown or plain text: the steps that solve the problem."),
+    field("Tags", tags, "Separated by commas."),
+    field("Pages", pages, "Routes where it helps most, one a line (e.g. /settings/security)."),
+    slot,
+    h("div", { class: "actions" }, save, cancel),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    clear(slot);
+    const article = {
+      id: id.value.trim(),
+      title: title.value.trim(),
+      body: body.value,
+      tags: splitList(tags.value, /,/),
+      pages: splitList(pages.value, /\n/),
+    };
+    const problem = !article.title
+      ? "Give the article a title."
+      : !article.id
+        ? "Give the article an id."
+        : !a && existing.has(article.id)
+          ? `An article with the id \u201c${article.id}\u201d exists: choose another id, ` +
+            "or edit that one."
+          : "";
+    if (problem) {
+      slot.appendChild(h("div", { class: "error", role: "alert" }, h("p", {}, problem)));
+      (article.title ? id : title).focus();
+      return;
+    }
+    void busyWhile(panel, save, "Saving\u2026", () => ctx.api.post("/articles", article))
+      .then(async () => {
+        await renderArticles(panel, ctx);
+        ctx.announce(`Saved \u201c${article.title}\u201d. Publish to show it to customers.`);
+        panel.querySelector<HTMLElement>(".publish")?.focus();
+      })
+      .catch((e: unknown) => {
+        actionError(ctx, e, slot, "Saving the article");
+        save.focus();
+      });
+  });
+  return form;
+}
+
+async function publish(
+  ctx: ConsoleContext,
+  panel: HTMLElement,
+  slot: HTMLElement,
+  button: HTMLButtonElement,
+): Promise<void> {
+  try {
+    const done = await busyWhile(panel, button, "Publishing\u2026", () =>
+      ctx.api.post<{ version?: number; articles?: number }>("/publish"),
+    );
+    await Promise.all([renderArticles(panel, ctx), ctx.refreshSite()]);
+    ctx.announce(
+      `Published version ${done.version ?? "?"} with ${formatCount(done.articles)} articles; ` +
+        "widgets pick it up the next time they check.",
+    );
+    panel.querySelector<HTMLElement>("h2")?.focus();
+  } catch (e) {
+    actionError(ctx, e, slot, "Publishing");
+    button.focus();
+  }
+}
+
+async function remove(
+  ctx: ConsoleContext,
+  panel: HTMLElement,
+  slot: HTMLElement,
+  a: Article,
+): Promise<void> {
+  const name = a.title || a.id;
+  const ok = await confirmAction({
+    title: `Delete \u201c${name}\u201d?`,
+    message:
+      "Customers see it until you publish. Its tickets stay stored and count again if you " +
+      "import an article with the same id.",
+    confirmLabel: "Delete",
+    danger: true,
+  });
+  if (!ok) return;
+  try {
+    await ctx.api.delete(`/articles/${encodeURIComponent(a.id)}`);
+    await renderArticles(panel, ctx);
+    ctx.announce(`Deleted \u201c${name}\u201d. Publish to take it out of the widgets.`);
+    panel.querySelector<HTMLElement>(".publish")?.focus();
+  } catch (e) {
+    actionError(ctx, e, slot, "Deleting the article");
+  }
+}
+
+function row(
+  a: Article,
+  rates: ArticleRates | undefined,
+  edit: (a: Article) => void,
+  del: (a: Article) => void,
+): HTMLTableRowElement {
+  const name = a.title || a.id;
+  const button = (label: string, action: () => void): HTMLElement => {
+    const b = h("button", { type: "button", class: "button small", onclick: action }, label);
+    b.setAttribute("aria-label", `${label} \u201c${name}\u201d`);
+    return b;
+  };
+  const tr = h(
+    "tr",
+    {},
+    h("th", { scope: "row" }, a.title || "(no title)", h("br"), h("code", {}, a.id)),
+    h("td", {}, ...(a.pages ?? []).slice(0, 3).flatMap((p) => [h("code", {}, p), " "])),
+    h("td", { class: "num" }, formatCount(rates?.shown ?? 0)),
+    h(
+      "td",
+      { class: "num" },
+      rates?.shown ? `${formatCount(rates.resolved)} (${formatRate(rates.resolution_rate)})` : "",
+    ),
+    h("td", {}, a.state ? badge(a.state) : ""),
+    h(
+      "td",
+      { class: "row-actions" },
+      button("Edit", () => edit(a)),
+      button("Delete", () => del(a)),
+    ),
+  );
+  tr.dataset.search = [a.title, a.id, ...(a.tags ?? []), ...(a.pages ?? [])]
+    .join(" ")
+    .toLowerCase();
+  return tr;
+}
+
+export async function renderArticles(panel: HTMLElement, ctx: ConsoleContext): Promise<void> {
+  loading(panel, "the articles");
+  let articles: Article[];
+  let removed: string[];
+  let unknown: string | undefined;
+  let byArticle: ArticleRates[];
+  try {
+    const [list, analytics] = await Promise.all([
+      ctx.api.get<{ articles?: Article[]; removed?: string[]; unknown?: string }>("/articles"),
+      // The counts are a help, not a need: the list shows without them.
+      ctx.api.get<Analytics>("/analytics").catch(() => null),
+    ]);
+    articles = list.articles ?? [];
+    removed = list.removed ?? [];
+    unknown = list.unknown;
+    byArticle = analytics?.by_article ?? [];
+  } catch (e) {
+    showError(panel, ctx, e, "the articles", () => void renderArticles(panel, ctx));
+    return;
+  }
+  loaded(panel);
+  const rates = new Map(byArticle.map((r) => [r.article ?? "", r]));
+  const existing = new Set(articles.map((a) => a.id));
+  const slot = h("div", { class: "slot" });
+  const editorSlot = h("div", { class: "slot" });
+  const closeEditor = (): void => {
+    clear(editorSlot);
+    newButton.focus();
+  };
+  const openEditor = (draft: Draft): void => {
+    clear(editorSlot);
+    const form = editor(ctx, panel, draft, existing, closeEditor);
+    editorSlot.appendChild(form);
+    form.querySelector<HTMLElement>("input:not([readonly]), textarea")?.focus();
+  };
+  const newButton = h(
+    "button",
+    { type: "button", class: "button", onclick: () => openEditor({}) },
+    "New article",
+  );
+  const publishButton = h(
+    "button",
+    {
+      type: "button",
+      class: "button publish",
+      onclick: (e: Event) => void publish(ctx, panel, slot, e.currentTarget as HTMLButtonElement),
+    },
+    "Publish",
+  );
+  const changed = articles.filter((a) => a.state === "new" || a.state === "edited").length;
+  const unpublished = changed + removed.length;
+  if (unpublished || unknown) publishButton.classList.add("primary");
+  let state = "";
+  if (unknown) {
+    state = `${unknown} Publishing again mends it.`;
+  } else if (unpublished) {
+    const changes = unpublished === 1 ? "change" : "changes";
+    state = `${formatCount(unpublished)} ${changes} not published yet.`;
+  } else if (articles.length) {
+    state = "Customers see every article as it is here.";
+  }
+
+  panel.append(
+    h("h2", { tabindex: "-1" }, "Articles"),
+    h(
+      "p",
+      { class: "muted" },
+      "Your help centre as the widget answers with it. Changes reach customers when you publish " +
+        "(a learning run that publishes takes them along too).",
+    ),
+    h(
+      "div",
+      { class: "section-head" },
+      h("p", { class: "publish-state" }, state),
+      h("div", { class: "actions" }, newButton, publishButton),
+    ),
+    slot,
+    editorSlot,
+  );
+  if (removed.length) {
+    panel.appendChild(
+      h(
+        "p",
+        { class: "muted" },
+        "Deleted, still shown until you publish: ",
+        ...removed.flatMap((id, i) => [i ? ", " : "", h("code", {}, id)]),
+      ),
+    );
+  }
+  if (articles.length === 0) {
+    panel.appendChild(
+      emptyState(
+        "No articles yet.",
+        "Write one here, or import a folder of Markdown files with \u201cloopwise import articles\u201d.",
+      ),
+    );
+  } else {
+    const find = h("input", { type: "search", placeholder: "Title, id, tag or page" });
+    const body = h(
+      "tbody",
+      {},
+      ...articles.map((a) =>
+        row(
+          a,
+          rates.get(a.id),
+          (x) => openEditor({ article: x }),
+          (x) => void remove(ctx, panel, slot, x),
+        ),
+      ),
+    );
+    const none = h("p", { class: "muted", hidden: true }, "No article matches.");
+    find.addEventListener("input", () => {
+      const q = find.value.trim().toLowerCase();
+      let shown = 0;
+      for (const tr of Array.from(body.rows)) {
+        tr.hidden = q !== "" && !(tr.dataset.search ?? "").includes(q);
+        if (!tr.hidden) shown += 1;
+      }
+      none.hidden = shown > 0;
+    });
+    panel.append(
+      h("div", { class: "settings find" }, field("Find an article", find)),
+      h(
+        "div",
+        { class: "table-scroll" },
+        h(
+          "table",
+          { class: "articles" },
+          h(
+            "caption",
+            {},
+            `${formatCount(articles.length)} articles; shown and resolved count customers' answers`,
+          ),
+          h(
+            "thead",
+            {},
+            h(
+              "tr",
+              {},
+              ...["Article", "Pages", "Shown", "Resolved", "Status", "Actions"].map((t) =>
+                h("th", { scope: "col" }, t),
+              ),
+            ),
+          ),
+          body,
+        ),
+      ),
+      none,
+    );
+  }
+  if (pendingDraft) {
+    const draft = pendingDraft;
+    pendingDraft = null;
+    openEditor(draft);
+  }
+}

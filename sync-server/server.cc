@@ -15,8 +15,8 @@
 #include <iterator>
 #include <map>
 #include <mutex>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <set>
 #include <thread>
@@ -139,8 +139,30 @@ json VersionJson(const std::string& site, const Version& v) {
       {"published_at", IsoTime(v.published_at_ms)}};
 }
 
-// The file name whose extension tells ParseArticles/ParseHistory the body's format.
+// The name of an uploaded file (`Content-Disposition: attachment; filename="kb.csv"`, as the
+// console sends it): its last path part, when it is plain (letters, digits, ". _-()" and spaces,
+// at most 120 characters); else empty.
+std::string UploadName(const Request& req) {
+  const std::string h = req.get_header_value("Content-Disposition");
+  const size_t key = h.find("filename=\"");
+  if (key == std::string::npos) return "";
+  const size_t start = key + 10, end = h.find('"', start);
+  if (end == std::string::npos) return "";
+  std::string name = h.substr(start, end - start);
+  if (size_t slash = name.find_last_of("/\\"); slash != std::string::npos) name.erase(0, slash + 1);
+  const bool plain = std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("._-() ", c) != nullptr;
+  });
+  if (!plain || name.size() > 120 || name.find_first_not_of('.') == std::string::npos) return "";
+  return name;
+}
+
+// The name ParseArticles/ParseHistory read the body under: its extension picks the format, and
+// errors name it ("kb.csv:4: ..."). An uploaded file keeps its own name (a Markdown article's id
+// is then its name, as with `loopwise import`); otherwise "request body" with the extension of
+// its Content-Type.
 std::string BodyName(const Request& req) {
+  if (std::string file = UploadName(req); !file.empty()) return file;
   std::string type = req.get_header_value("Content-Type");
   type = type.substr(0, type.find(';'));
   for (auto& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -899,8 +921,11 @@ void Server::Impl::DeleteArticle(const Request& req, Response& res) {
 void Server::Impl::PostHistory(const Request& req, Response& res) {
   auto site = LoadSite(req.matches[1], res);
   if (!site || !CheckAdmin(req, res, &*site)) return;
-  const std::string csv = std::string(kRequestBody) + ".csv";
-  const std::string name = BodyName(req) == csv ? csv : std::string(kRequestBody) + ".jsonl";
+  // A body without a file name is JSON Lines unless it says it is CSV.
+  std::string name = BodyName(req);
+  if (name.rfind(kRequestBody, 0) == 0 && name != std::string(kRequestBody) + ".csv") {
+    name = std::string(kRequestBody) + ".jsonl";
+  }
   auto tickets = ParseHistory(name, req.body);
   if (!tickets.ok()) {
     SendError(res, 400, "invalid_history", tickets.status().message());

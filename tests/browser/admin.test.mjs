@@ -782,6 +782,34 @@ test("a gap leads to a new article: written with the gap's pages, published, edi
   await page.screenshot({ path: path.join(artifacts, "admin-articles.png"), fullPage: true });
 });
 
+test("articles and tickets imported from files; a refused file is named with its line", async () => {
+  const panel = page.getByRole("tabpanel", { name: "Articles" });
+  await page.getByRole("tab", { name: "Articles" }).click();
+  const choose = async (button, files) => {
+    const [chooser] = await Promise.all([page.waitForEvent("filechooser"), panel.getByRole("button", { name: button }).click()]);
+    await chooser.setFiles(files.map(([name, text]) => ({ name, mimeType: "application/octet-stream", buffer: Buffer.from(text) })));
+  };
+  await choose("Import articles\u2026", [
+    ["late-fees.md", "# Late fees\n\nA payment more than 14 days late adds a 2% fee to the next invoice.\n"],
+    ["tax.jsonl", '{"id": "vat", "title": "VAT on your invoices", "pages": ["/billing"]}\n'],
+  ]);
+  await page.getByRole("status").filter({ hasText: "Imported 2 articles. Publish to show them to customers." }).waitFor();
+  for (const title of ["Late fees", "VAT on your invoices"]) {
+    assert.equal(await panel.getByRole("row", { name: new RegExp(title) }).locator(".badge").textContent(), "new");
+  }
+  const listed = (await request(api("/articles"), { headers: admin(site.token) })).body.articles;
+  assert.deepEqual(listed.filter((a) => a.state === "new").map((a) => a.id).sort(), ["late-fees", "vat"]);
+
+  // The whole file is refused, with the server's reason: file and line.
+  await choose("Import tickets\u2026", [["tickets.csv", "text,article\nis vat on my invoice,vat\nwhat about fees,no-such\n"]]);
+  await panel.getByRole("alert").filter({ hasText: 'Importing failed: tickets.csv:3: unknown article "no-such"' }).waitFor();
+  await choose("Import tickets\u2026", [["tickets.csv", "text,article\nis vat on my invoice,vat\n"]]);
+  await page.getByRole("status").filter({ hasText: "Imported 1 ticket. Publish to learn from them." }).waitFor();
+  for (const id of ["late-fees", "vat"]) {
+    assert.equal((await request(api(`/articles/${id}`), { method: "DELETE", headers: admin(site.token) })).status, 200);
+  }
+});
+
 test("the console loaded nothing its Content-Security-Policy refused, and threw nothing", async () => {
   assert.deepEqual(await page.evaluate(() => window.cspViolations), []);
   assert.deepEqual(problems, []);

@@ -108,6 +108,28 @@ test("articles and history over HTTP: JSON, CSV and JSON Lines; re-import update
   // Any id an import takes can be deleted again, "/" and all.
   r = await request(`${url}/articles/${encodeURIComponent("help/old faq")}`, { method: "DELETE", headers: admin(acme.token) });
   assert.deepEqual([r.status, r.body], [200, { deleted: "help/old faq" }]);
+
+  // An uploaded file (the console's import) keeps its name: its extension picks the format, a
+  // Markdown article without an id takes the name's, and errors name the file.
+  const upload = (route, name, body, type = "application/octet-stream") => request(`${url}/${route}`, {
+    method: "POST", headers: admin(acme.token, { "Content-Type": type, "Content-Disposition": `attachment; filename="${name}"` }), body,
+  });
+  r = await upload("articles", "C:\\help\\billing-help.md", "# Billing help\n\nInvoices are sent on the first of the month.\n");
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  r = await request(`${url}/articles`, { headers: admin(acme.token) });
+  assert.equal(r.body.articles.find((a) => a.id === "billing-help").title, "Billing help");
+  r = await upload("articles", "more.csv", "id,title\nok,Fine\n,No id\n", "text/markdown");
+  assert.equal(r.status, 400);
+  assert.match(r.body.error.message, /^more\.csv:3:/);
+  r = await upload("articles", "notes.txt", "hello");
+  assert.equal(r.status, 400);
+  assert.match(r.body.error.message, /notes\.txt.*\.md, \.markdown, \.json, \.jsonl or \.csv/);
+  r = await upload("history", "tickets.csv", "text,article\nbilled twice so money back please,refund\n");
+  assert.deepEqual([r.status, r.body.imported], [200, 1]);
+  r = await upload("history", "tickets.jsonl", '{"text": "x", "article": "no-such"}\n');
+  assert.match(r.body.error.message, /^tickets\.jsonl:1: unknown article "no-such"/);
+  r = await request(`${url}/articles/billing-help`, { method: "DELETE", headers: admin(acme.token) });
+  assert.equal(r.status, 200);
 });
 
 test("publish -> manifest -> bundle: sha256 matches, ETag/304, gzip, immutable caching, loads in the engine", async () => {

@@ -45,19 +45,36 @@ export class AdminApi {
     return this.call<T>("DELETE", path);
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  // POSTs a file as it is, under its own name (the server reads the format from its extension
+  // and names it in errors).
+  upload<T>(path: string, file: File): Promise<T> {
+    // A header carries Latin-1 only: anything else in the name becomes "-".
+    const name = file.name.replace(/[^A-Za-z0-9._() -]/g, "-");
+    return this.call<T>("POST", path, file, {
+      "Content-Type": "application/octet-stream",
+      "Content-Disposition": `attachment; filename="${name}"`,
+    });
+  }
+
+  private async call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    raw?: Record<string, string>, // the body is sent as it is, with these headers
+  ): Promise<T> {
     const url = this.sitePath(path);
     const headers: Record<string, string> = {
       Authorization: `Bearer ${this.token}`,
       Accept: "application/json",
+      ...raw,
     };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (body !== undefined && !raw) headers["Content-Type"] = "application/json";
     let res: Response;
     try {
       res = await fetch(url, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : raw ? (body as BodyInit) : JSON.stringify(body),
         cache: "no-store",
         credentials: "omit",
       });

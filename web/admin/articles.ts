@@ -166,6 +166,76 @@ async function publish(
   }
 }
 
+interface Imported {
+  imported?: number;
+  already_stored?: number;
+}
+
+// Imports the chosen files one after another as uploads (POST .../articles or .../history; the
+// server reads each file's format from its name). The first file refused stops it, with the
+// server's reason, which names the file and line.
+async function importFiles(
+  ctx: ConsoleContext,
+  panel: HTMLElement,
+  button: HTMLButtonElement,
+  route: "/articles" | "/history",
+  files: File[],
+): Promise<void> {
+  const done: string[] = [];
+  let imported = 0;
+  let again = 0;
+  let failure: unknown = null;
+  await busyWhile(panel, button, "Importing\u2026", async () => {
+    for (const file of files) {
+      const r = await ctx.api.upload<Imported>(route, file).catch((e: unknown) => {
+        failure = e;
+        return null;
+      });
+      if (!r) return;
+      imported += r.imported ?? 0;
+      again += r.already_stored ?? 0;
+      done.push(file.name);
+    }
+  });
+  const what = route === "/articles" ? "article" : "ticket";
+  const count = `${formatCount(imported)} ${what}${imported === 1 ? "" : "s"}`;
+  if (done.length || !failure) await renderArticles(panel, ctx);
+  if (failure) {
+    const slot = panel.querySelector<HTMLElement>(".actions-slot");
+    const before = done.length ? ` (${count} from ${done.join(", ")} before it)` : "";
+    if (slot) actionError(ctx, failure, slot, `Importing${before}`);
+    panel.querySelector<HTMLElement>("h2")?.focus();
+    return;
+  }
+  ctx.announce(
+    route === "/articles"
+      ? `Imported ${count}. Publish to show them to customers.`
+      : `Imported ${count}` +
+          (again ? ` (${formatCount(again)} stored before)` : "") +
+          ". Publish to learn from them.",
+  );
+  panel.querySelector<HTMLElement>(".publish")?.focus();
+}
+
+// A button that opens the file chooser and imports what is chosen.
+function importButton(
+  ctx: ConsoleContext,
+  panel: HTMLElement,
+  label: string,
+  route: "/articles" | "/history",
+  accept: string,
+): HTMLElement {
+  const input = h("input", { type: "file", multiple: true, accept, hidden: true });
+  const button = h("button", { type: "button", class: "button" }, label);
+  button.addEventListener("click", () => input.click());
+  input.addEventListener("change", () => {
+    const files = Array.from(input.files ?? []);
+    input.value = "";
+    if (files.length) void importFiles(ctx, panel, button, route, files);
+  });
+  return h("span", {}, button, input);
+}
+
 async function remove(
   ctx: ConsoleContext,
   panel: HTMLElement,
@@ -252,7 +322,7 @@ export async function renderArticles(panel: HTMLElement, ctx: ConsoleContext): P
   loaded(panel);
   const rates = new Map(byArticle.map((r) => [r.article ?? "", r]));
   const existing = new Set(articles.map((a) => a.id));
-  const slot = h("div", { class: "slot" });
+  const slot = h("div", { class: "slot actions-slot" });
   const editorSlot = h("div", { class: "slot" });
   const closeEditor = (): void => {
     clear(editorSlot);
@@ -300,10 +370,24 @@ export async function renderArticles(panel: HTMLElement, ctx: ConsoleContext): P
         "(a learning run that publishes takes them along too).",
     ),
     h(
+      "p",
+      { class: "muted" },
+      "Import articles as Markdown files (one each; front matter may give id, title, tags and " +
+        "pages, else the file name is the id), JSON Lines or CSV (id, title, body, tags, pages); " +
+        "resolved tickets as JSON Lines or CSV with text and article.",
+    ),
+    h(
       "div",
       { class: "section-head" },
       h("p", { class: "publish-state" }, state),
-      h("div", { class: "actions" }, newButton, publishButton),
+      h(
+        "div",
+        { class: "actions" },
+        newButton,
+        importButton(ctx, panel, "Import articles\u2026", "/articles", ".md,.markdown,.json,.jsonl,.csv"),
+        importButton(ctx, panel, "Import tickets\u2026", "/history", ".jsonl,.csv"),
+        publishButton,
+      ),
     ),
     slot,
     editorSlot,
@@ -322,7 +406,7 @@ export async function renderArticles(panel: HTMLElement, ctx: ConsoleContext): P
     panel.appendChild(
       emptyState(
         "No articles yet.",
-        "Write one here, or import a folder of Markdown files with \u201cloopwise import articles\u201d.",
+        "Write one here, or import files: Markdown (one article each), JSON Lines or CSV.",
       ),
     );
   } else {

@@ -722,7 +722,15 @@ test("a gap leads to a new article: written with the gap's pages, published, edi
   const title = "Invoice PDFs come out blank";
   await editor.getByRole("textbox", { name: "Title" }).fill(title);
   assert.equal(await editor.getByRole("textbox", { name: "Id" }).inputValue(), "invoice-pdfs-come-out-blank");
+  // The preview is the widget's own rendering: Markdown formats, markup stays text.
+  await editor.getByRole("textbox", { name: "Body" }).fill("<img src=x onerror=window.pwned=1> **bold**");
+  const preview = editor.getByRole("region", { name: "Preview" });
+  await preview.locator("strong", { hasText: "bold" }).waitFor();
+  assert.match(await preview.textContent(), /<img src=x onerror=window\.pwned=1>/);
+  assert.equal(await preview.locator("img").count(), 0);
   await editor.getByRole("textbox", { name: "Body" }).fill("Turn off **Compact layout** in Billing settings, then export again.");
+  await preview.locator("strong", { hasText: "Compact layout" }).waitFor();
+  assert.match(await preview.locator(".preview-title").textContent(), /^Invoice PDFs come out blank$/);
   await editor.getByRole("textbox", { name: "Tags" }).fill("billing, invoices, billing");
   await editor.getByRole("button", { name: "Save" }).click();
   await page.getByRole("status").filter({ hasText: `Saved \u201c${title}\u201d. Publish to show it to customers.` }).waitFor();

@@ -4,6 +4,7 @@
 // widgets answer with. GET/POST .../articles, DELETE .../articles/{id}, POST .../publish, and
 // GET .../analytics for the counts.
 
+import { renderArticle } from "../widget/article";
 import type { Analytics, Article, ArticleRates } from "./contract";
 import { confirmAction } from "./confirm-dialog";
 import { clear, h, uniqueId } from "./dom";
@@ -85,6 +86,20 @@ function editor(
   });
   const body = h("textarea", { rows: 12, spellcheck: "true" });
   body.value = a?.body ?? "";
+  // The article as the widget shows it (its own renderer and sanitizer), as it is typed.
+  const preview = h("div", { class: "article-preview" });
+  const showPreview = (): void => {
+    clear(preview);
+    preview.append(h("p", { class: "preview-title" }, title.value), renderArticle(body.value));
+  };
+  showPreview();
+  let pending = 0;
+  const previewSoon = (): void => {
+    window.clearTimeout(pending);
+    pending = window.setTimeout(showPreview, 150);
+  };
+  body.addEventListener("input", previewSoon);
+  title.addEventListener("input", previewSoon);
   const tags = h("input", { type: "text", value: (a?.tags ?? []).join(", ") });
   const pages = h("textarea", { rows: 3, spellcheck: "false" });
   pages.value = (a?.pages ?? draft.pages ?? []).join("\n");
@@ -102,6 +117,12 @@ function editor(
     field("Title", title),
     field("Id", id, "Stays with the article: its tickets and what is learned for it point to it."),
     field("Body", body, "Markdown or plain text: the steps that solve the problem."),
+    h(
+      "section",
+      { class: "preview", "aria-label": "Preview" },
+      h("p", { class: "examples-label" }, "As customers see it in the widget"),
+      preview,
+    ),
     field("Tags", tags, "Separated by commas."),
     field("Pages", pages, "Routes where it helps most, one a line (e.g. /settings/security)."),
     slot,

@@ -793,6 +793,15 @@ test("a gap leads to a new article: written with the gap's pages, published, edi
 test("articles and tickets imported from files; a refused file is named with its line", async () => {
   const panel = page.getByRole("tabpanel", { name: "Articles" });
   await page.getByRole("tab", { name: "Articles" }).click();
+  // Each article's counts are the analytics' own.
+  const refund = (await request(api("/analytics"), { headers: admin(site.token) })).body.by_article.find((r) => r.article === "refund");
+  const percent = refund.resolution_rate * 100;
+  const refundRow = panel.getByRole("row", { name: /Ask for a refund/ });
+  await refundRow.waitFor();
+  const cells = await refundRow.locator("td").allTextContents();
+  assert.deepEqual(cells.slice(1, 4), [String(refund.shown),
+    `${refund.resolved} (${percent > 0 && percent < 10 ? percent.toFixed(1) : Math.round(percent)}%)`, String(refund.not_helpful)]);
+  assert.ok(refund.shown > 0 && refund.not_helpful > 0, JSON.stringify(refund));
   const choose = async (button, files) => {
     const [chooser] = await Promise.all([page.waitForEvent("filechooser"), panel.getByRole("button", { name: button }).click()]);
     await chooser.setFiles(files.map(([name, text]) => ({ name, mimeType: "application/octet-stream", buffer: Buffer.from(text) })));

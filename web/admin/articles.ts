@@ -306,6 +306,7 @@ function row(
       { class: "num" },
       rates?.shown ? `${formatCount(rates.resolved)} (${formatRate(rates.resolution_rate)})` : "",
     ),
+    h("td", { class: "num" }, rates?.shown ? formatCount(rates.not_helpful ?? 0) : ""),
     h("td", {}, a.state ? badge(a.state) : ""),
     h(
       "td",
@@ -432,10 +433,13 @@ export async function renderArticles(panel: HTMLElement, ctx: ConsoleContext): P
     );
   } else {
     const find = h("input", { type: "search", placeholder: "Title, id, tag or page" });
+    const byTitle = [...articles].sort((x, y) =>
+      (x.title || x.id).localeCompare(y.title || y.id, "en", { sensitivity: "base" }),
+    );
     const body = h(
       "tbody",
       {},
-      ...articles.map((a) =>
+      ...byTitle.map((a) =>
         row(
           a,
           rates.get(a.id),
@@ -465,7 +469,8 @@ export async function renderArticles(panel: HTMLElement, ctx: ConsoleContext): P
           h(
             "caption",
             {},
-            `${formatCount(articles.length)} articles; shown and resolved count customers' answers`,
+            `${formatCount(articles.length)} articles by title; shown, resolved and not helpful ` +
+              "count the answers customers saw",
           ),
           h(
             "thead",
@@ -473,7 +478,7 @@ export async function renderArticles(panel: HTMLElement, ctx: ConsoleContext): P
             h(
               "tr",
               {},
-              ...["Article", "Pages", "Shown", "Resolved", "Status", "Actions"].map((t) =>
+              ...["Article", "Pages", "Shown", "Resolved", "Not helpful", "Status", "Actions"].map((t) =>
                 h("th", { scope: "col" }, t),
               ),
             ),

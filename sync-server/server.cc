@@ -869,8 +869,7 @@ void Server::Impl::GetArticles(const Request& req, Response& res) {
   // the current bundle cannot be read (damaged on disk; publishing again mends it), `unknown`
   // says why instead.
   json out = {{"articles", json::array()}};
-  std::optional<std::map<std::string, Article>> published;
-  published.emplace();
+  std::optional<std::map<std::string, Article>> published(std::in_place);
   if (auto current = store->CurrentVersion(site->name); current.ok() && current.value()) {
     auto bytes = bundles->Get(current.value()->sha256, false);
     auto listed =
@@ -923,7 +922,7 @@ void Server::Impl::PostHistory(const Request& req, Response& res) {
   if (!site || !CheckAdmin(req, res, &*site)) return;
   // A body without a file name is JSON Lines unless it says it is CSV.
   std::string name = BodyName(req);
-  if (name.rfind(kRequestBody, 0) == 0 && name != std::string(kRequestBody) + ".csv") {
+  if (UploadName(req).empty() && name != std::string(kRequestBody) + ".csv") {
     name = std::string(kRequestBody) + ".jsonl";
   }
   auto tickets = ParseHistory(name, req.body);

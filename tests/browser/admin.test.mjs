@@ -3,7 +3,7 @@
 // sent over HTTP with the site key (among them a burst of questions nothing answers), then the
 // operator's walk: sign in, the overview's figures, the gap and the incident that burst raised,
 // a learned change in the review queue with its explanation, approve it, the new version
-// current, roll back, settings, an article written for the gap; accessibility (axe-core, keyboard, a phone-sized screen) and the
+// current, roll back, settings, an article written for the gap, files imported; accessibility (axe-core, keyboard, a phone-sized screen) and the
 // page's Content-Security-Policy checked along the way.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";

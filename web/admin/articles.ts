@@ -1,8 +1,9 @@
 // The knowledge base: every article with whether customers see it as it is (published, edited
-// since the current version, or new; and those deleted since), how often it was shown and
-// resolved, an editor to write, change or delete one, and "Publish" to make the changes what the
-// widgets answer with. GET/POST .../articles, DELETE .../articles/{id}, POST .../publish, and
-// GET .../analytics for the counts.
+// since the current version, or new; and those deleted since) and how often it was shown,
+// resolved and found not helpful; an editor with the widget's own preview to write, change or
+// delete one; imports of article and ticket files; and "Publish" to make the changes what the
+// widgets answer with. GET/POST .../articles, DELETE .../articles/{id}, POST .../history,
+// POST .../publish, and GET .../analytics for the counts.
 
 import { renderArticle } from "../widget/article";
 import type { Analytics, Article, ArticleRates } from "./contract";

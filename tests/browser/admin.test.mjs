@@ -817,6 +817,13 @@ test("articles and tickets imported from files; a refused file is named with its
   const listed = (await request(api("/articles"), { headers: admin(site.token) })).body.articles;
   assert.deepEqual(listed.filter((a) => a.state === "new").map((a) => a.id).sort(), ["late-fees", "vat"]);
 
+  // Download gives the knowledge base back in the import format.
+  const [download] = await Promise.all([page.waitForEvent("download"), panel.getByRole("button", { name: "Download" }).click()]);
+  assert.equal(download.suggestedFilename(), "acme-articles.jsonl");
+  const saved = fs.readFileSync(await download.path(), "utf8").trimEnd().split("\n").map((line) => JSON.parse(line));
+  assert.deepEqual(saved.sort((x, y) => x.id.localeCompare(y.id)),
+    listed.map(({ state, ...a }) => a).sort((x, y) => x.id.localeCompare(y.id)));
+
   // The whole file is refused, with the server's reason: file and line.
   await choose("Import tickets\u2026", [["tickets.csv", "text,article\nis vat on my invoice,vat\nwhat about fees,no-such\n"]]);
   await panel.getByRole("alert").filter({ hasText: 'Importing failed: tickets.csv:3: unknown article "no-such"' }).waitFor();

@@ -258,6 +258,22 @@ function importButton(
   return h("span", {}, button, input);
 }
 
+// Saves the articles as JSON Lines, which "Import articles" and `loopwise import articles` read
+// back: the knowledge base as edited here, to keep or to move.
+function download(site: string, articles: Article[]): void {
+  const lines = articles.map((a) =>
+    JSON.stringify({ id: a.id, title: a.title, body: a.body, tags: a.tags, pages: a.pages }),
+  );
+  const url = URL.createObjectURL(
+    new Blob([lines.join("\n") + "\n"], { type: "application/x-ndjson" }),
+  );
+  const link = h("a", { href: url, download: `${site}-articles.jsonl`, hidden: true });
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
 async function remove(
   ctx: ConsoleContext,
   panel: HTMLElement,
@@ -409,6 +425,13 @@ export async function renderArticles(panel: HTMLElement, ctx: ConsoleContext): P
         newButton,
         importButton(ctx, panel, "Import articles\u2026", "/articles", ".md,.markdown,.json,.jsonl,.csv"),
         importButton(ctx, panel, "Import tickets\u2026", "/history", ".jsonl,.csv"),
+        articles.length
+          ? h(
+              "button",
+              { type: "button", class: "button", onclick: () => download(ctx.api.site, articles) },
+              "Download",
+            )
+          : null,
         publishButton,
       ),
     ),

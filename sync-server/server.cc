@@ -254,6 +254,7 @@ struct Server::Impl {
   void GetSite(const Request& req, Response& res);
   void PostArticles(const Request& req, Response& res);
   void GetArticles(const Request& req, Response& res);
+  void GetArticle(const Request& req, Response& res);
   void DeleteArticle(const Request& req, Response& res);
   void PostHistory(const Request& req, Response& res);
   void PostResolutions(const Request& req, Response& res);
@@ -313,6 +314,7 @@ void Server::Impl::Install() {
   Route("GET", "/v1/sites/{site}", site, &Impl::GetSite);
   Route("POST", "/v1/sites/{site}/articles", site + "/articles", &Impl::PostArticles);
   Route("GET", "/v1/sites/{site}/articles", site + "/articles", &Impl::GetArticles);
+  Route("GET", "/v1/sites/{site}/articles/{id}", site + "/articles/(.+)", &Impl::GetArticle);
   Route("DELETE", "/v1/sites/{site}/articles/{id}", site + "/articles/(.+)", &Impl::DeleteArticle);
   Route("POST", "/v1/sites/{site}/history", site + "/history", &Impl::PostHistory);
   Route("POST", "/v1/sites/{site}/resolutions", site + "/resolutions", &Impl::PostResolutions);
@@ -900,6 +902,45 @@ void Server::Impl::GetArticles(const Request& req, Response& res) {
     for (const auto& [id, a] : *published) out["removed"].push_back(id);
   }
   SendJson(res, 200, out);
+}
+
+// One article and what it answers: how many history tickets point to it (the first 50 of them)
+// and the learned changes that name it, newest first.
+void Server::Impl::GetArticle(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  const std::string id = req.matches[2];
+  auto articles = store->Articles(site->name);
+  auto history = store->History(site->name);
+  auto changes = store->Changes(site->name);
+  for (const Status* s : {&articles.status(), &history.status(), &changes.status()}) {
+    if (!s->ok()) {
+      SendError(res, 503, "store_unavailable", s->message());
+      return;
+    }
+  }
+  auto article = std::find_if(articles.value().begin(), articles.value().end(),
+                              [&](const Article& a) { return a.id == id; });
+  if (article == articles.value().end()) {
+    SendError(res, 404, "article_not_found", "The site has no article with that id.");
+    return;
+  }
+  constexpr size_t kTicketExamples = 50;
+  json tickets = json::array();
+  size_t count = 0;
+  for (const ResolvedQuery& t : history.value()) {
+    if (t.article != id) continue;
+    if (++count <= kTicketExamples) tickets.push_back(t.text);
+  }
+  json learned = json::array();
+  for (const LearnedChange& c : changes.value()) {
+    if (c.article == id) learned.push_back(ChangeJson(c));
+  }
+  SendJson(res, 200,
+           {{"article", ArticleJson(*article)},
+            {"tickets", count},
+            {"ticket_examples", tickets},
+            {"changes", learned}});
 }
 
 void Server::Impl::DeleteArticle(const Request& req, Response& res) {

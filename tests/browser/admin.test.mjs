@@ -817,6 +817,20 @@ test("articles and tickets imported from files; a refused file is named with its
   const listed = (await request(api("/articles"), { headers: admin(site.token) })).body.articles;
   assert.deepEqual(listed.filter((a) => a.state === "new").map((a) => a.id).sort(), ["late-fees", "vat"]);
 
+  // What an article answers: its history tickets and the changes learned for it.
+  const detail = (await request(api("/articles/reset-2fa"), { headers: admin(site.token) })).body;
+  assert.ok(detail.tickets > 0 && detail.changes.length > 0, JSON.stringify(detail).slice(0, 300));
+  await panel.getByRole("button", { name: "Questions \u201cReset two-factor authentication\u201d" }).click();
+  const answers = panel.getByRole("region", { name: "What \u201cReset two-factor authentication\u201d answers" });
+  await answers.waitFor();
+  assert.deepEqual(await answers.locator("ul.tickets li").allTextContents(), detail.ticket_examples);
+  assert.match(await answers.textContent(), new RegExp(`${detail.tickets} tickets? in the history`));
+  const learned = await answers.locator("ul.learned li").allTextContents();
+  assert.equal(learned.length, detail.changes.length);
+  detail.changes.forEach((c, i) => assert.ok(learned[i].includes(c.summary), `${learned[i]} / ${c.summary}`));
+  await answers.getByRole("button", { name: "Close" }).click();
+  assert.equal(await answers.count(), 0);
+
   // Download gives the knowledge base back in the import format.
   const [download] = await Promise.all([page.waitForEvent("download"), panel.getByRole("button", { name: "Download" }).click()]);
   assert.equal(download.suggestedFilename(), "acme-articles.jsonl");

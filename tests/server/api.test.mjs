@@ -130,6 +130,18 @@ test("articles and history over HTTP: JSON, CSV and JSON Lines; re-import update
   assert.match(r.body.error.message, /^tickets\.jsonl:1: unknown article "no-such"/);
   r = await request(`${url}/articles/billing-help`, { method: "DELETE", headers: admin(acme.token) });
   assert.equal(r.status, 200);
+
+  // One article with the tickets that point to it (scrubbed as stored) and its learned changes.
+  r = await request(`${url}/articles/refund`, { headers: admin(acme.token) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.article.title, "Get a refund");
+  const history = fs.readFileSync(path.join(fixtures, "history.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(r.body.tickets, history.filter((t) => t.article === "refund").length + 3);
+  assert.equal(r.body.ticket_examples.filter((t) => t.startsWith("money back please")).length, 2);
+  assert.ok(!JSON.stringify(r.body).includes("jane@example.com"), "tickets are stored scrubbed");
+  assert.deepEqual(r.body.changes, []);
+  r = await request(`${url}/articles/no-such`, { headers: admin(acme.token) });
+  assert.deepEqual([r.status, r.body.error.code], [404, "article_not_found"]);
 });
 
 test("publish -> manifest -> bundle: sha256 matches, ETag/304, gzip, immutable caching, loads in the engine", async () => {

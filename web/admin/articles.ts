@@ -6,7 +6,7 @@
 // POST .../publish, and GET .../analytics for the counts.
 
 import { renderArticle } from "../widget/article";
-import type { Analytics, Article, ArticleRates } from "./contract";
+import type { Analytics, Article, ArticleRates, Change } from "./contract";
 import { confirmAction } from "./confirm-dialog";
 import { clear, h, uniqueId } from "./dom";
 import { exampleText, formatCount, formatRate } from "./format";
@@ -239,6 +239,8 @@ async function importFiles(
   panel.querySelector<HTMLElement>(".publish")?.focus();
 }
 
+const ARTICLE_FILES = ".md,.markdown,.json,.jsonl,.csv";
+
 // A button that opens the file chooser and imports what is chosen.
 function importButton(
   ctx: ConsoleContext,
@@ -300,12 +302,61 @@ async function remove(
   }
 }
 
-function row(
-  a: Article,
-  rates: ArticleRates | undefined,
-  edit: (a: Article) => void,
-  del: (a: Article) => void,
-): HTMLTableRowElement {
+// GET .../articles/{id}: an article and what it answers.
+interface ArticleDetail {
+  article?: Article;
+  tickets?: number;
+  ticket_examples?: string[];
+  changes?: Change[];
+}
+
+// What an article is learned from: the history tickets that point to it and the learned changes
+// that name it.
+function answersCard(a: Article, detail: ArticleDetail, actions: HTMLElement[]): HTMLElement {
+  const titleId = uniqueId("answers");
+  const count = detail.tickets ?? 0;
+  const tickets = detail.ticket_examples ?? [];
+  const changes = detail.changes ?? [];
+  return h(
+    "section",
+    { class: "card answers", "aria-labelledby": titleId },
+    h("h3", { id: titleId, tabindex: "-1" }, `What \u201c${a.title || a.id}\u201d answers`),
+    h(
+      "p",
+      { class: "muted" },
+      "An article is learned from the questions that point to it: the resolved tickets of the " +
+        "history, and what customers taught (the review queue's changes, once published).",
+    ),
+    h(
+      "p",
+      { class: "examples-label" },
+      `${formatCount(count)} ${count === 1 ? "ticket" : "tickets"} in the history` +
+        (tickets.length < count ? `, the first ${formatCount(tickets.length)}:` : ""),
+    ),
+    tickets.length ? h("ul", { class: "tickets" }, ...tickets.map((t) => h("li", {}, t))) : null,
+    h("p", { class: "examples-label" }, `Learned from customers (${formatCount(changes.length)})`),
+    changes.length
+      ? h(
+          "ul",
+          { class: "learned" },
+          ...changes.map((c) =>
+            h("li", {}, badge(c.status), " ", c.summary ?? "", c.version ? ` (v${c.version})` : ""),
+          ),
+        )
+      : null,
+    h("div", { class: "actions" }, ...actions),
+  );
+}
+
+const COLUMNS = ["Article", "Pages", "Shown", "Resolved", "Not helpful", "Status", "Actions"];
+
+interface RowActions {
+  answers(a: Article): void;
+  edit(a: Article): void;
+  remove(a: Article): void;
+}
+
+function row(a: Article, rates: ArticleRates | undefined, on: RowActions): HTMLTableRowElement {
   const name = a.title || a.id;
   const button = (label: string, action: () => void): HTMLElement => {
     const b = h("button", { type: "button", class: "button small", onclick: action }, label);
@@ -328,8 +379,9 @@ function row(
     h(
       "td",
       { class: "row-actions" },
-      button("Edit", () => edit(a)),
-      button("Delete", () => del(a)),
+      button("Questions", () => on.answers(a)),
+      button("Edit", () => on.edit(a)),
+      button("Delete", () => on.remove(a)),
     ),
   );
   tr.dataset.search = [a.title, a.id, ...(a.tags ?? []), ...(a.pages ?? [])]
@@ -372,6 +424,22 @@ export async function renderArticles(panel: HTMLElement, ctx: ConsoleContext): P
     const form = editor(ctx, panel, draft, existing, closeEditor);
     editorSlot.appendChild(form);
     form.querySelector<HTMLElement>("input:not([readonly]), textarea")?.focus();
+  };
+  const showAnswers = async (a: Article): Promise<void> => {
+    clear(slot);
+    try {
+      const detail = await ctx.api.get<ArticleDetail>(`/articles/${encodeURIComponent(a.id)}`);
+      clear(editorSlot);
+      const edit = (): void => openEditor({ article: a });
+      const card = answersCard(a, detail, [
+        h("button", { type: "button", class: "button", onclick: edit }, "Edit"),
+        h("button", { type: "button", class: "button", onclick: closeEditor }, "Close"),
+      ]);
+      editorSlot.appendChild(card);
+      card.querySelector<HTMLElement>("h3")?.focus();
+    } catch (e) {
+      actionError(ctx, e, slot, "Loading the article's questions");
+    }
   };
   const newButton = h(
     "button",
@@ -423,7 +491,7 @@ export async function renderArticles(panel: HTMLElement, ctx: ConsoleContext): P
         "div",
         { class: "actions" },
         newButton,
-        importButton(ctx, panel, "Import articles\u2026", "/articles", ".md,.markdown,.json,.jsonl,.csv"),
+        importButton(ctx, panel, "Import articles\u2026", "/articles", ARTICLE_FILES),
         importButton(ctx, panel, "Import tickets\u2026", "/history", ".jsonl,.csv"),
         articles.length
           ? h(
@@ -464,12 +532,11 @@ export async function renderArticles(panel: HTMLElement, ctx: ConsoleContext): P
       "tbody",
       {},
       ...byTitle.map((a) =>
-        row(
-          a,
-          rates.get(a.id),
-          (x) => openEditor({ article: x }),
-          (x) => void remove(ctx, panel, slot, x),
-        ),
+        row(a, rates.get(a.id), {
+          answers: (x) => void showAnswers(x),
+          edit: (x) => openEditor({ article: x }),
+          remove: (x) => void remove(ctx, panel, slot, x),
+        }),
       ),
     );
     const none = h("p", { class: "muted", hidden: true }, "No article matches.");
@@ -502,9 +569,7 @@ export async function renderArticles(panel: HTMLElement, ctx: ConsoleContext): P
             h(
               "tr",
               {},
-              ...["Article", "Pages", "Shown", "Resolved", "Not helpful", "Status", "Actions"].map((t) =>
-                h("th", { scope: "col" }, t),
-              ),
+              ...COLUMNS.map((t) => h("th", { scope: "col" }, t)),
             ),
           ),
           body,

@@ -731,6 +731,7 @@ test("a gap leads to a new article: written with the gap's pages, published, edi
   await editor.getByRole("textbox", { name: "Body" }).fill("Turn off **Compact layout** in Billing settings, then export again.");
   await preview.locator("strong", { hasText: "Compact layout" }).waitFor();
   assert.match(await preview.locator(".preview-title").textContent(), /^Invoice PDFs come out blank$/);
+  assert.deepEqual(await accessibilityViolations("the article editor"), []);
   await editor.getByRole("textbox", { name: "Tags" }).fill("billing, invoices, billing");
   await editor.getByRole("button", { name: "Save" }).click();
   await page.getByRole("status").filter({ hasText: `Saved \u201c${title}\u201d. Publish to show it to customers.` }).waitFor();
@@ -828,6 +829,7 @@ test("articles and tickets imported from files; a refused file is named with its
   const learned = await answers.locator("ul.learned li").allTextContents();
   assert.equal(learned.length, detail.changes.length);
   detail.changes.forEach((c, i) => assert.ok(learned[i].includes(c.summary), `${learned[i]} / ${c.summary}`));
+  assert.deepEqual(await accessibilityViolations("an article's questions"), []);
   await answers.getByRole("button", { name: "Close" }).click();
   assert.equal(await answers.count(), 0);
 

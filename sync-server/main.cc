@@ -13,7 +13,7 @@ constexpr const char* kUsage = R"(usage: loopwise <command> [options]
 Commands:
   eval       build a bundle from articles and history, answer a test set, report metrics
   serve      run the sync server (widget and admin HTTP API)
-  site       create a site (its public key and admin token), list sites, replace a token
+  site       create a site (its public key and admin token), list, replace a token, delete
   import     load articles or resolved history into a site
   publish    build a site's bundle and make it the current version
   train      run a site's learning pipeline now (learn, guard, replay, publish or stage)

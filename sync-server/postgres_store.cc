@@ -319,6 +319,18 @@ Status PostgresStore::SetSiteToken(const std::string& site, const std::string& t
   }));
 }
 
+Result<bool> PostgresStore::DeleteSite(const std::string& site) {
+  return Run<bool>("deleting the site", [&](pqxx::connection& c) {
+    pqxx::work w(c);
+    for (const char* table : kSiteTables) {
+      w.exec_params(std::string("DELETE FROM ") + table + " WHERE site = $1", site);
+    }
+    const pqxx::result r = w.exec_params("DELETE FROM sites WHERE name = $1", site);
+    w.commit();
+    return r.affected_rows() > 0;
+  });
+}
+
 Result<std::optional<Site>> PostgresStore::FindSite(const std::string& name) {
   return Run<std::optional<Site>>("reading the site", [&](pqxx::connection& c) {
     pqxx::read_transaction w(c);

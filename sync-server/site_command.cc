@@ -1,5 +1,5 @@
-// loopwise site create|list|token: adds a site to a data directory (printing its key and admin
-// token once), lists the sites, or gives one a new admin token.
+// loopwise site create|list|token|delete: adds a site to a data directory (printing its key and
+// admin token once), lists the sites, gives one a new admin token, or deletes one.
 
 #include <cstdio>
 #include <cstring>
@@ -20,12 +20,17 @@ constexpr const char* kUsage =
                            [--identity off|optional|required] [--json] [--data DIR] [--db URL]
        loopwise site list [--json] [--data DIR] [--db URL]
        loopwise site token NAME [--json] [--data DIR] [--db URL]
+       loopwise site delete NAME --yes [--data DIR] [--db URL]
 
 create  Creates a site and prints its public site key (for the script tag) and its admin token.
         The token is shown once and only its SHA-256 is stored: keep it somewhere safe.
 list    Lists the sites: name, mode, current version, origins and site key (never tokens).
 token   Gives site NAME a new admin token, printed once, for a token lost or leaked: the old one
         stops working at once (within two seconds on a running server).
+delete  Deletes site NAME and everything stored for it (articles, history, signals, versions,
+        learned changes, gaps, incidents), at once and for good: back it up first (loopwise
+        backup). A running server refuses its widgets' manifest checks and signals within two
+        seconds. Bundles no other site uses are removed once they are an hour old.
 
   --origin URL   an origin the widget runs on, e.g. https://app.example.com (repeat for several)
   --mode M       review (default: learned changes wait for approval) or autonomous
@@ -35,6 +40,7 @@ token   Gives site NAME a new admin token, printed once, for a token lost or lea
   --json         create: print {"site", "key", "token"} (and "identity_secret" when identity is
                  on); list: [{"site", "key", "mode", "identity", "origins", "version"}];
                  token: {"site", "token"}
+  --yes          delete: confirms it
   --data DIR     data directory (default $LOOPWISE_DATA_DIR, else ./loopwise-data)
   --db URL       PostgreSQL store, as for serve (default $LOOPWISE_DB, else SQLite in --data)
 )";
@@ -106,6 +112,33 @@ int SiteToken(int argc, char** argv) {
   return 0;
 }
 
+int SiteDelete(int argc, char** argv) {
+  cli::Args args;
+  if (auto exit = cli::Start("site delete", kUsage, argc, argv, {"data", "db"}, {"yes"}, &args,
+                             /*positional=*/true)) {
+    return *exit;
+  }
+  if (args.positional().size() != 1) {
+    return cli::Fail("site delete takes one site NAME (see --help)");
+  }
+  const std::string name = args.positional()[0];
+  if (!args.has("yes")) {
+    return cli::Fail("site delete removes site \"" + name +
+                     "\" and everything stored for it, for good; add --yes to confirm");
+  }
+  auto dir = OpenSiteData(DataPath(args), name, DatabaseUrl(args));
+  if (!dir.ok()) return cli::Fail(dir.status().message());
+  Store* store = dir.value().store.get();
+  auto deleted = store->DeleteSite(name);
+  if (!deleted.ok()) return cli::Fail(deleted.status().message());
+  if (!deleted.value()) return cli::Fail("no site \"" + name + "\"");
+  if (auto kept = store->ReferencedBundles(); kept.ok()) {
+    dir.value().bundles->Prune(kept.value(), 3600);
+  }
+  std::printf("site \"%s\" deleted, with everything stored for it\n", name.c_str());
+  return 0;
+}
+
 }  // namespace
 
 int SiteCommand(int argc, char** argv) {
@@ -115,9 +148,10 @@ int SiteCommand(int argc, char** argv) {
   }
   if (!std::strcmp(argv[0], "list")) return SiteList(argc - 1, argv + 1);
   if (!std::strcmp(argv[0], "token")) return SiteToken(argc - 1, argv + 1);
+  if (!std::strcmp(argv[0], "delete")) return SiteDelete(argc - 1, argv + 1);
   if (std::strcmp(argv[0], "create") != 0) {
     return cli::Fail("unknown site command \"" + std::string(argv[0]) +
-                     "\" (try: site create, site list, site token)");
+                     "\" (try: site create, site list, site token, site delete)");
   }
   cli::Args args;
   if (auto exit = cli::Start("site create", kUsage, argc - 1, argv + 1,

@@ -469,6 +469,26 @@ Status SqliteStore::SetSiteToken(const std::string& site, const std::string& tok
   return Status::Ok();
 }
 
+Result<bool> SqliteStore::DeleteSite(const std::string& site) {
+  std::lock_guard<std::mutex> lock(mu_);
+  bool found = false;
+  Status done = Transaction(db_, [&]() -> Status {
+    for (const char* table : kSiteTables) {
+      const std::string sql = std::string("DELETE FROM ") + table + " WHERE site = ?";
+      Statement st(db_, sql.c_str());
+      st.Bind(1, site);
+      if (Status s = Done(st, db_, "deleting the site"); !s.ok()) return s;
+    }
+    Statement st(db_, "DELETE FROM sites WHERE name = ?");
+    st.Bind(1, site);
+    if (Status s = Done(st, db_, "deleting the site"); !s.ok()) return s;
+    found = sqlite3_changes(db_) > 0;
+    return Status::Ok();
+  });
+  if (!done.ok()) return done;
+  return found;
+}
+
 Result<std::optional<Site>> SqliteStore::FindSite(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   Statement st(db_,

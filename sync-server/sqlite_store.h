@@ -41,6 +41,7 @@ class SqliteStore : public Store {
   Status InsertSite(const Site& site) override;
   Status UpdateSite(const Site& site) override;
   Status SetSiteToken(const std::string& site, const std::string& token_hash) override;
+  Result<bool> DeleteSite(const std::string& site) override;
   Result<std::optional<Site>> FindSite(const std::string& name) override;
   Result<std::vector<Site>> ListSites() override;
 

@@ -145,6 +145,12 @@ struct LearningOutcome {
   std::string data_json = "{}";
 };
 
+// Every table with a `site` column, children before the `sites` row they reference.
+inline constexpr const char* kSiteTables[] = {"learning_rules",   "changes",   "learning_outcomes",
+                                              "learning_cursors", "documents", "resolutions",
+                                              "versions",         "signals",   "signal_batches",
+                                              "history",          "articles"};
+
 // A learned change staged for review or published.
 struct LearnedChange {
   int64_t id = 0;
@@ -182,6 +188,9 @@ class Store {
   virtual Status SetSiteToken(const std::string& site, const std::string& token_hash) = 0;
   virtual Result<std::optional<Site>> FindSite(const std::string& name) = 0;
   virtual Result<std::vector<Site>> ListSites() = 0;
+  // Deletes the site and everything stored for it, all or nothing; false when there was none.
+  // Its bundle files are the caller's (BundleFiles::Prune keeps what other sites reference).
+  virtual Result<bool> DeleteSite(const std::string& site) = 0;
 
   // Knowledge. PutArticles inserts or replaces by id, all or nothing.
   virtual Status PutArticles(const std::string& site, const std::vector<Article>& articles) = 0;

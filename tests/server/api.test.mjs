@@ -447,7 +447,7 @@ test("the CLI refuses a taken port and an unusable data directory with one line"
   assert.match(r.stderr, /data directory .* (is not a directory|cannot be created)/);
   r = cliFails("publish", "--site", "nobody", "--data", data);
   assert.match(r.stderr, /no site "nobody"/);
-  for (const cmd of [["serve"], ["site", "create"], ["import", "articles"], ["publish"], ["train"],
+  for (const cmd of [["serve"], ["site", "create"], ["site", "delete"], ["import", "articles"], ["publish"], ["train"],
     ["eval"], ["simulate"], ["backup"]]) {
     assert.match(cli(...cmd, "--help"), /usage: loopwise/);
   }
@@ -520,6 +520,31 @@ test("a bundle damaged on disk is never served under its name", async () => {
     await s.stop();
     fs.rmSync(own, { recursive: true, force: true });
   }
+});
+
+test("site delete asks for --yes, then removes the site and all it stored; its name is free again", async () => {
+  const gone = createSite(data, "gone", "https://gone.example.com");
+  importFixtures(data, "gone");
+  const manifest = () => request(`${server.url}/v1/sites/gone/manifest`, { headers: { "X-Loopwise-Key": gone.key } });
+  assert.equal((await manifest()).status, 200);
+  let r = cliFails("site", "delete", "gone", "--data", data);
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr.trim(), 'loopwise: site delete removes site "gone" and everything stored for it, for good; add --yes to confirm');
+  assert.equal((await manifest()).status, 200);
+
+  assert.equal(cli("site", "delete", "gone", "--yes", "--data", data).trim(), 'site "gone" deleted, with everything stored for it');
+  // The running server forgets the site within the two seconds it keeps a site in memory.
+  const settings = () => request(`${server.url}/v1/sites/gone`, { headers: admin(gone.token) });
+  const deadline = Date.now() + 5000;
+  while ((await settings()).status !== 404 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal((await settings()).body.error.code, "site_not_found");
+  assert.equal((await manifest()).body.error.code, "site_not_found");
+  assert.ok(!JSON.parse(cli("site", "list", "--json", "--data", data)).some((x) => x.site === "gone"));
+  assert.match(cliFails("site", "delete", "gone", "--yes", "--data", data).stderr, /there is no site "gone"/);
+
+  const again = createSite(data, "gone", "https://gone.example.com");
+  r = await request(`${server.url}/v1/sites/gone/articles`, { headers: admin(again.token) });
+  assert.deepEqual([r.status, r.body.articles, r.body.removed], [200, [], []], "nothing of the old site is left");
 });
 
 test("site token replaces a lost or leaked admin token; site list shows every site, no tokens", async () => {

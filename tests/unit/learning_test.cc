@@ -247,6 +247,9 @@ class KilledAfter : public Store {
   Status SetSiteToken(const std::string& site, const std::string& token_hash) override {
     return Write([&] { return inner_->SetSiteToken(site, token_hash); });
   }
+  Result<bool> DeleteSite(const std::string& site) override {
+    return Write([&] { return inner_->DeleteSite(site); });
+  }
   Result<std::optional<Site>> FindSite(const std::string& name) override {
     return Read([&] { return inner_->FindSite(name); });
   }

@@ -267,6 +267,29 @@ json Exercise(Store& s) {
   }));
   out.push_back(
       Read<std::vector<Site>>(s.ListSites(), [](const auto& list) { return json(list.size()); }));
+
+  // Deleting a site takes everything stored for it, and nothing of another site's.
+  out.push_back(ShowStatus(s.InsertSite({"beta", "pk_b", "hash", {}, "review"})));
+  out.push_back(ShowStatus(s.PutArticles("beta", {{"refund", "Refunds", "", {}, {}}})));
+  out.push_back(ShowStatus(s.PutDocument("acme", "gaps", "{}")));
+  out.push_back(Read<bool>(s.DeleteSite("acme"), [](bool x) { return json(x); }));
+  out.push_back(Read<bool>(s.DeleteSite("acme"), [](bool x) { return json(x); }));
+  const auto size = [](const auto& list) { return json(list.size()); };
+  out.push_back(
+      json{Read<std::optional<Site>>(s.FindSite("acme"),
+                                     [](const auto& x) { return json(x.has_value()); }),
+           Read<std::vector<Article>>(s.Articles("acme"), size),
+           Read<std::vector<ResolvedQuery>>(s.History("acme"), size),
+           Read<std::vector<StoredResolution>>(s.ResolutionsAfter("acme", 0, 10), size),
+           Read<int64_t>(s.CountSignals("acme"), [](int64_t n) { return json(n); }),
+           Read<std::vector<LearningOutcome>>(s.LearningOutcomes("acme"), size),
+           Read<std::vector<LearnedChange>>(s.Changes("acme"), size),
+           Read<std::vector<LearningRule>>(s.LearningRules("acme"), size),
+           Read<std::vector<Version>>(s.Versions("acme"), size),
+           Read<std::optional<std::string>>(s.Document("acme", "gaps"),
+                                            [](const auto& x) { return json(x.has_value()); }),
+           Read<std::vector<std::string>>(s.ReferencedBundles(), size),
+           Read<std::vector<Article>>(s.Articles("beta"), size)});
   return out;
 }
 
@@ -282,6 +305,11 @@ TEST_CASE("the PostgreSQL store answers exactly as the SQLite store does" *
   REQUIRE(sqlite.ok());
   const json expected = Exercise(*sqlite.value());
   const json got = Exercise(*postgres.value());
+  // The site deleted: true then false, and nothing of it left; the other site's article stays.
+  REQUIRE(expected.size() > 3);
+  CHECK(expected[expected.size() - 3].dump() == "true");
+  CHECK(expected[expected.size() - 2].dump() == "false");
+  CHECK(expected.back().dump() == "[false,0,0,0,0,0,0,0,0,false,0,1]");
   REQUIRE(expected.size() == got.size());
   for (size_t i = 0; i < expected.size(); ++i) {
     INFO("call " << i);

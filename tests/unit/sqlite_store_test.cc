@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <thread>
@@ -12,6 +13,7 @@ namespace {
 using loopwise::SignalBatch;
 using loopwise::SqliteStore;
 using loopwise::Status;
+using loopwise::Store;
 
 struct TempDb {
   TempDb() {
@@ -89,6 +91,57 @@ TEST_CASE("a snapshot taken while the store writes holds what was committed befo
   CHECK(s.message().find(missing + ": cannot open the database") == 0);
   CHECK_FALSE(std::filesystem::exists(missing));
   CHECK_FALSE(std::filesystem::exists(db.dir / "other.db"));
+}
+
+TEST_CASE("deleting a site empties every table that names it, and only for that site") {
+  TempDb db;
+  auto store = SqliteStore::Open(db.path());
+  REQUIRE(store.ok());
+  Store& s = *store.value();
+  for (const char* name : {"acme", "beta"}) {
+    REQUIRE(s.InsertSite({name, std::string("pk_") + name, "hash", {}, "review"}).ok());
+    REQUIRE(s.PutArticles(name, {{"refund", "Refunds", "", {}, {}}}).ok());
+    REQUIRE(s.AddHistory(name, {{"money back", "refund", ""}}).ok());
+    REQUIRE(s.PutDocument(name, "gaps", "{}").ok());
+    REQUIRE(s.AddVersion(name, std::string("sha-") + name, 10, 1).ok());
+  }
+  REQUIRE(s.AppendSignals(Batch("b1", 3)).ok());
+
+  sqlite3* raw = nullptr;
+  REQUIRE(sqlite3_open(db.path().c_str(), &raw) == SQLITE_OK);
+  const auto rows = [&](const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(raw, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+    std::vector<std::string> out;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    }
+    sqlite3_finalize(st);
+    return out;
+  };
+  // Every table with a site column is one DeleteSite empties (a new table must join the list).
+  auto with_site = rows(
+      "SELECT m.name FROM sqlite_master m, pragma_table_info(m.name) c "
+      "WHERE m.type = 'table' AND c.name = 'site' ORDER BY m.name");
+  std::vector<std::string> listed(std::begin(loopwise::kSiteTables),
+                                  std::end(loopwise::kSiteTables));
+  std::sort(listed.begin(), listed.end());
+  CHECK(with_site == listed);
+
+  auto deleted = s.DeleteSite("acme");
+  REQUIRE(deleted.ok());
+  CHECK(deleted.value());
+  for (const std::string& table : listed) {
+    INFO(table);
+    CHECK(rows("SELECT site FROM " + table + " WHERE site = 'acme'").empty());
+  }
+  CHECK(rows("SELECT name FROM sites") == std::vector<std::string>{"beta"});
+  CHECK(rows("SELECT site FROM articles") == std::vector<std::string>{"beta"});
+  CHECK(rows("SELECT site FROM versions") == std::vector<std::string>{"beta"});
+  sqlite3_close(raw);
+  auto again = s.DeleteSite("acme");
+  REQUIRE(again.ok());
+  CHECK_FALSE(again.value());
 }
 
 TEST_CASE("signal batches are stored once per batch id, from many threads at once") {

@@ -121,6 +121,12 @@ test("articles and history over HTTP: JSON, CSV and JSON Lines; re-import update
   r = await upload("articles", "more.csv", "id,title\nok,Fine\n,No id\n", "text/markdown");
   assert.equal(r.status, 400);
   assert.match(r.body.error.message, /^more\.csv:3:/);
+  r = await upload("articles", "../../etc/kb.jsonl", '{"id": "x"}\n');
+  assert.equal(r.status, 400);
+  assert.match(r.body.error.message, /^kb\.jsonl:1: /, "only the name's last part is used");
+  r = await upload("articles", "x\u00e9\"; other=\".md", "# T\n");
+  assert.equal(r.status, 400, "a name that is not plain is not used");
+  assert.match(r.body.error.message, /^request body/);
   r = await upload("articles", "notes.txt", "hello");
   assert.equal(r.status, 400);
   assert.match(r.body.error.message, /notes\.txt.*\.md, \.markdown, \.json, \.jsonl or \.csv/);

@@ -208,15 +208,15 @@ async function importFiles(
   let again = 0;
   let failure: unknown = null;
   await busyWhile(panel, button, "Importing\u2026", async () => {
-    for (const file of files) {
-      const r = await ctx.api.upload<Imported>(route, file).catch((e: unknown) => {
-        failure = e;
-        return null;
-      });
-      if (!r) return;
-      imported += r.imported ?? 0;
-      again += r.already_stored ?? 0;
-      done.push(file.name);
+    try {
+      for (const file of files) {
+        const r = await ctx.api.upload<Imported>(route, file);
+        imported += r.imported ?? 0;
+        again += r.already_stored ?? 0;
+        done.push(file.name);
+      }
+    } catch (e) {
+      failure = e;
     }
   });
   const what = route === "/articles" ? "article" : "ticket";

@@ -281,6 +281,17 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::Open(const std::string& ur
   return store;
 }
 
+namespace {
+
+// Deletes every row that names `site` outside the sites table.
+void DeleteSiteRows(pqxx::work& w, const std::string& site) {
+  for (const char* table : kSiteTables) {
+    w.exec_params(std::string("DELETE FROM ") + table + " WHERE site = $1", site);
+  }
+}
+
+}  // namespace
+
 Status PostgresStore::InsertSite(const Site& site) {
   return Check(Run<bool>("creating the site", [&](pqxx::connection& c) -> Result<bool> {
     pqxx::work w(c);
@@ -290,6 +301,9 @@ Status PostgresStore::InsertSite(const Site& site) {
         site.name, site.key, site.token_hash, ToJson(site.origins), site.mode, site.identity,
         site.identity_secret, NowMs());
     if (r.affected_rows() == 0) return Status::Error("site \"" + site.name + "\" already exists");
+    // What a deleted site of the same name left behind (a batch that reached a running server
+    // just after the deletion) is not the new site's.
+    DeleteSiteRows(w, site.name);
     w.commit();
     return true;
   }));
@@ -322,9 +336,7 @@ Status PostgresStore::SetSiteToken(const std::string& site, const std::string& t
 Result<bool> PostgresStore::DeleteSite(const std::string& site) {
   return Run<bool>("deleting the site", [&](pqxx::connection& c) {
     pqxx::work w(c);
-    for (const char* table : kSiteTables) {
-      w.exec_params(std::string("DELETE FROM ") + table + " WHERE site = $1", site);
-    }
+    DeleteSiteRows(w, site);
     const pqxx::result r = w.exec_params("DELETE FROM sites WHERE name = $1", site);
     w.commit();
     return r.affected_rows() > 0;

@@ -431,6 +431,22 @@ SqliteStore::~SqliteStore() {
   sqlite3_close(db_);
 }
 
+namespace {
+
+// Deletes every row that names `site` outside the sites table (the caller holds the lock, inside
+// a transaction).
+Status DeleteSiteRows(sqlite3* db, const std::string& site) {
+  for (const char* table : kSiteTables) {
+    const std::string sql = std::string("DELETE FROM ") + table + " WHERE site = ?";
+    Statement st(db, sql.c_str());
+    st.Bind(1, site);
+    if (Status s = Done(st, db, "deleting the site"); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status SqliteStore::InsertSite(const Site& site) {
   std::lock_guard<std::mutex> lock(mu_);
   {
@@ -440,12 +456,17 @@ Status SqliteStore::InsertSite(const Site& site) {
       return Status::Error("site \"" + site.name + "\" already exists");
     }
   }
-  Statement st(db_,
-               "INSERT INTO sites (name, key, token_hash, origins, mode, identity, "
-               "identity_secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-  st.Bind(1, site.name).Bind(2, site.key).Bind(3, site.token_hash).Bind(4, ToJson(site.origins));
-  st.Bind(5, site.mode).Bind(6, site.identity).Bind(7, site.identity_secret).Bind(8, NowMs());
-  return Done(st, db_, "creating the site");
+  return Transaction(db_, [&]() -> Status {
+    Statement st(db_,
+                 "INSERT INTO sites (name, key, token_hash, origins, mode, identity, "
+                 "identity_secret, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    st.Bind(1, site.name).Bind(2, site.key).Bind(3, site.token_hash).Bind(4, ToJson(site.origins));
+    st.Bind(5, site.mode).Bind(6, site.identity).Bind(7, site.identity_secret).Bind(8, NowMs());
+    if (Status s = Done(st, db_, "creating the site"); !s.ok()) return s;
+    // What a deleted site of the same name left behind (a batch that reached a running server
+    // just after the deletion) is not the new site's.
+    return DeleteSiteRows(db_, site.name);
+  });
 }
 
 Status SqliteStore::UpdateSite(const Site& site) {
@@ -473,12 +494,7 @@ Result<bool> SqliteStore::DeleteSite(const std::string& site) {
   std::lock_guard<std::mutex> lock(mu_);
   bool found = false;
   Status done = Transaction(db_, [&]() -> Status {
-    for (const char* table : kSiteTables) {
-      const std::string sql = std::string("DELETE FROM ") + table + " WHERE site = ?";
-      Statement st(db_, sql.c_str());
-      st.Bind(1, site);
-      if (Status s = Done(st, db_, "deleting the site"); !s.ok()) return s;
-    }
+    if (Status s = DeleteSiteRows(db_, site); !s.ok()) return s;
     Statement st(db_, "DELETE FROM sites WHERE name = ?");
     st.Bind(1, site);
     if (Status s = Done(st, db_, "deleting the site"); !s.ok()) return s;

@@ -142,6 +142,15 @@ TEST_CASE("deleting a site empties every table that names it, and only for that 
   auto again = s.DeleteSite("acme");
   REQUIRE(again.ok());
   CHECK_FALSE(again.value());
+
+  // A batch stored under the name after the deletion (a server answering from its memory of the
+  // site) is not a new site's of the same name.
+  REQUIRE(s.AppendSignals(Batch("late", 2)).ok());
+  REQUIRE(s.InsertSite({"acme", "pk_new", "hash", {}, "review"}).ok());
+  auto count = s.CountSignals("acme");
+  REQUIRE(count.ok());
+  CHECK(count.value() == 0);
+  CHECK_FALSE(s.InsertSite({"acme", "pk_3", "hash", {}, "review"}).ok());
 }
 
 TEST_CASE("signal batches are stored once per batch id, from many threads at once") {

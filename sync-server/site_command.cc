@@ -4,7 +4,10 @@
 #include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cli.h"
 #include "commands.h"
@@ -85,15 +88,23 @@ int SiteList(int argc, char** argv) {
   return 0;
 }
 
+// Reads `site <command> NAME [options]`: the exit code when that is all there is to do (--help, a
+// bad option, not one NAME), else nothing, with the options in `args`.
+std::optional<int> StartNamed(const std::string& command, int argc, char** argv,
+                              std::vector<std::string> switches, cli::Args* args) {
+  if (auto exit = cli::Start("site " + command, kUsage, argc, argv, {"data", "db"},
+                             std::move(switches), args, /*positional=*/true)) {
+    return exit;
+  }
+  if (args->positional().size() != 1) {
+    return cli::Fail("site " + command + " takes one site NAME (see --help)");
+  }
+  return std::nullopt;
+}
+
 int SiteToken(int argc, char** argv) {
   cli::Args args;
-  if (auto exit = cli::Start("site token", kUsage, argc, argv, {"data", "db"}, {"json"}, &args,
-                             /*positional=*/true)) {
-    return *exit;
-  }
-  if (args.positional().size() != 1) {
-    return cli::Fail("site token takes one site NAME (see --help)");
-  }
+  if (auto exit = StartNamed("token", argc, argv, {"json"}, &args)) return *exit;
   const std::string name = args.positional()[0];
   auto dir = OpenSiteData(DataPath(args), name, DatabaseUrl(args));
   if (!dir.ok()) return cli::Fail(dir.status().message());
@@ -114,13 +125,7 @@ int SiteToken(int argc, char** argv) {
 
 int SiteDelete(int argc, char** argv) {
   cli::Args args;
-  if (auto exit = cli::Start("site delete", kUsage, argc, argv, {"data", "db"}, {"yes"}, &args,
-                             /*positional=*/true)) {
-    return *exit;
-  }
-  if (args.positional().size() != 1) {
-    return cli::Fail("site delete takes one site NAME (see --help)");
-  }
+  if (auto exit = StartNamed("delete", argc, argv, {"yes"}, &args)) return *exit;
   const std::string name = args.positional()[0];
   if (!args.has("yes")) {
     return cli::Fail("site delete removes site \"" + name +

@@ -325,6 +325,17 @@ async function routeSignals(page, state) {
   });
 }
 
+// Asks on the security page, its signals routed through `state`, goes offline and answers Yes.
+async function yesWhileOffline(context, page, state) {
+  await routeSignals(page, state);
+  await page.goto(`${hostUrl}/settings/security?flush=300`);
+  const dialog = await ask(page, "I forgot my password and can't log in");
+  await context.setOffline(true);
+  state.offline = true;
+  await dialog.getByRole("button", { name: "Yes", exact: true }).click();
+  await dialog.locator(".answers").getByText("Glad that helped.").waitFor();
+}
+
 test("offline, a Yes waits; back online it arrives exactly once, even when a retry repeats it", async () => {
   const before = (await counts()).resolved || 0;
   const context = await browser.newContext();
@@ -333,13 +344,7 @@ test("offline, a Yes waits; back online it arrives exactly once, even when a ret
   // Closed however it ends: a page left running would send its queue into the next test.
   try {
     const state = { offline: false, cut: true, acked: [] };
-    await routeSignals(page, state);
-    await page.goto(`${hostUrl}/settings/security?flush=300`);
-    const dialog = await ask(page, "I forgot my password and can't log in");
-    await context.setOffline(true);
-    state.offline = true;
-    await dialog.getByRole("button", { name: "Yes", exact: true }).click();
-    await dialog.locator(".answers").getByText("Glad that helped.").waitFor();
+    await yesWhileOffline(context, page, state);
     await pause(1500); // several flushes, all failing
     assert.equal((await counts()).resolved || 0, before, "nothing arrives while offline");
     const queued = (await stored(page)).filter((r) => r.event.type === "resolved");
@@ -368,13 +373,7 @@ test("a reload while offline loses nothing and sends nothing twice", async () =>
   // Closed however it ends: a page left running would send its queue into the next test.
   try {
     const state = { offline: false, cut: false, acked: [] };
-    await routeSignals(page, state);
-    await page.goto(`${hostUrl}/settings/security?flush=300`);
-    const dialog = await ask(page, "I forgot my password and can't log in");
-    await context.setOffline(true);
-    state.offline = true;
-    await dialog.getByRole("button", { name: "Yes", exact: true }).click();
-    await dialog.locator(".answers").getByText("Glad that helped.").waitFor();
+    await yesWhileOffline(context, page, state);
     await waitFor(async () => (await stored(page)).some((r) => r.event.type === "resolved"), "the Yes queued");
 
     // The page goes away offline (its keepalive send may or may not get out) and comes back online:

@@ -164,8 +164,13 @@ int EvalCommand(int argc, char** argv) {
       {"build_ms", build_ms},
       {"bundle_bytes", bundle.value().size()},
   };
-  std::printf("%zu queries (%zu in scope, %zu out of scope), %zu articles, %zu history tickets\n",
+  const size_t unanswered =
+      std::count_if(history.value().begin(), history.value().end(),
+                    [](const Exemplar& e) { return e.article == kNoArticle; });
+  std::printf("%zu queries (%zu in scope, %zu out of scope), %zu articles, %zu history tickets",
               test.value().size(), in_scope, oos, articles.value().size(), history.value().size());
+  if (unanswered) std::printf(" (%zu of them no article answered)", unanswered);
+  std::printf("\n");
   if (in_scope) {
     std::printf(
         "  top-1               %.4f\n  recall@3            %.4f\n  MRR@10              %.4f\n"

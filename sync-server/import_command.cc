@@ -76,8 +76,8 @@ int ImportCommand(int argc, char** argv) {
     auto tickets = ReadHistoryPath(path);
     if (!tickets.ok()) return cli::Fail(tickets.status().message());
     for (const HistoryTicket& t : tickets.value()) {
-      if (!known.count(t.article)) {
-        return cli::Fail(path + ":" + std::to_string(t.line) + ": unknown article \"" + t.article +
+      if (t.article && !known.count(*t.article)) {
+        return cli::Fail(path + ":" + std::to_string(t.line) + ": unknown article \"" + *t.article +
                          "\" (import the articles first)");
       }
       rows.push_back({Scrub(t.text).text, t.article, ""});

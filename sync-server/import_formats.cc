@@ -1027,7 +1027,7 @@ Status ParseMarkdownArticle(const std::string& name, std::string_view text, Arti
 Status CheckTicket(const HistoryTicket& t, const std::string& text_at,
                    const std::string& article_at) {
   if (Trim(t.text).empty()) return Status::Error(text_at + "\"text\" is empty");
-  return CheckId(t.article, "article", article_at);
+  return t.article ? CheckId(*t.article, "article", article_at) : Status::Ok();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1134,7 +1134,14 @@ Result<std::vector<HistoryTicket>> ParseHistory(const std::string& name, std::st
       HistoryTicket t;
       t.line = lines.line;
       Status st = fields.String("text", true, &t.text);
-      if (st.ok()) st = fields.String("article", true, &t.article);
+      if (st.ok() && !object.contains("article")) {
+        st = Status::Error(fields.At("article") +
+                           "\"article\" is missing (null marks a ticket no article answered)");
+      }
+      if (st.ok() && !object["article"].is_null()) {
+        t.article.emplace();
+        st = fields.String("article", true, &*t.article);
+      }
       if (st.ok()) st = CheckTicket(t, fields.At("text"), fields.At("article"));
       if (st.ok()) tickets.push_back(std::move(t));
       return st;

@@ -7,6 +7,7 @@
 // needs an id (non-empty, at most 200 bytes, no control characters) and a non-empty title; an id
 // used twice in one file is an error; unknown fields and columns are ignored.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,10 +17,12 @@
 
 namespace loopwise {
 
-// A resolved historical ticket: the customer's words and the id of the article that resolved them.
+// A historical ticket: the customer's words and the id of the article that resolved them, or none
+// when no article answered it (JSON Lines' "article": null): a question out of the knowledge
+// base's scope, which teaches the engine when to decline.
 struct HistoryTicket {
   std::string text;
-  std::string article;
+  std::optional<std::string> article;
   size_t line = 0;  // where the ticket starts in the file it came from
 };
 

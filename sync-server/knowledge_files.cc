@@ -71,30 +71,26 @@ std::unordered_map<std::string, uint32_t> ArticleIndex(const std::vector<Article
 
 namespace {
 
-// `index` is ArticleIndex of the knowledge base the queries must name articles of.
+// `index` is ArticleIndex of the knowledge base the queries must name articles of. A test file's
+// lines are answered `one_per_line`: blank lines within it and an empty file are errors.
 Result<std::vector<LabeledQuery>> ReadQueriesJsonl(
     const std::string& path, const std::unordered_map<std::string, uint32_t>& index,
-    bool allow_null) {
+    bool one_per_line) {
   std::vector<LabeledQuery> queries;
-  Status s =
-      ForEachJsonLine(path, allow_null, [&](const json& j, const std::string& where, size_t line) {
+  Status s = ForEachJsonLine(
+      path, one_per_line, [&](const json& j, const std::string& where, size_t line) {
         LabeledQuery q;
         q.line = line;
         Status st = GetString(j, "text", true, where, &q.text);
         if (!st.ok()) return st;
         auto it = j.find("article");
         if (it == j.end()) {
-          return Status::Error(where + (allow_null
-                                            ? "\"article\" is missing (null marks a question "
-                                              "no article answers)"
-                                            : "\"article\" is missing (history must name it)"));
-        } else if (it->is_null()) {
-          if (!allow_null)
-            return Status::Error(where + "\"article\" is null (history must name it)");
-        } else if (!it->is_string()) {
+          return Status::Error(where +
+                               "\"article\" is missing (null marks a question no article answers)");
+        } else if (!it->is_null() && !it->is_string()) {
           return Status::Error(where + "\"article\" must be a string or null (got " +
                                TypeName(*it) + ")");
-        } else {
+        } else if (it->is_string()) {
           q.article = it->get<std::string>();
           if (!index.count(*q.article)) {
             return Status::Error(where + "unknown article \"" + *q.article +
@@ -105,7 +101,7 @@ Result<std::vector<LabeledQuery>> ReadQueriesJsonl(
         return Status::Ok();
       });
   if (!s.ok()) return s;
-  if (allow_null && queries.empty()) return Status::Error(path + ": no questions");
+  if (one_per_line && queries.empty()) return Status::Error(path + ": no questions");
   return queries;
 }
 
@@ -123,7 +119,9 @@ Result<std::vector<Exemplar>> ReadHistoryJsonl(const std::string& path,
   auto queries = ReadQueriesJsonl(path, index, false);
   if (!queries.ok()) return queries.status();
   std::vector<Exemplar> out;
-  for (const LabeledQuery& q : queries.value()) out.push_back({q.text, index.at(*q.article), 1.0f});
+  for (const LabeledQuery& q : queries.value()) {
+    out.push_back({q.text, q.article ? index.at(*q.article) : kNoArticle, 1.0f});
+  }
   return out;
 }
 

@@ -20,8 +20,9 @@ struct LabeledQuery {
 
 Result<std::vector<Article>> ReadArticlesJsonl(const std::string& path);
 
-// One line per query, {"text": ..., "article": id}: the exemplars of `articles` that resolved
-// tickets make. A missing, null or unknown article is an error naming the file and line.
+// One line per ticket, {"text": ..., "article": id, or null when no article answered it (an
+// exemplar with kNoArticle)}: the exemplars of `articles` that resolved tickets make. A missing or
+// unknown article is an error naming the file and line.
 Result<std::vector<Exemplar>> ReadHistoryJsonl(const std::string& path,
                                                const std::vector<Article>& articles);
 

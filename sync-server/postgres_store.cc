@@ -427,7 +427,7 @@ Result<std::vector<ResolvedQuery>> PostgresStore::History(const std::string& sit
     std::vector<ResolvedQuery> out;
     for (const pqxx::row& r :
          w.exec_params("SELECT text, article FROM history WHERE site = $1 ORDER BY id", site)) {
-      out.push_back({Text(r[0]), Text(r[1]), ""});
+      out.push_back({Text(r[0]), HistoryArticle(Text(r[1])), ""});
     }
     return out;
   });

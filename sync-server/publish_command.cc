@@ -42,6 +42,10 @@ int PublishCommand(int argc, char** argv) {
   std::printf("published \"%s\" version %lld: %zu articles, %zu exemplars, %lld bytes, sha256 %s\n",
               site.value().c_str(), static_cast<long long>(pub.version.version), pub.articles,
               pub.exemplars, static_cast<long long>(pub.version.bytes), pub.version.sha256.c_str());
+  if (pub.unanswered) {
+    std::printf("  learned when to decline from %zu questions no article answers\n",
+                pub.unanswered);
+  }
   if (pub.skipped_history) {
     std::printf("  skipped %zu history tickets whose article was deleted\n", pub.skipped_history);
   }

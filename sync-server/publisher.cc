@@ -13,6 +13,32 @@
 #include "ranker_model.h"
 
 namespace loopwise {
+namespace {
+
+// The questions agents found no article for are learned from only to tell when to decline. Those
+// of the last 30 days (by the newest outcome), at most the 5,000 newest: an article written since
+// for such a question should not go on counting it as unanswerable for long.
+constexpr int64_t kUnansweredWindowMs = 30LL * 24 * 3600 * 1000;
+constexpr size_t kMaxUnanswered = 5000;
+
+size_t AddUnanswered(const std::vector<Observation>& observations, std::vector<Exemplar>* out) {
+  int64_t newest = 0;
+  for (const Observation& o : observations) newest = std::max(newest, o.ts);
+  std::vector<const Observation*> marked;
+  for (const Observation& o : observations) {
+    if (o.agent && !o.agent_article && !o.text.empty() && o.ts >= newest - kUnansweredWindowMs) {
+      marked.push_back(&o);
+    }
+  }
+  std::sort(marked.begin(), marked.end(), [](const Observation* a, const Observation* b) {
+    return a->ts != b->ts ? a->ts > b->ts : a->query_id < b->query_id;
+  });
+  if (marked.size() > kMaxUnanswered) marked.resize(kMaxUnanswered);
+  for (const Observation* o : marked) out->push_back({o->text, kNoArticle, 1.0f});
+  return marked.size();
+}
+
+}  // namespace
 
 Result<const WordVectors*> Publisher::Vectors() {
   if (!vectors_) {
@@ -65,7 +91,14 @@ Result<BuiltBundle> Publisher::Build(const std::string& site,
     }
     exemplars.push_back({text, it->second, weight});
   };
-  for (const ResolvedQuery& t : history.value()) add(t.text, t.article, 1.0f, true);
+  for (const ResolvedQuery& t : history.value()) {
+    if (t.article) {
+      add(t.text, t.article, 1.0f, true);
+    } else {
+      exemplars.push_back({t.text, kNoArticle, 1.0f});
+      ++b.unanswered;
+    }
+  }
   // Published learned changes, oldest first, so the bundle does not depend on listing order.
   for (auto it = changes.value().rbegin(); it != changes.value().rend(); ++it) {
     if (it->status != "published") continue;
@@ -83,17 +116,10 @@ Result<BuiltBundle> Publisher::Build(const std::string& site,
   for (size_t i = 0; i < extra.size(); ++i) {
     add(extra[i].text, extra[i].article, i < extra_weights.size() ? extra_weights[i] : 1.0f, false);
   }
-  b.exemplars = exemplars.size();
+  b.exemplars = exemplars.size() - b.unanswered;
 
-  const auto start = std::chrono::steady_clock::now();
-  BundleOptions options;
-  options.progress = progress;
-  auto bundle = Bundle::Build(articles.value(), exemplars, *vectors, options);
-  if (!bundle.ok()) return Status::Error("cannot build the bundle: " + bundle.status().message());
-  bundle = WithDefaultRankerModel(bundle.value());  // ranker.onnx, for the widget's re-ranking
-  if (!bundle.ok()) return Status::Error("cannot build the bundle: " + bundle.status().message());
-  // Resolution priors and the escalation model, from the outcomes the learning pipeline has kept
-  // so far.
+  // The outcomes the learning pipeline has kept so far teach the resolution priors, the
+  // escalation model and, through the questions agents found no article for, when to decline.
   auto outcomes = store_->LearningOutcomes(site);
   if (!outcomes.ok()) return outcomes.status();
   auto rules = store_->LearningRules(site);
@@ -113,6 +139,15 @@ Result<BuiltBundle> Publisher::Build(const std::string& site,
                                              (verified_only && Unverified(o));
                                     }),
                      observations.end());
+  b.unanswered += AddUnanswered(observations, &exemplars);
+
+  const auto start = std::chrono::steady_clock::now();
+  BundleOptions options;
+  options.progress = progress;
+  auto bundle = Bundle::Build(articles.value(), exemplars, *vectors, options);
+  if (!bundle.ok()) return Status::Error("cannot build the bundle: " + bundle.status().message());
+  bundle = WithDefaultRankerModel(bundle.value());  // ranker.onnx, for the widget's re-ranking
+  if (!bundle.ok()) return Status::Error("cannot build the bundle: " + bundle.status().message());
   // The ranker's page and prior weights, from the bundle before its priors (learned_ranker.h).
   b.context_weights = FitContextWeights(bundle.value(), observations, articles.value());
   const ResolutionPriors priors = CountPriors(observations, articles.value());
@@ -180,6 +215,7 @@ Result<Publication> Publisher::PublishBuilt(const std::string& site, const Built
   p.articles = built.articles;
   p.exemplars = built.exemplars;
   p.skipped_history = built.skipped_history;
+  p.unanswered = built.unanswered;
   p.build_ms = built.build_ms;
   auto sha = files_->Put(built.bytes);
   if (!sha.ok()) return sha.status();

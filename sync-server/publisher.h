@@ -27,6 +27,7 @@ struct Publication {
   size_t articles = 0;
   size_t exemplars = 0;
   size_t skipped_history = 0;  // tickets whose article has since been deleted
+  size_t unanswered = 0;       // questions no article answers, learned from to decline
   double build_ms = 0;
 };
 
@@ -36,6 +37,7 @@ struct BuiltBundle {
   size_t articles = 0;
   size_t exemplars = 0;
   size_t skipped_history = 0;
+  size_t unanswered = 0;
   double build_ms = 0;
   ContextWeights context_weights;  // the ranker's page and prior weights, when outcomes taught them
 };

@@ -980,9 +980,9 @@ void Server::Impl::PostHistory(const Request& req, Response& res) {
   for (const Article& a : articles.value()) known.insert(a.id);
   std::vector<ResolvedQuery> rows;
   for (const HistoryTicket& t : tickets.value()) {
-    if (!known.count(t.article)) {
+    if (t.article && !known.count(*t.article)) {
       SendError(res, 400, "unknown_article",
-                name + ":" + std::to_string(t.line) + ": unknown article \"" + t.article +
+                name + ":" + std::to_string(t.line) + ": unknown article \"" + *t.article +
                     "\" (import the articles first)");
       return;
     }
@@ -1109,6 +1109,7 @@ void Server::Impl::Publish(const Request& req, Response& res) {
   out["articles"] = p.value().articles;
   out["exemplars"] = p.value().exemplars;
   out["skipped_history"] = p.value().skipped_history;
+  out["unanswered"] = p.value().unanswered;
   out["build_ms"] = std::round(p.value().build_ms);
   LogInfo("published", {{"site", site->name},
                         {"version", p.value().version.version},

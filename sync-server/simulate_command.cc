@@ -307,7 +307,10 @@ int SimulateCommand(int argc, char** argv) {
     return cli::Fail(st.message());
   std::vector<ResolvedQuery> tickets;
   for (const Exemplar& e : history.value()) {
-    tickets.push_back({e.text, articles.value()[e.article].id, ""});
+    tickets.push_back(
+        {e.text,
+         e.article == kNoArticle ? std::nullopt : std::optional(articles.value()[e.article].id),
+         ""});
   }
   if (Status st = store->AddHistory(site, tickets); !st.ok()) return cli::Fail(st.message());
   Publisher publisher(store.get(), &files);

@@ -593,7 +593,8 @@ Result<std::vector<ResolvedQuery>> SqliteStore::History(const std::string& site)
   st.Bind(1, site);
   std::vector<ResolvedQuery> out;
   int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) out.push_back({st.Text(0), st.Text(1), ""});
+  while ((rc = st.Step()) == SQLITE_ROW)
+    out.push_back({st.Text(0), HistoryArticle(st.Text(1)), ""});
   if (rc != SQLITE_DONE) return Error(db_, "reading history");
   return out;
 }

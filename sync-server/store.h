@@ -26,6 +26,12 @@ struct ResolvedQuery {
   std::string query_id;  // the signal's query_id when known (resolutions from a helpdesk)
 };
 
+// The history table keeps a ticket no article answered with an empty article.
+inline std::optional<std::string> HistoryArticle(std::string stored) {
+  if (stored.empty()) return std::nullopt;
+  return stored;
+}
+
 // How many of `rows` `history` already holds with the same text and article: what importing a
 // history file a second time would add again (tickets are kept as often as they are imported).
 inline size_t AlreadyStored(const std::vector<ResolvedQuery>& history,

@@ -234,6 +234,41 @@ test("rollback returns to the previous version and the manifest follows", async 
   assert.equal(r.body.error.code, "cannot_roll_back");
 });
 
+test("history tickets no article answered are imported and learned from to decline, not to answer", async () => {
+  const site = createSite(data, "unanswered");
+  importFixtures(data, "unanswered", { publish: false });
+  const url = `${server.url}/v1/sites/unanswered`;
+  let r = await request(`${url}/publish`, { method: "POST", headers: admin(site.token) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const { exemplars } = r.body;
+  assert.equal(r.body.unanswered, 0);
+
+  const file = path.join(data, "unanswered.jsonl");
+  fs.writeFileSync(file, '{"text": "is the office canteen open on sundays", "article": null}\n');
+  assert.match(cli("import", "history", "--site", "unanswered", "--data", data, file), /imported 1 history ticket/);
+  r = await request(`${url}/history`, {
+    method: "POST", headers: admin(site.token, { "Content-Type": "application/x-ndjson" }),
+    body: '{"text": "what is the wifi password in the lobby", "article": null}\n{"text": "lunch menu", "article": "no-such"}\n',
+  });
+  assert.deepEqual([r.status, r.body.error.code], [400, "unknown_article"], "a named article must still exist");
+  r = await request(`${url}/history`, {
+    method: "POST", headers: admin(site.token, { "Content-Type": "application/x-ndjson" }),
+    body: '{"text": "what is the wifi password in the lobby", "article": null}\n{"text": "lunch menu"}\n',
+  });
+  assert.equal(r.status, 400);
+  assert.match(r.body.error.message, /:2: "article" is missing \(null marks a ticket no article answered\)/);
+  r = await request(`${url}/history`, {
+    method: "POST", headers: admin(site.token, { "Content-Type": "application/x-ndjson" }),
+    body: '{"text": "what is the wifi password in the lobby", "article": null}\n',
+  });
+  assert.deepEqual([r.status, r.body.imported], [200, 1]);
+
+  r = await request(`${url}/publish`, { method: "POST", headers: admin(site.token) });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.deepEqual([r.body.unanswered, r.body.exemplars], [2, exemplars], "not exemplars of any article");
+  assert.match(cli("publish", "--site", "unanswered", "--data", data), /learned when to decline from 2 questions/);
+});
+
 test("the article list says which articles customers see as they are: new, published, edited, removed", async () => {
   const site = createSite(data, "kb-state");
   importFixtures(data, "kb-state", { history: false, publish: false });

@@ -489,6 +489,16 @@ test("eval refuses bad input with file and line, and leaves shares of no questio
     const m = JSON.parse(fs.readFileSync(metrics, "utf8"));
     for (const field of ["top1", "recall_at_3", "mrr_at_10", "in_scope_accuracy"]) assert.equal(m[field], null, field);
     assert.equal(typeof m.oos_recall, "number");
+
+    // History may hold tickets no article answered: read, counted, and no exemplar of anything.
+    const unanswered = path.join(out, "history.jsonl");
+    fs.writeFileSync(unanswered, fs.readFileSync(history, "utf8") +
+      '{"text": "is the office canteen open on sundays", "article": null}\n');
+    const args = evalOf("ok.jsonl", `${first}\n`);
+    args[args.indexOf(history)] = unanswered;
+    assert.match(cli(...args), /history tickets \(1 of them no article answered\)/);
+    fs.writeFileSync(unanswered, '{"text": "is the office canteen open on sundays"}\n');
+    assert.match(cliFails(...args).stderr, /history\.jsonl:1: "article" is missing \(null marks/);
   } finally {
     fs.rmSync(out, { recursive: true, force: true });
   }

@@ -172,6 +172,32 @@ TEST_CASE("a site with no history still answers from its articles") {
   CHECK(engine.value().articles()[r.ranked[0].article].id == "export-data");
 }
 
+TEST_CASE("tickets no article answered teach when to decline, never what to answer") {
+  // Team invitations: close to the project articles' words, and no article is about them.
+  auto history = testing::ToyHistory();
+  for (const char* text :
+       {"invite a team member", "how do i invite my team", "can a team member invite",
+        "invite someone to the team", "team member invite not working", "where is the invite",
+        "invite a member", "my team invite"}) {
+    history.push_back({text, kNoArticle, 1.0f});
+  }
+  const auto vectors = testing::ToyVectors();
+  auto with = Bundle::Build(testing::ToyArticles(), history, vectors, {});
+  REQUIRE(with.ok());
+  auto without = Bundle::Build(testing::ToyArticles(), testing::ToyHistory(), vectors, {});
+  REQUIRE(without.ok());
+  auto engine = Engine::Load(with.value().data(), with.value().size());
+  auto before = Engine::Load(without.value().data(), without.value().size());
+  REQUIRE(engine.ok());
+  REQUIRE(before.ok());
+  // Not exemplars: the same articles answer from the same examples.
+  CHECK(engine.value().parts().exemplar_article == before.value().parts().exemplar_article);
+  const auto asked = engine.value().Search("invite my team member", SearchContext{}, 3);
+  CHECK(asked.gap);
+  CHECK(!before.value().Search("invite my team member", SearchContext{}, 3).gap);
+  CHECK(!engine.value().Search("i forgot my password", SearchContext{}, 3).gap);
+}
+
 TEST_CASE("article bodies are learned from as passages of whole lines") {
   CHECK(BodyPassages("").empty());
   CHECK(BodyPassages("\n \n").empty());

@@ -1248,6 +1248,44 @@ TEST_CASE("a helpdesk resolution with an unknown article or no words teaches not
   CHECK(again.value().accepted + again.value().merged >= 3);
 }
 
+TEST_CASE("the questions agents found no article for teach the bundle when to decline") {
+  const std::vector<Article> articles = testing::ToyArticles();
+  AutonomousSite acme(articles);
+  Store* store = acme.store();
+  Publisher publisher(store, acme.files());
+  REQUIRE(publisher.Publish("acme").ok());
+  auto before = publisher.Build("acme", {}, {});
+  REQUIRE(before.ok());
+  CHECK(before.value().unanswered == 0);
+  // Team invitations: close to the project articles' words, and no article is about them.
+  std::vector<ResolvedQuery> resolutions;
+  for (const char* text :
+       {"invite a team member", "how do i invite my team", "can a team member invite",
+        "invite someone to the team", "team member invite not working", "where is the invite",
+        "invite a member", "my team invite"}) {
+    resolutions.push_back({text, std::nullopt, ""});
+  }
+  REQUIRE(store->AddResolutions("acme", resolutions).ok());
+  LearningOptions run_options;
+  run_options.operations = false;
+  auto run = Learner(store, acme.files(), &publisher, run_options).Run("acme", 5000000);
+  REQUIRE_MESSAGE(run.ok(), run.status().message());
+
+  auto after = publisher.Build("acme", {}, {});
+  REQUIRE(after.ok());
+  CHECK(after.value().unanswered == 8);
+  CHECK(after.value().exemplars == before.value().exemplars);  // no article learns them
+  auto engine = Engine::Load(after.value().bytes.data(), after.value().bytes.size());
+  auto old = Engine::Load(before.value().bytes.data(), before.value().bytes.size());
+  REQUIRE(engine.ok());
+  REQUIRE(old.ok());
+  for (const char* asked : {"can i invite a member", "member invite"}) {
+    CHECK(engine.value().Search(asked, SearchContext{}, 3).gap);
+    CHECK(!old.value().Search(asked, SearchContext{}, 3).gap);
+  }
+  CHECK(!engine.value().Search("i forgot my password", SearchContext{}, 3).gap);
+}
+
 TEST_CASE("a change's summary quotes a long question without cutting a character") {
   const std::vector<Article> articles = testing::ToyArticles();
   AutonomousSite acme(articles);

@@ -106,7 +106,8 @@ json Exercise(Store& s) {
     for (const Article& a : list) j.push_back({a.id, a.title, a.body, a.tags, a.pages});
     return j;
   }));
-  out.push_back(ShowStatus(s.AddHistory("acme", {{"lost phone", "reset-2fa", ""}})));
+  out.push_back(
+      ShowStatus(s.AddHistory("acme", {{"lost phone", "reset-2fa", ""}, {"canteen", {}, ""}})));
   out.push_back(Read<std::vector<ResolvedQuery>>(s.History("acme"), [](const auto& list) {
     json j = json::array();
     for (const ResolvedQuery& q : list) j.push_back({q.text, q.article.value_or("-")});

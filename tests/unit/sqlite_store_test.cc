@@ -67,6 +67,21 @@ TEST_CASE("the store migrates once, keeps sites, and refuses a schema from the f
   CHECK(future.status().message().find("newer") != std::string::npos);
 }
 
+TEST_CASE("history keeps a ticket no article answered as one, next to resolved ones") {
+  TempDb db;
+  auto store = SqliteStore::Open(db.path());
+  REQUIRE(store.ok());
+  REQUIRE(store.value()->InsertSite({"acme", "pk_1", "hash", {}, "review"}).ok());
+  REQUIRE(
+      store.value()->AddHistory("acme", {{"money back", "refund", ""}, {"canteen", {}, ""}}).ok());
+  auto history = store.value()->History("acme");
+  REQUIRE(history.ok());
+  REQUIRE(history.value().size() == 2);
+  CHECK(history.value()[0].article == "refund");
+  CHECK(history.value()[1].text == "canteen");
+  CHECK(!history.value()[1].article.has_value());
+}
+
 TEST_CASE("a snapshot taken while the store writes holds what was committed before it") {
   TempDb db;
   auto store = SqliteStore::Open(db.path());

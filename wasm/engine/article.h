@@ -1,6 +1,7 @@
 #pragma once
 // The knowledge a site answers from: help articles and past tickets resolved by one of them.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -14,8 +15,12 @@ struct Article {
   std::vector<std::string> pages;  // routes the article belongs to ("/settings/security")
 };
 
+// Marks a ticket no article answered: a question out of the knowledge base's scope, learned from
+// only to tell when to decline.
+constexpr uint32_t kNoArticle = UINT32_MAX;
+
 // A customer's words and the article that resolved them: a historical ticket, or later a learned
-// exemplar. `article` indexes the article list it was built with.
+// exemplar. `article` indexes the article list it was built with, or is kNoArticle.
 struct Exemplar {
   std::string text;
   uint32_t article = 0;

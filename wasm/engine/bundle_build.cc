@@ -66,12 +66,20 @@ EngineParts TrainParts(const std::vector<Article>& articles, const std::vector<E
     add(corpus.titles[a], a, 1.0f, true);
     for (const auto& passage : corpus.passages[a]) add(passage, a, 1.0f, false);
   }
-  for (size_t i : use) add(corpus.history[i], history[i].article, history[i].weight, true);
+  for (size_t i : use) {
+    if (history[i].article != kNoArticle)
+      add(corpus.history[i], history[i].article, history[i].weight, true);
+  }
 
   p.classifier = Classifier::Train(examples, features.size(), dim, articles.size(), classifier);
   p.exemplar_index = VectorIndex::Build(vectors, dim, VectorIndexOptions{});
   p.lexical = LexicalIndex::Build(lexical_docs, lexical_article);
   return p;
+}
+
+// Whether no article the fold trains on answers the ticket.
+bool Unanswered(const Exemplar& ticket, const std::vector<uint8_t>& hidden) {
+  return ticket.article == kNoArticle || hidden[ticket.article];
 }
 
 // One held-out question of a calibration fold and what the engine made of it.
@@ -207,7 +215,9 @@ Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
     if (!ids.insert(a.id).second) return Status::Error("article id \"" + a.id + "\" appears twice");
   }
   for (const Exemplar& e : history) {
-    if (e.article >= articles.size()) return Status::Error("a history ticket names no article");
+    if (e.article >= articles.size() && e.article != kNoArticle) {
+      return Status::Error("a history ticket names an article that is not there");
+    }
   }
 
   Corpus corpus;
@@ -220,15 +230,20 @@ Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
   }
   for (const Exemplar& e : history) corpus.history.push_back(Tokenize(Scrub(e.text).text));
 
+  // The site's texts. A question no article answers is not one: its words stay as unknown to the
+  // site as those of the out-of-scope questions it stands for.
   std::vector<std::vector<std::string>> all_docs;
   all_docs.insert(all_docs.end(), corpus.titles.begin(), corpus.titles.end());
   all_docs.insert(all_docs.end(), corpus.bodies.begin(), corpus.bodies.end());
-  all_docs.insert(all_docs.end(), corpus.history.begin(), corpus.history.end());
+  for (size_t i = 0; i < history.size(); ++i) {
+    if (history[i].article != kNoArticle) all_docs.push_back(corpus.history[i]);
+  }
   const Encoder encoder = Encoder::Fit(vectors, all_docs, options.encoder);
   const FeatureSpace features = FeatureSpace::Fit(all_docs, options.features);
 
   // Calibration folds: every history ticket is held out once, answered by models trained without
-  // it; a rotating share of articles is hidden entirely to stand for unanswerable questions.
+  // it; a rotating share of articles is hidden entirely to stand for unanswerable questions, along
+  // with the tickets no article answered, if the history has any.
   Ranker ranker;
   int folds = history.size() > options.large_history ? std::min(2, options.calibration_folds)
                                                      : options.calibration_folds;
@@ -266,7 +281,7 @@ Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
       }
       std::vector<size_t> use;
       for (size_t i = 0; i < history.size(); ++i) {
-        if (fold_of[i] != f && !hidden[history[i].article]) use.push_back(i);
+        if (fold_of[i] != f && !Unanswered(history[i], hidden)) use.push_back(i);
       }
       Engine engine(
           TrainParts(articles, history, corpus, encoder, features, use, hidden, training(f)));
@@ -274,7 +289,7 @@ Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
         if (fold_of[i] != f) continue;
         HeldOut h;
         h.candidates = engine.Candidates(corpus.history[i], SearchContext{}, &h.confidence);
-        h.truth = hidden[history[i].article] ? -1 : history[i].article;
+        h.truth = Unanswered(history[i], hidden) ? -1 : history[i].article;
         held.push_back(std::move(h));
       }
     }

@@ -19,6 +19,18 @@ std::vector<uint8_t> ToyBundle() {
   return bundle.take();
 }
 
+// Team invitations: close to the project articles' words, and no article is about them.
+std::vector<Exemplar> HistoryWithUnanswered() {
+  auto history = testing::ToyHistory();
+  for (const char* text :
+       {"invite a team member", "how do i invite my team", "can a team member invite",
+        "invite someone to the team", "team member invite not working", "where is the invite",
+        "invite a member", "my team invite"}) {
+    history.push_back({text, kNoArticle, 1.0f});
+  }
+  return history;
+}
+
 // Rewrites every section checksum so that corrupt contents reach the section parsers.
 void RefreshChecksums(std::vector<uint8_t>* b) {
   if (b->size() < 16) return;
@@ -173,16 +185,8 @@ TEST_CASE("a site with no history still answers from its articles") {
 }
 
 TEST_CASE("tickets no article answered teach when to decline, never what to answer") {
-  // Team invitations: close to the project articles' words, and no article is about them.
-  auto history = testing::ToyHistory();
-  for (const char* text :
-       {"invite a team member", "how do i invite my team", "can a team member invite",
-        "invite someone to the team", "team member invite not working", "where is the invite",
-        "invite a member", "my team invite"}) {
-    history.push_back({text, kNoArticle, 1.0f});
-  }
   const auto vectors = testing::ToyVectors();
-  auto with = Bundle::Build(testing::ToyArticles(), history, vectors, {});
+  auto with = Bundle::Build(testing::ToyArticles(), HistoryWithUnanswered(), vectors, {});
   REQUIRE(with.ok());
   auto without = Bundle::Build(testing::ToyArticles(), testing::ToyHistory(), vectors, {});
   REQUIRE(without.ok());
@@ -190,8 +194,13 @@ TEST_CASE("tickets no article answered teach when to decline, never what to answ
   auto before = Engine::Load(without.value().data(), without.value().size());
   REQUIRE(engine.ok());
   REQUIRE(before.ok());
-  // Not exemplars: the same articles answer from the same examples.
+  // Not exemplars: the same articles answer from the same examples. The questions are indexed,
+  // and how near a question is to them weighs in its confidence.
   CHECK(engine.value().parts().exemplar_article == before.value().parts().exemplar_article);
+  CHECK(engine.value().parts().unanswered_index.size() == 8);
+  CHECK(before.value().parts().unanswered_index.size() == 0);
+  CHECK(engine.value().parts().ranker.calibration[kUnanswered] < 0);
+  CHECK(before.value().parts().ranker.calibration[kUnanswered] == 0);
   const auto asked = engine.value().Search("invite my team member", SearchContext{}, 3);
   CHECK(asked.gap);
   CHECK(!before.value().Search("invite my team member", SearchContext{}, 3).gap);
@@ -236,8 +245,39 @@ TEST_CASE("a question matching one passage of a long body finds its article") {
 
 // Thousands of random corruptions: each either fails to load with a message or loads into an
 // engine that still answers without crashing. Run under the sanitizer preset too.
+TEST_CASE("a ranker written before the unanswered questions' feature still loads, without it") {
+  Ranker ranker;
+  for (size_t i = 0; i < ranker.calibration.size(); ++i) ranker.calibration[i] = 0.5f + i;
+  ranker.gap_threshold = 0.4f;
+  ByteWriter now;
+  ranker.Serialize(&now);
+  ByteReader reader(now.bytes().data(), now.bytes().size());
+  auto same = Ranker::Deserialize(&reader);
+  REQUIRE(same.ok());
+  CHECK(reader.at_end());
+  CHECK(same.value().calibration == ranker.calibration);
+  CHECK(same.value().gap_threshold == 0.4f);
+  // The older layout: signal weights, the first five confidence weights, bias, threshold.
+  ByteWriter old;
+  for (float w : ranker.weights) old.f32(w);
+  for (size_t i = 0; i < kUnanswered; ++i) old.f32(ranker.calibration[i]);
+  old.f32(ranker.calibration[kNumConfidenceFeatures]);
+  old.f32(0.4f);
+  ByteReader old_reader(old.bytes().data(), old.bytes().size());
+  auto older = Ranker::Deserialize(&old_reader);
+  REQUIRE(older.ok());
+  CHECK(older.value().calibration[kUnanswered] == 0);
+  CHECK(older.value().calibration[kNumConfidenceFeatures] == ranker.calibration.back());
+  CHECK(older.value().gap_threshold == 0.4f);
+  ByteReader cut(now.bytes().data(), now.bytes().size() - 2);
+  CHECK(Ranker::Deserialize(&cut).status().message() == "ranker: section is truncated");
+}
+
 TEST_CASE("mutated bundles never crash the loader") {
-  const auto bytes = ToyBundle();
+  auto built = Bundle::Build(testing::ToyArticles(), HistoryWithUnanswered(), testing::ToyVectors(),
+                             BundleOptions{});
+  REQUIRE(built.ok());
+  const auto bytes = built.take();
   std::mt19937 rng(2024);
   int refused = 0, loaded = 0;
   for (int i = 0; i < 3000; ++i) {

@@ -46,6 +46,8 @@ enum class Section : uint32_t {
   kEscalationCues = 0x58435345,  // "ESCX"
   // Operators' pinned answers (pinned_answers.h); optional like kRankerModel.
   kPins = 0x534E4950,  // "PINS"
+  // The vectors of questions no article answered (EngineParts::unanswered_index); optional.
+  kUnanswered = 0x4E414E55,  // "UNAN"
 };
 
 struct BundleOptions {

@@ -30,7 +30,8 @@ struct Corpus {
 };
 
 // The models trained from the articles and the history tickets in `use`; articles in `hidden`
-// contribute nothing (their titles and bodies are left out too).
+// contribute nothing (their titles and bodies are left out too). Tickets no article answered are
+// indexed as questions to decline.
 EngineParts TrainParts(const std::vector<Article>& articles, const std::vector<Exemplar>& history,
                        const Corpus& corpus, const Encoder& encoder, const FeatureSpace& features,
                        const std::vector<size_t>& use, const std::vector<uint8_t>& hidden,
@@ -66,20 +67,23 @@ EngineParts TrainParts(const std::vector<Article>& articles, const std::vector<E
     add(corpus.titles[a], a, 1.0f, true);
     for (const auto& passage : corpus.passages[a]) add(passage, a, 1.0f, false);
   }
+  std::vector<float> unanswered;
   for (size_t i : use) {
-    if (history[i].article != kNoArticle)
+    if (history[i].article != kNoArticle) {
       add(corpus.history[i], history[i].article, history[i].weight, true);
+    } else if (!corpus.history[i].empty()) {
+      const std::vector<float> v = encoder.Encode(corpus.history[i]);
+      unanswered.insert(unanswered.end(), v.begin(), v.end());
+    }
+  }
+  if (!unanswered.empty()) {
+    p.unanswered_index = VectorIndex::Build(unanswered, dim, VectorIndexOptions{});
   }
 
   p.classifier = Classifier::Train(examples, features.size(), dim, articles.size(), classifier);
   p.exemplar_index = VectorIndex::Build(vectors, dim, VectorIndexOptions{});
   p.lexical = LexicalIndex::Build(lexical_docs, lexical_article);
   return p;
-}
-
-// Whether no article the fold trains on answers the ticket.
-bool Unanswered(const Exemplar& ticket, const std::vector<uint8_t>& hidden) {
-  return ticket.article == kNoArticle || hidden[ticket.article];
 }
 
 // One held-out question of a calibration fold and what the engine made of it.
@@ -242,8 +246,8 @@ Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
   const FeatureSpace features = FeatureSpace::Fit(all_docs, options.features);
 
   // Calibration folds: every history ticket is held out once, answered by models trained without
-  // it; a rotating share of articles is hidden entirely to stand for unanswerable questions, along
-  // with the tickets no article answered, if the history has any.
+  // it; a rotating share of articles is hidden entirely to stand for unanswerable questions, beside
+  // the tickets no article answered, if the history has any.
   Ranker ranker;
   int folds = history.size() > options.large_history ? std::min(2, options.calibration_folds)
                                                      : options.calibration_folds;
@@ -281,7 +285,9 @@ Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
       }
       std::vector<size_t> use;
       for (size_t i = 0; i < history.size(); ++i) {
-        if (fold_of[i] != f && !Unanswered(history[i], hidden)) use.push_back(i);
+        if (fold_of[i] != f && (history[i].article == kNoArticle || !hidden[history[i].article])) {
+          use.push_back(i);
+        }
       }
       Engine engine(
           TrainParts(articles, history, corpus, encoder, features, use, hidden, training(f)));
@@ -289,7 +295,8 @@ Result<std::vector<uint8_t>> Bundle::Build(const std::vector<Article>& articles,
         if (fold_of[i] != f) continue;
         HeldOut h;
         h.candidates = engine.Candidates(corpus.history[i], SearchContext{}, &h.confidence);
-        h.truth = Unanswered(history[i], hidden) ? -1 : history[i].article;
+        const bool answered = history[i].article != kNoArticle && !hidden[history[i].article];
+        h.truth = answered ? history[i].article : -1;
         held.push_back(std::move(h));
       }
     }

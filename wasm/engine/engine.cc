@@ -93,6 +93,9 @@ std::vector<uint8_t> Engine::ToBundle() const {
   if (!parts_.pins.empty()) {
     section(Section::kPins, [&](ByteWriter* w) { parts_.pins.Serialize(w); });
   }
+  if (parts_.unanswered_index.size() > 0) {
+    section(Section::kUnanswered, [&](ByteWriter* w) { parts_.unanswered_index.Serialize(w); });
+  }
   return writer.Finish();
 }
 
@@ -185,6 +188,13 @@ Result<Engine> Engine::Load(const uint8_t* data, size_t size) {
     if (!reader.value().at_end()) return Status::Error("pins: section has trailing bytes");
     p.pins = pins.take();
   }
+  if (s.ok() && bundle.Has(Section::kUnanswered)) {
+    s = ReadSection<VectorIndex>(bundle, Section::kUnanswered, &p.unanswered_index,
+                                 VectorIndex::Deserialize);
+    if (s.ok() && p.unanswered_index.dim() != p.encoder.dim()) {
+      s = Status::Error("unanswered questions: vectors of another size than the encoder's");
+    }
+  }
   if (!s.ok()) return s;
   return Engine(std::move(p));
 }
@@ -262,6 +272,10 @@ std::vector<Candidate> Engine::Candidates(
     for (const auto& t : tokens) known += parts_.encoder.IsSiteWord(t) ? 1 : 0;
     (*confidence)[kCoverage] = tokens.empty() ? 0.0f : static_cast<float>(known) / tokens.size();
     (*confidence)[kAgreement] = (!probs.empty() && nearest_article == by_prob[0]) ? 1.0f : 0.0f;
+    if (parts_.unanswered_index.size() > 0) {
+      auto hits = parts_.unanswered_index.Search(dense.data(), 1);
+      if (!hits.empty()) (*confidence)[kUnanswered] = hits[0].similarity;
+    }
   }
   return out;
 }

@@ -56,6 +56,9 @@ struct EngineParts {
   EscalationModel escalation;
   // Operators' pins, which win over the ranking; empty when the bundle has no pins section.
   PinnedAnswers pins;
+  // Questions no article answered (history tickets, agents' marks): the nearest one's cosine is a
+  // confidence feature. Empty when the bundle has no unanswered section.
+  VectorIndex unanswered_index;
 };
 
 class Engine {

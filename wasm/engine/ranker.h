@@ -24,6 +24,8 @@ enum ConfidenceFeature : size_t {
   kTopNearest,  // best exemplar cosine of the top article
   kCoverage,    // share of the query's words the site's texts contain
   kAgreement,   // 1 when the head and the nearest exemplar agree on the top article
+  // Added later (see Ranker::Serialize):
+  kUnanswered,  // cosine to the nearest question no article answered (0 when the site has none)
   kNumConfidenceFeatures
 };
 
@@ -36,7 +38,8 @@ struct Candidate {
 struct Ranker {
   std::array<float, kNumSignals> weights{1.0f, 0.0f, 0.0f, 0.5f, 1.0f};
   // Logistic model of "the top answer is right": weights then bias.
-  std::array<float, kNumConfidenceFeatures + 1> calibration{4.0f, 2.0f, 0.0f, 0.0f, 0.0f, -2.0f};
+  std::array<float, kNumConfidenceFeatures + 1> calibration{4.0f, 2.0f, 0.0f, 0.0f,
+                                                            0.0f, 0.0f, -2.0f};
   float gap_threshold = 0.5f;
 
   // Scores the candidates and sorts them best first (ties by article number).

@@ -46,7 +46,8 @@ enum class Section : uint32_t {
   kEscalationCues = 0x58435345,  // "ESCX"
   // Operators' pinned answers (pinned_answers.h); optional like kRankerModel.
   kPins = 0x534E4950,  // "PINS"
-  // The vectors of questions no article answered (EngineParts::unanswered_index); optional.
+  // The vectors of questions no article answered (EngineParts::unanswered_index) and the weight of
+  // their confidence feature; optional like kRankerModel.
   kUnanswered = 0x4E414E55,  // "UNAN"
 };
 

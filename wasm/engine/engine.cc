@@ -94,7 +94,10 @@ std::vector<uint8_t> Engine::ToBundle() const {
     section(Section::kPins, [&](ByteWriter* w) { parts_.pins.Serialize(w); });
   }
   if (parts_.unanswered_index.size() > 0) {
-    section(Section::kUnanswered, [&](ByteWriter* w) { parts_.unanswered_index.Serialize(w); });
+    section(Section::kUnanswered, [&](ByteWriter* w) {
+      w->f32(parts_.ranker.calibration[kUnanswered]);
+      parts_.unanswered_index.Serialize(w);
+    });
   }
   return writer.Finish();
 }
@@ -189,11 +192,20 @@ Result<Engine> Engine::Load(const uint8_t* data, size_t size) {
     p.pins = pins.take();
   }
   if (s.ok() && bundle.Has(Section::kUnanswered)) {
-    s = ReadSection<VectorIndex>(bundle, Section::kUnanswered, &p.unanswered_index,
-                                 VectorIndex::Deserialize);
-    if (s.ok() && p.unanswered_index.dim() != p.encoder.dim()) {
-      s = Status::Error("unanswered questions: vectors of another size than the encoder's");
+    auto reader = bundle.Read(Section::kUnanswered);
+    if (!reader.ok()) return reader.status();
+    const float weight = reader.value().f32();
+    if (!std::isfinite(weight)) return Status::Error("unanswered questions: weight is not finite");
+    auto index = VectorIndex::Deserialize(&reader.value());
+    if (!index.ok()) return index.status();
+    if (!reader.value().at_end()) {
+      return Status::Error("unanswered questions: section has trailing bytes");
     }
+    if (index.value().dim() != p.encoder.dim()) {
+      return Status::Error("unanswered questions: vectors of another size than the encoder's");
+    }
+    p.ranker.calibration[kUnanswered] = weight;
+    p.unanswered_index = index.take();
   }
   if (!s.ok()) return s;
   return Engine(std::move(p));

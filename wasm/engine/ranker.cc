@@ -22,30 +22,23 @@ float Ranker::Confidence(const std::array<float, kNumConfidenceFeatures>& featur
   return 1.0f / (1.0f + std::exp(-z));
 }
 
-// Layout: the signal weights; the weights of the confidence features before kUnanswered, then the
-// bias; the gap threshold; then the weights of the features added since, which a bundle built
-// before them lacks (they are 0 there, as are the features).
+// The weights of the confidence features from kUnanswered on travel in the optional sections
+// that carry what those features are computed from (engine.cc), which older engines skip.
 void Ranker::Serialize(ByteWriter* out) const {
   for (float w : weights) out->f32(w);
   for (size_t i = 0; i < kUnanswered; ++i) out->f32(calibration[i]);
   out->f32(calibration[kNumConfidenceFeatures]);
   out->f32(gap_threshold);
-  for (size_t i = kUnanswered; i < kNumConfidenceFeatures; ++i) out->f32(calibration[i]);
 }
 
 Result<Ranker> Ranker::Deserialize(ByteReader* in) {
   Ranker r;
   for (float& w : r.weights) w = in->f32();
   for (size_t i = 0; i < kUnanswered; ++i) r.calibration[i] = in->f32();
+  for (size_t i = kUnanswered; i < kNumConfidenceFeatures; ++i) r.calibration[i] = 0;
   r.calibration[kNumConfidenceFeatures] = in->f32();
   r.gap_threshold = in->f32();
   if (!in->ok()) return Status::Error("ranker: section is truncated");
-  if (in->remaining() > 0) {
-    for (size_t i = kUnanswered; i < kNumConfidenceFeatures; ++i) r.calibration[i] = in->f32();
-    if (!in->ok()) return Status::Error("ranker: section is truncated");
-  } else {
-    for (size_t i = kUnanswered; i < kNumConfidenceFeatures; ++i) r.calibration[i] = 0;
-  }
   for (float w : r.weights) {
     if (!std::isfinite(w)) return Status::Error("ranker: a weight is not finite");
   }

@@ -24,7 +24,7 @@ enum ConfidenceFeature : size_t {
   kTopNearest,  // best exemplar cosine of the top article
   kCoverage,    // share of the query's words the site's texts contain
   kAgreement,   // 1 when the head and the nearest exemplar agree on the top article
-  // Added later (see Ranker::Serialize):
+  // Added later; its weight is stored with the unanswered questions (Section::kUnanswered):
   kUnanswered,  // cosine to the nearest question no article answered (0 when the site has none)
   kNumConfidenceFeatures
 };

@@ -49,6 +49,7 @@ struct GapState {
   bool open = true;
   int64_t queries = 0;
   int64_t sessions = 0;
+  int64_t confirmed = 0;
   std::deque<std::string> recent_sessions;
   double gap_weight = 0;       // decayed count of gap questions at decay_ms
   double resolved_weight = 0;  // decayed count of resolved questions at decay_ms
@@ -78,6 +79,7 @@ struct GapState {
 
 struct FinderState {
   int64_t cursor = 0;
+  int64_t resolution_cursor = 0;
   std::vector<float> fingerprint;
   QueryClusters clusters{GapClusterOptions()};
   std::map<int64_t, GapState> gaps;
@@ -98,6 +100,7 @@ json ToJson(const FinderState& s) {
                     {"open", g.open},
                     {"queries", g.queries},
                     {"sessions", g.sessions},
+                    {"confirmed", g.confirmed},
                     {"recent_sessions", g.recent_sessions},
                     {"gap_weight", g.gap_weight},
                     {"resolved_weight", g.resolved_weight},
@@ -112,6 +115,7 @@ json ToJson(const FinderState& s) {
   for (const auto& [query_id, gap] : s.recent) recent.push_back({query_id, gap});
   return {{"format", 1},
           {"cursor", s.cursor},
+          {"resolution_cursor", s.resolution_cursor},
           {"fingerprint", s.fingerprint},
           {"clusters", s.clusters.ToJson()},
           {"gaps", gaps},
@@ -123,6 +127,7 @@ Result<FinderState> Load(Store* store, const std::string& site) {
       store, site, kDocument, "gaps", [](const json& j, FinderState* out) {
         FinderState& s = *out;
         s.cursor = j.at("cursor").get<int64_t>();
+        s.resolution_cursor = j.value("resolution_cursor", int64_t{0});
         s.fingerprint = j.at("fingerprint").get<std::vector<float>>();
         auto clusters = QueryClusters::FromJson(j.at("clusters"), GapClusterOptions());
         if (!clusters.ok()) return clusters.status();
@@ -133,6 +138,7 @@ Result<FinderState> Load(Store* store, const std::string& site) {
           gap.open = g.at("open").get<bool>();
           gap.queries = g.at("queries").get<int64_t>();
           gap.sessions = g.at("sessions").get<int64_t>();
+          gap.confirmed = g.value("confirmed", int64_t{0});
           for (const json& x : g.at("recent_sessions")) {
             gap.recent_sessions.push_back(x.get<std::string>());
           }
@@ -245,6 +251,7 @@ void Merge(FinderState* s, int64_t from, int64_t into, const Encoder& encoder) {
   a.decay_ms = at;
   a.queries += b.queries;
   a.sessions += b.sessions;
+  a.confirmed += b.confirmed;
   for (const std::string& session : b.recent_sessions) {
     a.recent_sessions.push_back(session);
     if (a.recent_sessions.size() > kSessionsKept) a.recent_sessions.pop_front();
@@ -284,6 +291,38 @@ void Reembed(FinderState* s, const Encoder& encoder) {
   }
 }
 
+// The gap a resolved question belongs to: the one it was counted in, else (given its vector `v`)
+// the one it is very close to; null when none.
+GapState* ResolvedGap(FinderState* s, const std::string& query_id, const std::vector<float>* v) {
+  auto known = query_id.empty() ? s->recent_index.end() : s->recent_index.find(query_id);
+  int64_t id = known != s->recent_index.end() ? known->second : 0;
+  if (!id && v && !v->empty()) {
+    float similarity = 0;
+    const int64_t nearest = s->clusters.Nearest(*v, &similarity);
+    if (nearest && similarity >= GapClusterOptions().join + kResolvedMargin) id = nearest;
+  }
+  auto g = s->gaps.find(id);
+  return g == s->gaps.end() ? nullptr : &g->second;
+}
+
+// A helpdesk agent's resolution of an escalated question: with an article, the question was
+// answerable after all, which counts towards closing its gap as a customer's "resolved" does;
+// with no article, it confirms the gap.
+void ObserveResolution(FinderState* s, const ResolvedQuery& r, const Encoder& encoder,
+                       int64_t now_ms, GapUpdate* update) {
+  std::vector<float> v;
+  if (!r.text.empty()) v = QueryClusters::Embed(encoder, r.text);
+  GapState* g = ResolvedGap(s, r.query_id, &v);
+  if (!g) return;
+  if (r.article) {
+    g->AddWeight(&g->resolved_weight, now_ms);
+    ++update->resolved;
+  } else {
+    ++g->confirmed;
+    ++update->confirmed;
+  }
+}
+
 bool IsGapQuestion(const SignalEvent& e) {
   if (e.type == "escalated" || e.type == "not_helpful") return true;
   if (e.type != "shown") return false;
@@ -303,17 +342,10 @@ void Observe(FinderState* s, const SignalEvent& e, const Encoder& encoder, int64
   if (v.empty()) return;
 
   if (!gap_question) {
-    // A resolved question: the gap it was counted in, else the gap it is very close to.
-    int64_t id = known != s->recent_index.end() ? known->second : 0;
-    if (!id) {
-      float similarity = 0;
-      const int64_t nearest = s->clusters.Nearest(v, &similarity);
-      if (nearest && similarity >= GapClusterOptions().join + kResolvedMargin) id = nearest;
+    if (GapState* g = ResolvedGap(s, e.query_id, &v)) {
+      g->AddWeight(&g->resolved_weight, ts);
+      ++update->resolved;
     }
-    auto g = s->gaps.find(id);
-    if (g == s->gaps.end()) return;
-    g->second.AddWeight(&g->second.resolved_weight, ts);
-    ++update->resolved;
     return;
   }
 
@@ -400,6 +432,16 @@ Result<GapUpdate> UpdateGaps(Store* store, const std::string& site, const Engine
     for (const auto& [from, into] : s.clusters.MergeClose()) Merge(&s, from, into, encoder);
     if (signals.value().size() < kReadBatch) break;
   }
+  // Agents resolve escalated questions after they were asked, so after the signals.
+  for (;;) {
+    auto resolutions = store->ResolutionsAfter(site, s.resolution_cursor, kReadBatch);
+    if (!resolutions.ok()) return resolutions.status();
+    for (const StoredResolution& r : resolutions.value()) {
+      ObserveResolution(&s, r.resolution, encoder, now_ms, &update);
+      s.resolution_cursor = r.id;
+    }
+    if (resolutions.value().size() < kReadBatch) break;
+  }
   Settle(&s, encoder, now_ms, &update);
   if (Status st = store->PutDocument(site, kDocument, ToJson(s).dump()); !st.ok()) return st;
   return update;
@@ -420,6 +462,7 @@ Result<std::vector<Gap>> ListGaps(Store* store, const std::string& site) {
     gap.status = g.open ? "open" : "closed";
     gap.queries = g.queries;
     gap.sessions = g.sessions;
+    gap.confirmed = g.confirmed;
     gap.score = std::round(g.GapScore(now_ms) * 100) / 100;
     gap.examples = g.examples;
     for (const auto& [route, count] : g.pages) gap.pages.push_back({route, count});
@@ -445,6 +488,7 @@ nlohmann::json GapJson(const Gap& gap) {
           {"status", gap.status},
           {"queries", gap.queries},
           {"sessions", gap.sessions},
+          {"confirmed", gap.confirmed},
           {"score", gap.score},
           {"examples", gap.examples},
           {"pages", pages},

@@ -9,7 +9,8 @@
 // is ranked by its volume with recency decay, keeps a few scrubbed, diverse examples, the pages
 // (folded routes) it was asked on, first and last seen, and a label (its most central example).
 // A gap closes when an article starts resolving its questions ("resolved" signals for questions
-// near the cluster), and opens again if declines keep coming.
+// near the cluster, or helpdesk agents resolving its questions with an article), and opens again
+// if declines keep coming. Agents' resolutions with no article confirm a gap.
 //
 // The finder reads the log from its own cursor and keeps its state in the store, so each call
 // handles only what arrived since the last one, and a restart resumes where it stopped. Time comes
@@ -37,8 +38,9 @@ struct Gap {
   std::string label;   // the most central example
   std::string status;  // "open" or "closed"
   int64_t queries = 0;
-  int64_t sessions = 0;  // distinct sessions (approximate past a few dozen a cluster)
-  double score = 0;      // volume with recency decay at the last update; the ranking
+  int64_t sessions = 0;   // distinct sessions (approximate past a few dozen a cluster)
+  int64_t confirmed = 0;  // of its questions, those helpdesk agents resolved with no article
+  double score = 0;       // volume with recency decay at the last update; the ranking
   std::vector<std::string> examples;
   std::vector<GapPage> pages;  // most asked first
   int64_t first_seen_ms = 0;
@@ -48,15 +50,17 @@ struct Gap {
 struct GapUpdate {
   size_t signals = 0;    // signals read from the log
   size_t questions = 0;  // questions added to clusters
-  size_t resolved = 0;   // resolved questions matched to a cluster
+  size_t resolved = 0;   // resolved questions matched to a cluster (agents' included)
+  size_t confirmed = 0;  // agents' resolutions with no article matched to a cluster
   size_t opened = 0;     // gaps that became open
   size_t closed = 0;     // gaps that became closed
   size_t gaps_open = 0;  // open gaps after the update
 };
 
-// Reads the site's signals stored since the last call, clusters the gap questions with `engine`'s
-// encoder and stores the result. Calls are serialized within a process. Fails (leaving the stored
-// gaps as they were) when the store fails or holds state this code cannot read.
+// Reads the site's signals and helpdesk resolutions stored since the last call, clusters the gap
+// questions with `engine`'s encoder and stores the result. Calls are serialized within a process.
+// Fails (leaving the stored gaps as they were) when the store fails or holds state this code cannot
+// read.
 Result<GapUpdate> UpdateGaps(Store* store, const std::string& site, const Engine& engine,
                              int64_t now_ms);
 
@@ -68,7 +72,8 @@ Result<int64_t> GapsReadUpTo(Store* store, const std::string& site);
 Result<std::vector<Gap>> ListGaps(Store* store, const std::string& site);
 
 // A gap as GET /v1/sites/{site}/gaps shows it: {"id", "label", "status", "queries", "sessions",
-// "score", "examples", "pages": [{"route", "count"}], "first_seen", "last_seen"} (ISO 8601 times).
+// "confirmed", "score", "examples", "pages": [{"route", "count"}], "first_seen", "last_seen"}
+// (ISO 8601 times).
 nlohmann::json GapJson(const Gap& gap);
 
 }  // namespace loopwise

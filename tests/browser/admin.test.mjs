@@ -283,7 +283,8 @@ test("Gaps and Incidents show the blank-invoice questions, their examples as tex
   await gapCard.waitFor();
   assert.equal(await gapsPanel.getByRole("article").count(), gaps.length);
   assert.deepEqual(await gapCard.locator(".examples li").allTextContents(), gap.examples);
-  assert.match(await gapCard.textContent(), new RegExp(`Questions${gap.queries}Sessions${gap.sessions}`));
+  assert.match(await gapCard.textContent(),
+    new RegExp(`Questions${gap.queries}Sessions${gap.sessions}Confirmed by agents${gap.confirmed}Score`));
   assert.deepEqual(await gapCard.locator(".pages li").allTextContents(), gap.pages.map((p) => `${p.route} ${p.count}`));
   assert.equal(gap.pages[0].route, "/billing/invoices");
   assert.ok(gap.examples.some((e) => e.includes("<")), "the examples carry markup");

@@ -144,6 +144,16 @@ test("signals become a gap, a spike becomes one incident, alerted once after one
   assert.deepEqual(gap.pages, [{ route: "/integrations", count: gap.queries }]);
   assert.equal(Date.parse(gap.first_seen), now - 7 * HOUR);
   for (const field of ["id", "score", "last_seen"]) assert.ok(field in gap, field);
+  assert.equal(gap.confirmed, 0);
+  // Helpdesk agents find no article for two of its questions: the gap says so.
+  const ids = gaps.filter((e) => e.type === "escalated").map((e) => e.query_id).slice(0, 2);
+  const resolved = await request(`${server.url}/v1/sites/acme/resolutions`, {
+    method: "POST", headers: admin(site.token, { "Content-Type": "application/json" }),
+    body: JSON.stringify(ids.map((query_id) => ({ query_id, article: null }))),
+  });
+  assert.deepEqual([resolved.status, resolved.body], [200, { accepted: 2 }]);
+  await until("the agents' word on the gap", async () =>
+    (await get("gaps")).body.gaps.some((g) => g.id === gap.id && g.confirmed === 2));
 
   const incident = await until("the incident", async () => {
     const r = await get("incidents");

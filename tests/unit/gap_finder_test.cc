@@ -168,6 +168,54 @@ TEST_CASE("a gap closes when an article starts resolving its questions, and reop
   CHECK(gaps.value()[0].status == "open");
 }
 
+TEST_CASE("agents' resolutions: no article confirms a gap, an article counts towards closing it") {
+  const Engine engine = ToyEngine();
+  SignalLog log;
+  REQUIRE(log.store()->InsertSite({"acme", "pk_acme", "hash", {}, "review"}).ok());
+  for (int n = 0; n < 6; ++n) {
+    Decline(&log, kDay0 + n * kMinute, "q" + std::to_string(n), kExportQuestions[n], "/reports");
+  }
+  log.Flush();
+  REQUIRE(UpdateGaps(log.store(), "acme", engine, kDay0 + kHour).ok());
+
+  // By query_id, and by words alone when the question's id is not known.
+  REQUIRE(log.store()
+              ->AddResolutions("acme", {{"", std::nullopt, "q0"},
+                                        {"", std::nullopt, "q1"},
+                                        {kExportQuestions[7], std::nullopt, ""},
+                                        {"", std::nullopt, "unknown-question"}})
+              .ok());
+  auto update = UpdateGaps(log.store(), "acme", engine, kDay0 + 2 * kHour);
+  REQUIRE(update.ok());
+  CHECK(update.value().confirmed == 3);
+  CHECK(update.value().resolved == 0);
+  auto gaps = ListGaps(log.store(), "acme");
+  REQUIRE(gaps.ok());
+  REQUIRE(gaps.value().size() == 1);
+  CHECK(gaps.value()[0].confirmed == 3);
+  CHECK(GapJson(gaps.value()[0])["confirmed"] == 3);
+  CHECK(gaps.value()[0].status == "open");
+  // Read once: a second update finds nothing new.
+  update = UpdateGaps(log.store(), "acme", engine, kDay0 + 3 * kHour);
+  REQUIRE(update.ok());
+  CHECK(update.value().confirmed == 0);
+
+  // Agents resolve the rest with an article after all: answerable questions, so the gap closes.
+  std::vector<ResolvedQuery> answered;
+  for (int n = 2; n < 6; ++n) answered.push_back({"", "export-data", "q" + std::to_string(n)});
+  answered.push_back({kExportQuestions[8], "export-data", ""});
+  answered.push_back({kExportQuestions[9], "export-data", ""});
+  REQUIRE(log.store()->AddResolutions("acme", answered).ok());
+  update = UpdateGaps(log.store(), "acme", engine, kDay0 + 4 * kHour);
+  REQUIRE(update.ok());
+  CHECK(update.value().resolved == 6);
+  CHECK(update.value().closed == 1);
+  gaps = ListGaps(log.store(), "acme");
+  REQUIRE(gaps.ok());
+  CHECK(gaps.value()[0].status == "closed");
+  CHECK(gaps.value()[0].confirmed == 3);
+}
+
 TEST_CASE("recent gaps outrank old ones of the same volume") {
   const Engine engine = ToyEngine();
   SignalLog log;

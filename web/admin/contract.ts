@@ -114,6 +114,7 @@ export interface Gap {
   status?: string; // "open" | "closed"
   queries?: number;
   sessions?: number;
+  confirmed?: number; // questions helpdesk agents resolved with no article
   score?: number;
   examples?: unknown[];
   pages?: PageCount[];

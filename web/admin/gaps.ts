@@ -35,6 +35,10 @@ function gapCard(gap: Gap, ctx: ConsoleContext): HTMLElement {
     facts([
       ["Questions", formatCount(gap.queries)],
       ["Sessions", formatCount(gap.sessions)],
+      // From a server that reports it: questions helpdesk agents resolved with no article.
+      ...(gap.confirmed === undefined
+        ? []
+        : [["Confirmed by agents", formatCount(gap.confirmed)] as [string, string]]),
       ["Score", typeof gap.score === "number" ? gap.score.toFixed(2) : formatCount(gap.score)],
       ["First seen", formatTime(gap.first_seen)],
       ["Last seen", formatTime(gap.last_seen)],

@@ -3,11 +3,14 @@
 // and alerts"). Prints JSON; figures are measurements, never assertions.
 //
 //   ops_bench --data HWU64_DIR [--json OUT] [--seed N] [--steady-days N] [--only gaps|incidents]
+//             [--agent-label-rate Q]
 //
 // Gaps: HWU64's oos/ split (8 articles removed; their stream questions have "article": null).
 // Every stream question is answered by the oos 10-shot bundle, top 3 shown; a customer whose
 // article is shown resolves, every other one escalates (DESIGN.md, "Simulated traffic"); out of
-// scope questions always escalate. UpdateGaps runs at the end of each of 30 simulated days. The
+// scope questions always escalate; with --agent-label-rate Q, a helpdesk agent resolves each
+// escalated question with probability Q (seeded), with its article or, out of scope, with none.
+// UpdateGaps runs at the end of each of 30 simulated days. The
 // top 8 gaps are then compared with the removed articles (labels from the full stream, line by
 // line): purity (share of a gap's questions that belong to removed articles, and to its single
 // most common one) and coverage (removed articles that are the main label of a top-8 gap).
@@ -138,16 +141,27 @@ SignalEvent Event(const std::string& type, int64_t ts, const std::string& id,
 }
 
 json GapBench(const Engine& engine, const std::vector<Line>& stream,
-              const std::vector<Line>& labels, const std::set<std::string>& removed) {
+              const std::vector<Line>& labels, const std::set<std::string>& removed,
+              double agent_label_rate, uint32_t seed) {
   TempStore t;
   Batcher out(t.store.get());
+  Site site;
+  site.name = "bench";
+  site.key = "pk_bench";
+  if (Status s = t.store->InsertSite(site); !s.ok()) {
+    std::fprintf(stderr, "ops_bench: %s\n", s.message().c_str());
+    std::exit(3);
+  }
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> unit(0, 1);
   const size_t days = 30;
   const size_t per_day = (stream.size() + days - 1) / days;
   std::vector<std::pair<std::string, std::string>> gap_questions;  // text, original label
-  size_t declined = 0, escalated = 0, resolved = 0;
+  size_t declined = 0, escalated = 0, resolved = 0, agent_resolved = 0;
   const auto start = std::chrono::steady_clock::now();
   double update_ms = 0;
   for (size_t day = 0; day < days; ++day) {
+    std::vector<ResolvedQuery> resolutions;
     for (size_t i = day * per_day; i < std::min(stream.size(), (day + 1) * per_day); ++i) {
       const Line& q = stream[i];
       const int64_t ts = kDay0 + static_cast<int64_t>(day) * kDay +
@@ -174,9 +188,18 @@ json GapBench(const Engine& engine, const std::vector<Line>& stream,
         gap_questions.emplace_back(q.text, labels[i].article);
         declined += r.gap;
         ++escalated;
+        if (unit(rng) < agent_label_rate) {
+          resolutions.push_back(
+              {"", q.article.empty() ? std::nullopt : std::optional(q.article), id});
+        }
       }
     }
     out.Flush();
+    agent_resolved += resolutions.size();
+    if (Status s = t.store->AddResolutions("bench", resolutions); !s.ok()) {
+      std::fprintf(stderr, "ops_bench: %s\n", s.message().c_str());
+      std::exit(3);
+    }
     const auto u0 = std::chrono::steady_clock::now();
     auto update = UpdateGaps(t.store.get(), "bench", engine, kDay0 + (day + 1) * kDay);
     update_ms +=
@@ -232,6 +255,7 @@ json GapBench(const Engine& engine, const std::vector<Line>& stream,
     list.push_back({{"label", gaps.value()[g].label},
                     {"status", gaps.value()[g].status},
                     {"queries", gaps.value()[g].queries},
+                    {"confirmed", gaps.value()[g].confirmed},
                     {"score", gaps.value()[g].score},
                     {"main_article", main_label},
                     {"main_is_removed", removed.count(main_label) > 0},
@@ -243,6 +267,7 @@ json GapBench(const Engine& engine, const std::vector<Line>& stream,
   return {{"stream_questions", stream.size()},
           {"resolved", resolved},
           {"escalated", escalated},
+          {"agent_resolved", agent_resolved},
           {"declined_by_engine", declined},
           {"gaps", gaps.value().size()},
           {"gaps_open", open},
@@ -426,12 +451,14 @@ int main(int argc, char** argv) {
   uint32_t seed = 1;
   int steady_days = 14;
   bool gaps_only = false, incidents_only = false;
+  double agent_label_rate = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--data") data = argv[i + 1];
     if (flag == "--json") out_path = argv[i + 1];
     if (flag == "--seed") seed = static_cast<uint32_t>(std::stoul(argv[i + 1]));
     if (flag == "--steady-days") steady_days = std::stoi(argv[i + 1]);
+    if (flag == "--agent-label-rate") agent_label_rate = std::stod(argv[i + 1]);
     if (flag == "--only") {
       gaps_only = std::string(argv[i + 1]) == "gaps";
       incidents_only = std::string(argv[i + 1]) == "incidents";
@@ -440,7 +467,7 @@ int main(int argc, char** argv) {
   if (data.empty()) {
     std::fprintf(stderr,
                  "usage: ops_bench --data HWU64_DIR [--json OUT] [--seed N] [--steady-days N] "
-                 "[--only gaps|incidents]\n");
+                 "[--only gaps|incidents] [--agent-label-rate Q]\n");
     return 2;
   }
   auto vectors = cli::LoadWordVectors();
@@ -475,7 +502,9 @@ int main(int argc, char** argv) {
     if (stream[i].article.empty()) removed.insert(labels[i].article);
   }
   json result = json::object();
-  if (!incidents_only) result["gaps"] = GapBench(engine.value(), stream, labels, removed);
+  if (!incidents_only) {
+    result["gaps"] = GapBench(engine.value(), stream, labels, removed, agent_label_rate, seed);
+  }
   if (!gaps_only) {
     result["incidents"] = IncidentBench(engine.value(), stream, labels, removed, seed, steady_days);
   }

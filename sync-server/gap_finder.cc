@@ -291,14 +291,14 @@ void Reembed(FinderState* s, const Encoder& encoder) {
   }
 }
 
-// The gap a resolved question belongs to: the one it was counted in, else (given its vector `v`)
-// the one it is very close to; null when none.
-GapState* ResolvedGap(FinderState* s, const std::string& query_id, const std::vector<float>* v) {
+// The gap a resolved question belongs to: the one it was counted in, else (given its vector `v`,
+// empty when it has no words) the one it is very close to; null when none.
+GapState* ResolvedGap(FinderState* s, const std::string& query_id, const std::vector<float>& v) {
   auto known = query_id.empty() ? s->recent_index.end() : s->recent_index.find(query_id);
   int64_t id = known != s->recent_index.end() ? known->second : 0;
-  if (!id && v && !v->empty()) {
+  if (!id && !v.empty()) {
     float similarity = 0;
-    const int64_t nearest = s->clusters.Nearest(*v, &similarity);
+    const int64_t nearest = s->clusters.Nearest(v, &similarity);
     if (nearest && similarity >= GapClusterOptions().join + kResolvedMargin) id = nearest;
   }
   auto g = s->gaps.find(id);
@@ -312,7 +312,7 @@ void ObserveResolution(FinderState* s, const ResolvedQuery& r, const Encoder& en
                        int64_t now_ms, GapUpdate* update) {
   std::vector<float> v;
   if (!r.text.empty()) v = QueryClusters::Embed(encoder, r.text);
-  GapState* g = ResolvedGap(s, r.query_id, &v);
+  GapState* g = ResolvedGap(s, r.query_id, v);
   if (!g) return;
   if (r.article) {
     g->AddWeight(&g->resolved_weight, now_ms);
@@ -342,7 +342,7 @@ void Observe(FinderState* s, const SignalEvent& e, const Encoder& encoder, int64
   if (v.empty()) return;
 
   if (!gap_question) {
-    if (GapState* g = ResolvedGap(s, e.query_id, &v)) {
+    if (GapState* g = ResolvedGap(s, e.query_id, v)) {
       g->AddWeight(&g->resolved_weight, ts);
       ++update->resolved;
     }

@@ -1284,6 +1284,25 @@ TEST_CASE("the questions agents found no article for teach the bundle when to de
     CHECK(!old.value().Search(asked, SearchContext{}, 3).gap);
   }
   CHECK(!engine.value().Search("i forgot my password", SearchContext{}, 3).gap);
+
+  // The last 30 days' marks (by the newest), at most the 1,000 newest.
+  constexpr int64_t kDayMs = 24LL * 3600 * 1000;
+  REQUIRE(store->AddResolutions("acme", {{"invite my client", std::nullopt, ""}}).ok());
+  run = Learner(store, acme.files(), &publisher, run_options).Run("acme", 5000000 + 31 * kDayMs);
+  REQUIRE_MESSAGE(run.ok(), run.status().message());
+  auto month = publisher.Build("acme", {}, {});
+  REQUIRE(month.ok());
+  CHECK(month.value().unanswered == 1);
+  resolutions.clear();
+  for (int i = 0; i < 1000; ++i) {
+    resolutions.push_back({"invite number " + std::to_string(i), std::nullopt, ""});
+  }
+  REQUIRE(store->AddResolutions("acme", resolutions).ok());
+  run = Learner(store, acme.files(), &publisher, run_options).Run("acme", 5000000 + 32 * kDayMs);
+  REQUIRE_MESSAGE(run.ok(), run.status().message());
+  auto capped = publisher.Build("acme", {}, {});
+  REQUIRE(capped.ok());
+  CHECK(capped.value().unanswered == 1000);
 }
 
 TEST_CASE("a change's summary quotes a long question without cutting a character") {

@@ -25,7 +25,8 @@ does, answers every query of T with the same engine code the browser runs, write
 line of T to OUT.jsonl and prints the metrics.
 
   --kb K              articles, JSON Lines: {"id","title","body","tags","pages"}
-  --history H         resolved tickets, JSON Lines: {"text","article"}
+  --history H         resolved tickets, JSON Lines: {"text","article"} (article null = a ticket
+                      no article answered, learned from only to decline)
   --test T            queries to answer, JSON Lines: {"text","article"} (article null = none answers)
   --predictions OUT   where to write {"ranked":[{"article","score"}...],"confidence","gap"} per query
   --json METRICS      also write the metrics as JSON

@@ -23,7 +23,8 @@ Importing an article id again updates it.
   articles   Markdown files with front matter (id, title, tags, pages), .json (an article or a
              list), .jsonl, or .csv (id,title,body,tags,pages); a folder is read recursively
   history    resolved tickets, .jsonl {"text","article"} or .csv (text,article); the articles they
-             name must be imported first
+             name must be imported first; in .jsonl, "article": null is a ticket no article
+             answered, learned from only to decline
   --site S   the site (see loopwise site create)
   --data DIR data directory (default $LOOPWISE_DATA_DIR, else ./loopwise-data)
   --db URL   PostgreSQL store, as for serve (default $LOOPWISE_DB, else SQLite in --data)

@@ -83,7 +83,8 @@ struct FinderState {
   std::vector<float> fingerprint;
   QueryClusters clusters{GapClusterOptions()};
   std::map<int64_t, GapState> gaps;
-  std::deque<std::pair<std::string, int64_t>> recent;  // query_id -> gap id, oldest first
+  // query_id -> gap id, oldest first; the id negated once a helpdesk resolution has counted
+  std::deque<std::pair<std::string, int64_t>> recent;
   std::unordered_map<std::string, int64_t> recent_index;
 };
 
@@ -307,13 +308,20 @@ GapState* ResolvedGap(FinderState* s, const std::string& query_id, const std::ve
 
 // A helpdesk agent's resolution of an escalated question: with an article, the question was
 // answerable after all, which counts towards closing its gap as a customer's "resolved" does;
-// with no article, it confirms the gap.
+// with no article, it confirms the gap. Either counts once a question: its remembered gap is
+// negated, so it still counts as seen but no longer finds the gap.
 void ObserveResolution(FinderState* s, const ResolvedQuery& r, const Encoder& encoder,
                        int64_t now_ms, GapUpdate* update) {
   std::vector<float> v;
   if (!r.text.empty()) v = QueryClusters::Embed(encoder, r.text);
   GapState* g = ResolvedGap(s, r.query_id, v);
   if (!g) return;
+  if (auto known = s->recent_index.find(r.query_id); known != s->recent_index.end()) {
+    for (auto& [query_id, gap] : s->recent) {
+      if (query_id == r.query_id && gap == known->second) gap = -gap;
+    }
+    known->second = -known->second;
+  }
   if (r.article) {
     g->AddWeight(&g->resolved_weight, now_ms);
     ++update->resolved;
@@ -478,6 +486,20 @@ Result<std::vector<Gap>> ListGaps(Store* store, const std::string& site) {
     return a.score > b.score;
   });
   return out;
+}
+
+Result<std::optional<std::vector<std::string>>> GapQuestionIds(Store* store,
+                                                               const std::string& site,
+                                                               int64_t id) {
+  auto loaded = Load(store, site);
+  if (!loaded.ok()) return loaded.status();
+  const FinderState& s = loaded.value();
+  if (!s.gaps.count(id)) return std::optional<std::vector<std::string>>();
+  std::vector<std::string> ids;
+  for (const auto& [query_id, gap] : s.recent) {
+    if (gap == id) ids.push_back(query_id);
+  }
+  return std::optional(std::move(ids));
 }
 
 nlohmann::json GapJson(const Gap& gap) {

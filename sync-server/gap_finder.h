@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -70,6 +71,11 @@ Result<int64_t> GapsReadUpTo(Store* store, const std::string& site);
 // The site's gaps, open ones first, each group by score (highest first); empty before the first
 // update.
 Result<std::vector<Gap>> ListGaps(Store* store, const std::string& site);
+
+// The query_ids of gap `id`'s questions that the finder still remembers (the newest few thousand
+// of all gaps'); nullopt when the site has no such gap.
+Result<std::optional<std::vector<std::string>>> GapQuestionIds(Store* store,
+                                                               const std::string& site, int64_t id);
 
 // A gap as GET /v1/sites/{site}/gaps shows it: {"id", "label", "status", "queries", "sessions",
 // "confirmed", "score", "examples", "pages": [{"route", "count"}], "first_seen", "last_seen"}

@@ -270,6 +270,7 @@ struct Server::Impl {
   void PostRule(const Request& req, Response& res);
   void DeleteRule(const Request& req, Response& res);
   void Gaps(const Request& req, Response& res);
+  void GapOutOfScope(const Request& req, Response& res);
   void Incidents(const Request& req, Response& res);
   void GetWebhooks(const Request& req, Response& res);
   void PutWebhooks(const Request& req, Response& res);
@@ -330,6 +331,8 @@ void Server::Impl::Install() {
   Route("POST", "/v1/sites/{site}/rules", site + "/rules", &Impl::PostRule);
   Route("DELETE", "/v1/sites/{site}/rules/{id}", site + "/rules/([^/]+)", &Impl::DeleteRule);
   Route("GET", "/v1/sites/{site}/gaps", site + "/gaps", &Impl::Gaps);
+  Route("POST", "/v1/sites/{site}/gaps/{id}/out-of-scope", site + "/gaps/([^/]+)/out-of-scope",
+        &Impl::GapOutOfScope);
   Route("GET", "/v1/sites/{site}/incidents", site + "/incidents", &Impl::Incidents);
   Route("GET", "/v1/sites/{site}/webhooks", site + "/webhooks", &Impl::GetWebhooks);
   Route("PUT", "/v1/sites/{site}/webhooks", site + "/webhooks", &Impl::PutWebhooks);
@@ -1253,6 +1256,38 @@ void Server::Impl::Gaps(const Request& req, Response& res) {
   json list = json::array();
   for (const Gap& g : gaps.value()) list.push_back(GapJson(g));
   SendJson(res, 200, {{"gaps", list}});
+}
+
+// An operator's word that no article will answer a gap's questions: each question the gap finder
+// remembers in it is stored as a resolution with no article, as a helpdesk agent's would be, so
+// learning teaches the widget to decline questions like them and the gap counts them confirmed.
+void Server::Impl::GapOutOfScope(const Request& req, Response& res) {
+  auto site = LoadSite(req.matches[1], res);
+  if (!site || !CheckAdmin(req, res, &*site)) return;
+  const std::string raw = req.matches[2];
+  int64_t id = 0;
+  const bool number =
+      !raw.empty() && raw.size() <= 18 && raw.find_first_not_of("0123456789") == std::string::npos;
+  if (number) id = std::stoll(raw);
+  auto ids = number ? GapQuestionIds(store, site->name, id)
+                    : Result<std::optional<std::vector<std::string>>>(std::nullopt);
+  if (!ids.ok()) {
+    SendError(res, 503, "store_unavailable", ids.status().message());
+    return;
+  }
+  if (!ids.value()) {
+    SendError(res, 404, "gap_not_found", "The site has no gap with that id.");
+    return;
+  }
+  std::vector<ResolvedQuery> rows;
+  for (const std::string& query_id : *ids.value()) rows.push_back({"", std::nullopt, query_id});
+  if (Status s = store->AddResolutions(site->name, rows); !s.ok()) {
+    SendError(res, 503, "store_unavailable", s.message());
+    return;
+  }
+  LogInfo("gap marked out of scope",
+          {{"site", site->name}, {"gap", id}, {"questions", rows.size()}});
+  SendJson(res, 200, {{"gap", id}, {"marked", rows.size()}});
 }
 
 void Server::Impl::Incidents(const Request& req, Response& res) {

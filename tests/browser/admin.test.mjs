@@ -792,6 +792,29 @@ test("a gap leads to a new article: written with the gap's pages, published, edi
   await page.screenshot({ path: path.join(artifacts, "admin-articles.png"), fullPage: true });
 });
 
+test("a gap marked out of scope after a confirmation: its questions become the agents' word", async () => {
+  const isBlank = (g) => g.status === "open" && g.examples.some((e) => e.includes("pdf"));
+  const gap = (await eventually("/gaps", (b) => b.gaps.some(isBlank), "the blank-invoice gap")).gaps.find(isBlank);
+  await page.getByRole("tab", { name: "Gaps" }).click();
+  const card = page.getByRole("tabpanel", { name: "Gaps" }).getByRole("article", { name: gap.label, exact: true });
+  const dialog = page.getByRole("dialog", { name: "Mark these questions out of scope?" });
+  await card.getByRole("button", { name: "Out of scope" }).click();
+  await dialog.getByRole("button", { name: "Cancel" }).click();
+  await dialog.waitFor({ state: "detached" });
+  await card.getByRole("button", { name: "Out of scope" }).click();
+  await dialog.getByRole("button", { name: "Mark out of scope" }).click();
+  const said = await page.getByRole("status").filter({ hasText: "questions marked out of scope." }).textContent();
+  const marked = Number(said.match(/(\d+) questions marked/)[1]);
+  assert.ok(marked > 0 && marked <= gap.queries - gap.confirmed, `${marked} of ${gap.queries - gap.confirmed}`);
+  const after = await eventually("/gaps", (b) => b.gaps.some((g) => g.id === gap.id && g.confirmed === gap.confirmed + marked),
+    "the confirmed questions");
+  const now = after.gaps.find((g) => g.id === gap.id);
+  await page.getByRole("tab", { name: "Incidents" }).click();
+  await page.getByRole("tab", { name: "Gaps" }).click();
+  await card.waitFor();
+  assert.match(await card.textContent(), new RegExp(`Confirmed by agents${now.confirmed}Score`));
+});
+
 test("articles and tickets imported from files; a refused file is named with its line", async () => {
   const panel = page.getByRole("tabpanel", { name: "Articles" });
   await page.getByRole("tab", { name: "Articles" }).click();

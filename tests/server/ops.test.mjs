@@ -154,6 +154,20 @@ test("signals become a gap, a spike becomes one incident, alerted once after one
   assert.deepEqual([resolved.status, resolved.body], [200, { accepted: 2 }]);
   await until("the agents' word on the gap", async () =>
     (await get("gaps")).body.gaps.some((g) => g.id === gap.id && g.confirmed === 2));
+  // The operator marks the whole gap out of scope: its other questions, each once.
+  const outOfScope = (id, token = site.token) => request(`${server.url}/v1/sites/acme/gaps/${id}/out-of-scope`,
+    { method: "POST", headers: admin(token) });
+  let marked = await outOfScope(gap.id);
+  assert.deepEqual([marked.status, marked.body], [200, { gap: gap.id, marked: gap.queries - 2 }]);
+  await until("the gap confirmed whole", async () =>
+    (await get("gaps")).body.gaps.some((g) => g.id === gap.id && g.confirmed === gap.queries));
+  marked = await outOfScope(gap.id);
+  assert.deepEqual(marked.body, { gap: gap.id, marked: 0 });
+  for (const id of [gap.id + 1000, "abc", "-1"]) {
+    marked = await outOfScope(id);
+    assert.deepEqual([marked.status, marked.body.error.code], [404, "gap_not_found"], String(id));
+  }
+  assert.equal((await outOfScope(gap.id, "sk_wrong")).status, 403);
 
   const incident = await until("the incident", async () => {
     const r = await get("incidents");

@@ -177,6 +177,17 @@ TEST_CASE("agents' resolutions: no article confirms a gap, an article counts tow
   }
   log.Flush();
   REQUIRE(UpdateGaps(log.store(), "acme", engine, kDay0 + kHour).ok());
+  auto listed = ListGaps(log.store(), "acme");
+  REQUIRE(listed.ok());
+  REQUIRE(listed.value().size() == 1);
+  const int64_t id = listed.value()[0].id;
+  auto ids = GapQuestionIds(log.store(), "acme", id);
+  REQUIRE(ids.ok());
+  REQUIRE(ids.value());
+  CHECK(*ids.value() == std::vector<std::string>{"q0", "q1", "q2", "q3", "q4", "q5"});
+  ids = GapQuestionIds(log.store(), "acme", id + 1);
+  REQUIRE(ids.ok());
+  CHECK(!ids.value());
 
   // By query_id, and by words alone when the question's id is not known.
   REQUIRE(log.store()
@@ -195,10 +206,20 @@ TEST_CASE("agents' resolutions: no article confirms a gap, an article counts tow
   CHECK(gaps.value()[0].confirmed == 3);
   CHECK(GapJson(gaps.value()[0])["confirmed"] == 3);
   CHECK(gaps.value()[0].status == "open");
-  // Read once: a second update finds nothing new.
+  // Read once: a second update finds nothing new; a question counts once, after a restart too,
+  // and is no longer one of the gap's to mark.
+  log.Open();
   update = UpdateGaps(log.store(), "acme", engine, kDay0 + 3 * kHour);
   REQUIRE(update.ok());
   CHECK(update.value().confirmed == 0);
+  REQUIRE(log.store()->AddResolutions("acme", {{"", std::nullopt, "q0"}}).ok());
+  update = UpdateGaps(log.store(), "acme", engine, kDay0 + 3 * kHour);
+  REQUIRE(update.ok());
+  CHECK(update.value().confirmed == 0);
+  ids = GapQuestionIds(log.store(), "acme", id);
+  REQUIRE(ids.ok());
+  REQUIRE(ids.value());
+  CHECK(*ids.value() == std::vector<std::string>{"q2", "q3", "q4", "q5"});
 
   // Agents resolve the rest with an article after all: answerable questions, so the gap closes.
   std::vector<ResolvedQuery> answered;

@@ -1,13 +1,17 @@
 // Knowledge gaps: questions the site cannot answer yet (declined, escalated or marked not
 // helpful), grouped by meaning and ranked by volume and recency; an open one leads to the article
-// editor with its pages and questions. GET .../gaps.
+// editor with its pages and questions, or is marked out of scope. GET .../gaps,
+// POST .../gaps/{id}/out-of-scope.
 
 import { draftArticle } from "./articles";
+import { confirmAction } from "./confirm-dialog";
 import type { Gap } from "./contract";
 import { h, uniqueId } from "./dom";
 import { formatCount, formatTime } from "./format";
 import {
+  actionError,
   badge,
+  busyWhile,
   emptyState,
   examplesList,
   facts,
@@ -18,12 +22,36 @@ import {
   type ConsoleContext,
 } from "./view";
 
-function gapCard(gap: Gap, ctx: ConsoleContext): HTMLElement {
+function gapCard(gap: Gap, panel: HTMLElement, ctx: ConsoleContext): HTMLElement {
   const titleId = uniqueId("gap");
+  const errorSlot = h("div", { class: "slot" });
   const write = (): void => {
     const pages = (gap.pages ?? []).flatMap((p) => (p.route ? [p.route] : []));
     draftArticle({ pages: pages.slice(0, 5), asked: gap.examples });
     ctx.show("articles");
+  };
+  // The operator's word that no article will answer these: stored as helpdesk resolutions with
+  // no article, from which learning teaches the widget to decline questions like them.
+  const outOfScope = async (event: Event): Promise<void> => {
+    const button = event.currentTarget as HTMLButtonElement;
+    const ok = await confirmAction({
+      title: "Mark these questions out of scope?",
+      message:
+        "No article will answer them. From the next learning run, the widget declines questions " +
+        "like these and offers a person at once. Writing an article for them later still works.",
+      confirmLabel: "Mark out of scope",
+    });
+    if (!ok) return;
+    try {
+      const answer = await busyWhile(panel, button, "Marking\u2026", () =>
+        ctx.api.post<{ marked?: number }>(`/gaps/${encodeURIComponent(String(gap.id))}/out-of-scope`),
+      );
+      ctx.announce(`${formatCount(answer.marked)} questions marked out of scope.`);
+      await renderGaps(panel, ctx);
+    } catch (e) {
+      actionError(ctx, e, errorSlot, "Marking the gap out of scope");
+      button.focus();
+    }
   };
   return h(
     "article",
@@ -51,7 +79,9 @@ function gapCard(gap: Gap, ctx: ConsoleContext): HTMLElement {
           "div",
           { class: "actions" },
           h("button", { type: "button", class: "button", onclick: write }, "Write an article"),
+          h("button", { type: "button", class: "button", onclick: outOfScope }, "Out of scope"),
         ),
+    errorSlot,
   );
 }
 
@@ -84,14 +114,14 @@ export async function renderGaps(panel: HTMLElement, ctx: ConsoleContext): Promi
   }
   const open = gaps.filter((g) => g.status !== "closed");
   const closed = gaps.filter((g) => g.status === "closed");
-  panel.appendChild(h("div", { class: "cards" }, ...open.map((g) => gapCard(g, ctx))));
+  panel.appendChild(h("div", { class: "cards" }, ...open.map((g) => gapCard(g, panel, ctx))));
   if (closed.length) {
     panel.appendChild(
       h(
         "details",
         { class: "decided" },
         h("summary", {}, `Closed (${closed.length})`),
-        h("div", { class: "cards" }, ...closed.map((g) => gapCard(g, ctx))),
+        h("div", { class: "cards" }, ...closed.map((g) => gapCard(g, panel, ctx))),
       ),
     );
   }

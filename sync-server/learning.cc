@@ -294,6 +294,7 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
     }
     if (page.value().size() < kSignalPage) break;
   }
+  size_t no_article = 0;  // resolutions read that say no article answers their question
   for (;;) {
     auto page = store_->ResolutionsAfter(site, next.resolutions, kSignalPage);
     if (!page.ok()) return page.status();
@@ -309,6 +310,7 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
       if (!q.text.empty() && o.text.empty()) o.text = q.text;
       o.agent = true;
       o.agent_article = q.article;
+      if (!q.article) ++no_article;
     }
     if (page.value().size() < kSignalPage) break;
   }
@@ -488,7 +490,9 @@ Result<LearningReport> Learner::RunLocked(const std::string& site, int64_t now_m
     // 5. Candidate, replay, and changes to publish or stage, recorded with the outcomes below.
     std::vector<LearnedChange> changes;
     std::optional<BuiltBundle> to_publish;  // published once the changes are kept, in 7
-    if (!selection.accepted.empty()) {
+    // New questions that no article answers change only when the engine declines: no change to
+    // review, so in autonomous mode they are published even without new exemplars.
+    if (!selection.accepted.empty() || (autonomous && no_article > 0)) {
       std::vector<ResolvedQuery> extra;
       std::vector<float> weights;
       for (const auto& d : selection.accepted) {

@@ -803,7 +803,9 @@ test("a gap marked out of scope after a confirmation: its questions become the a
   await dialog.waitFor({ state: "detached" });
   await card.getByRole("button", { name: "Out of scope" }).click();
   await dialog.getByRole("button", { name: "Mark out of scope" }).click();
-  const said = await page.getByRole("status").filter({ hasText: "questions marked out of scope." }).textContent();
+  // Learned from at once: the status says so after the count.
+  const said = await page.getByRole("status")
+    .filter({ hasText: "questions marked out of scope. Learning run finished." }).textContent();
   const marked = Number(said.match(/(\d+) questions marked/)[1]);
   assert.ok(marked > 0 && marked <= gap.queries - gap.confirmed, `${marked} of ${gap.queries - gap.confirmed}`);
   const after = await eventually("/gaps", (b) => b.gaps.some((g) => g.id === gap.id && g.confirmed === gap.confirmed + marked),

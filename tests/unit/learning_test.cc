@@ -1270,6 +1270,12 @@ TEST_CASE("the questions agents found no article for teach the bundle when to de
   run_options.operations = false;
   auto run = Learner(store, acme.files(), &publisher, run_options).Run("acme", 5000000);
   REQUIRE_MESSAGE(run.ok(), run.status().message());
+  // No exemplar, no change to review: in autonomous mode the run publishes them as they are.
+  CHECK(run.value().accepted == 0);
+  CHECK(run.value().changes.empty());
+  CHECK(run.value().outcome == "published");
+  REQUIRE(run.value().published);
+  CHECK(run.value().published->version == 2);
 
   auto after = publisher.Build("acme", {}, {});
   REQUIRE(after.ok());

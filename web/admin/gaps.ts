@@ -8,6 +8,7 @@ import { confirmAction } from "./confirm-dialog";
 import type { Gap } from "./contract";
 import { h, uniqueId } from "./dom";
 import { formatCount, formatTime } from "./format";
+import { learn } from "./versions";
 import {
   actionError,
   badge,
@@ -31,23 +32,27 @@ function gapCard(gap: Gap, panel: HTMLElement, ctx: ConsoleContext): HTMLElement
     ctx.show("articles");
   };
   // The operator's word that no article will answer these: stored as helpdesk resolutions with
-  // no article, from which learning teaches the widget to decline questions like them.
+  // no article, from which learning (run at once) teaches the widget to decline questions like
+  // them.
   const outOfScope = async (event: Event): Promise<void> => {
     const button = event.currentTarget as HTMLButtonElement;
     const ok = await confirmAction({
       title: "Mark these questions out of scope?",
       message:
-        "No article will answer them. From the next learning run, the widget declines questions " +
-        "like these and offers a person at once. Writing an article for them later still works.",
+        "No article will answer them. The widget learns to decline questions like these and " +
+        "offer a person at once: in autonomous mode as soon as it is marked, in review mode " +
+        "from the next version you publish. Writing an article for them later still works.",
       confirmLabel: "Mark out of scope",
     });
     if (!ok) return;
     try {
-      const answer = await busyWhile(panel, button, "Marking\u2026", () =>
-        ctx.api.post<{ marked?: number }>(`/gaps/${encodeURIComponent(String(gap.id))}/out-of-scope`),
-      );
-      ctx.announce(`${formatCount(answer.marked)} questions marked out of scope.`);
-      await renderGaps(panel, ctx);
+      const said = await busyWhile(panel, button, "Marking\u2026", async () => {
+        const path = `/gaps/${encodeURIComponent(String(gap.id))}/out-of-scope`;
+        const answer = await ctx.api.post<{ marked?: number }>(path);
+        return `${formatCount(answer.marked)} questions marked out of scope. ${await learn(ctx)}`;
+      });
+      ctx.announce(said);
+      await Promise.all([renderGaps(panel, ctx), ctx.refreshSite()]);
     } catch (e) {
       actionError(ctx, e, errorSlot, "Marking the gap out of scope");
       button.focus();

@@ -167,7 +167,16 @@ function runCells(r: LearningRun): string[] {
   ];
 }
 
-// Runs the learning pipeline now (POST .../train), says what it did, and draws the page again.
+// Runs the learning pipeline now (POST .../train), updates the review queue's count and says in
+// words what the run did.
+export async function learn(ctx: ConsoleContext): Promise<string> {
+  const run = await ctx.api.post<LearningRun>("/train");
+  const changes = (await ctx.api.get<Changes>("/changes")).changes ?? [];
+  ctx.setPending(changes.filter((c) => c.status === "pending").length);
+  return `Learning run finished. ${runResult(run)}`;
+}
+
+// "Learn now": learns, says what it did, and draws the page again.
 async function learnNow(
   ctx: ConsoleContext,
   panel: HTMLElement,
@@ -175,12 +184,7 @@ async function learnNow(
   button: HTMLButtonElement,
 ): Promise<void> {
   try {
-    const run = await busyWhile(panel, button, "Learning\u2026", () =>
-      ctx.api.post<LearningRun>("/train"),
-    );
-    ctx.announce(`Learning run finished. ${runResult(run)}`);
-    const changes = (await ctx.api.get<Changes>("/changes")).changes ?? [];
-    ctx.setPending(changes.filter((c) => c.status === "pending").length);
+    ctx.announce(await busyWhile(panel, button, "Learning\u2026", () => learn(ctx)));
     await Promise.all([renderVersions(panel, ctx), ctx.refreshSite()]);
     // The button that had focus went with the old page.
     panel.querySelector<HTMLElement>("h2")?.focus();

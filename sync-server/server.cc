@@ -1264,18 +1264,15 @@ void Server::Impl::Gaps(const Request& req, Response& res) {
 void Server::Impl::GapOutOfScope(const Request& req, Response& res) {
   auto site = LoadSite(req.matches[1], res);
   if (!site || !CheckAdmin(req, res, &*site)) return;
-  const std::string raw = req.matches[2];
-  int64_t id = 0;
-  const bool number =
-      !raw.empty() && raw.size() <= 18 && raw.find_first_not_of("0123456789") == std::string::npos;
-  if (number) id = std::stoll(raw);
-  auto ids = number ? GapQuestionIds(store, site->name, id)
-                    : Result<std::optional<std::vector<std::string>>>(std::nullopt);
+  const std::string which = req.matches[2];
+  char* end = nullptr;
+  const int64_t id = std::strtoll(which.c_str(), &end, 10);
+  auto ids = GapQuestionIds(store, site->name, id);
   if (!ids.ok()) {
     SendError(res, 503, "store_unavailable", ids.status().message());
     return;
   }
-  if (!ids.value()) {
+  if (*end || !ids.value()) {
     SendError(res, 404, "gap_not_found", "The site has no gap with that id.");
     return;
   }
